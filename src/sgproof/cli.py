@@ -1,0 +1,164 @@
+"""The command line: the only code that prints or exits."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import click
+
+from . import __version__
+from .errors import SgproofError
+
+FORMATS = ("text", "json", "sarif", "junit", "markdown", "html")
+
+
+def _renderer(fmt: str) -> Callable[[Any], str]:
+    from .report.json_format import render_json
+    from .report.text import render_text
+
+    table: dict[str, Callable[[Any], str]] = {"text": render_text, "json": render_json}
+    try:
+        from .report import formats  # SARIF, JUnit, Markdown, HTML
+
+        table.update(formats.RENDERERS)
+    except ImportError:
+        pass
+    if fmt not in table:
+        raise SgproofError(f"--format {fmt} is not available in this version")
+    return table[fmt]
+
+
+def _fail(exc: SgproofError) -> None:
+    click.echo(f"sgproof: error: {exc.render()}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise SgproofError(f"{output}: cannot write the report ({exc.strerror})") from None
+    else:
+        click.echo(text, nl=False)
+
+
+def _progress(quiet: bool, stream: TextIO) -> Callable[[int, int, str], None] | None:
+    if quiet or not stream.isatty():
+        return None
+
+    def show(n: int, total: int, ident: str) -> None:
+        stream.write(f"\r\x1b[2K[{n}/{total}] {ident}")
+        if n == total:
+            stream.write("\r\x1b[2K")
+        stream.flush()
+
+    return show
+
+
+def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--terraform", "terraform", metavar="PLAN_JSON", help="terraform show -json output")(f)
+    f = click.option("--region", "regions", multiple=True, help="AWS region (repeatable)")(f)
+    f = click.option("--profile", help="AWS profile")(f)
+    f = click.option("--aws", is_flag=True, help="read the live account with boto3")(f)
+    f = click.option("--snapshot", metavar="FILE_OR_DIR", help="a saved snapshot (file or directory)")(f)
+    return f
+
+
+@click.group()
+@click.version_option(__version__, prog_name="sgproof")
+def main() -> None:
+    """Prove or refute reachability invariants over AWS security groups and network ACLs."""
+
+
+@main.command()
+@click.argument("spec")
+@source_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help="output format")
+@click.option("--output", metavar="FILE", help="write the report to FILE")
+@click.option("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
+@click.option("--quiet", is_flag=True, help="no progress on stderr")
+@click.option("--all", "all_violations", is_flag=True, help="list every violation of each refuted invariant")
+@click.option("--max-violations", type=int, default=100, help="with --all: at most N violations per invariant")
+def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regions: tuple[str, ...],
+           terraform: str | None, fmt: str | None, output: str | None, jobs: int | None, quiet: bool,
+           all_violations: bool, max_violations: int) -> None:
+    """Check every invariant of SPEC: exit 0 all proven, 1 some refuted, 2 bad input."""
+    try:
+        from .run import default_jobs
+        from .run import verify as run_verify
+        from .sources import load_network
+        from .spec import load_spec
+
+        parsed = load_spec(spec)
+        render = _renderer(fmt or "text")
+        if not (snapshot or aws or terraform) and parsed.source:
+            snapshot = parsed.source
+        net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
+                                 terraform=terraform, progress=None if quiet else _stderr_line)
+        if jobs is not None and jobs < 1:
+            raise SgproofError("--jobs takes a number of processes, 1 or more")
+        report = run_verify(parsed, net, info, jobs or default_jobs(), _progress(quiet, sys.stderr))
+        if all_violations:
+            from .explain.enumerate import add_all_violations
+
+            report = add_all_violations(report, parsed, net, max_violations)
+        _emit(render(report), output)
+    except SgproofError as exc:
+        _fail(exc)
+    sys.exit(report.exit_code())
+
+
+def _stderr_line(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+@main.command()
+@click.option("--from", "src", default=None, help="source selector, YAML: e.g. '{security_group: web}'")
+@click.option("--to", "dst", required=True, help="destination selector, YAML")
+@click.option("--ports", default="all", help="ports, e.g. tcp/3306 or '[tcp/80, tcp/443]'")
+@source_options
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text")
+@click.option("--output", metavar="FILE")
+def query(src: str | None, dst: str, ports: str, snapshot: str | None, aws: bool, profile: str | None,
+          regions: tuple[str, ...], terraform: str | None, fmt: str, output: str | None) -> None:
+    """Can any flow go from --from to --to on --ports? Prints a witness flow or a proof that none can."""
+    try:
+        from .run import verify as run_verify
+        from .sources import load_network
+        from .spec.parse import load_spec_text
+
+        body = f"to: {dst}, ports: {ports}" + (f", from: {src}" if src else "")
+        parsed = load_spec_text(f"sgproof: 1\ninvariants:\n  - id: query\n    deny: {{{body}}}\n", "<query>")
+        net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
+                                 terraform=terraform)
+        report = run_verify(parsed, net, info, 1)
+        _emit(_renderer(fmt)(report), output)
+        if any(r.status == "error" for r in report.results):
+            sys.exit(2)
+    except SgproofError as exc:
+        _fail(exc)
+    sys.exit(0)
+
+
+@main.command()
+@click.option("--profile", help="AWS profile")
+@click.option("--region", "regions", multiple=True, help="AWS region (repeatable)")
+@click.option("--output", metavar="FILE_OR_DIR", help="snapshot file (a directory for several regions)")
+@click.option("--quiet", is_flag=True, help="no progress on stderr")
+def collect(profile: str | None, regions: tuple[str, ...], output: str | None, quiet: bool) -> None:
+    """Read a live account with boto3 (read-only) and write a snapshot."""
+    try:
+        from .sources import aws
+
+        code = aws.run_collect(profile, regions, output, quiet, sys.stderr)
+    except SgproofError as exc:
+        _fail(exc)
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

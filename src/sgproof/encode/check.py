@@ -1,0 +1,352 @@
+"""Run one invariant: slice, encode, solve, and turn z3's answer into a checked verdict."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import z3
+
+from ..errors import InternalError
+from ..model import PORTED, Network
+from ..report.model import Counterexample, Result, endpoint_info
+from ..semantics import Endpoint, Flow, evaluate
+from ..semantics.evaluate import port_representatives
+from ..spec import Invariant, Spec, describe
+from ..spec.select import EndpointSet, Selection
+from .prepare import build_atoms, build_classes
+from .query import Encoder, Side, SideClass, referenced_groups
+
+
+def spec_cidrs(spec: Spec) -> list[str]:
+    out: list[str] = []
+
+    def walk(sel: Any) -> None:
+        if sel is None:
+            return
+        if sel.key == "cidr":
+            out.extend(sel.value)
+        for c in sel.children:
+            walk(c)
+
+    for g in spec.groups.values():
+        walk(g)
+    for inv in spec.invariants:
+        walk(inv.src)
+        walk(inv.dst)
+    return out
+
+
+def statement(inv: Invariant) -> str:
+    src = inv.src.text if inv.src else "anywhere"
+    dst = inv.dst.text if inv.dst else "anywhere"
+    svc = describe(inv.services)
+    if inv.kind == "deny":
+        return f"no endpoint of {src} can open a connection to any endpoint of {dst} on {svc}"
+    if inv.kind == "only":
+        return f"every connection into {dst} on {svc} comes from {src}"
+    return f"every endpoint of {src} can connect to every endpoint of {dst} on {svc}"
+
+
+class Checker:
+    """Prepared once per network and spec; checks invariants one by one."""
+
+    def __init__(self, net: Network, spec: Spec, timeout_ms: int = 120_000):
+        self.net = net
+        self.spec = spec
+        self.timeout_ms = timeout_ms
+        self.selection = Selection(net, spec)
+        self.atoms = build_atoms(net, spec_cidrs(spec))
+        classes, class_of = build_classes(net, self.atoms)
+        self.enc = Encoder(net, self.atoms, classes, class_of, spec.ephemeral,
+                           port_representatives(net, *spec.ephemeral))
+
+    def check(self, inv: Invariant) -> Result:
+        start = time.perf_counter()
+        try:
+            return self._check(inv, start)
+        except InternalError as exc:
+            return self._result(inv, start, "error", error=f"internal error: {exc}")
+
+    def _result(self, inv: Invariant, start: float, status: str, **kw: Any) -> Result:
+        return Result(inv.id, inv.kind, status, inv.description, statement(inv), inv.where, inv.line,
+                      time.perf_counter() - start, **kw)
+
+    def _selections(self, inv: Invariant) -> tuple[EndpointSet, EndpointSet] | str:
+        src = self.selection.evaluate(inv.src)
+        dst = self.selection.evaluate(inv.dst)
+        if not inv.allow_empty:
+            for role, sel, es in (("from", inv.src, src), ("to", inv.dst, dst)):
+                if sel is not None and es.is_empty():
+                    return (f"{sel.where}: the {role} selector {sel.text!r} matches no endpoint "
+                            "(add allow_empty: true to the invariant if that is intended)")
+        return src, dst
+
+    def _check(self, inv: Invariant, start: float) -> Result:
+        sels = self._selections(inv)
+        if isinstance(sels, str):
+            return self._result(inv, start, "error", error=sels)
+        src, dst = sels
+        if inv.kind == "only":
+            src = self.selection.evaluate_not(src)
+        if inv.kind == "reach":
+            return self._reach(inv, start, src, dst)
+        return self._exists(inv, start, src, dst)
+
+    # ---- deny / only ---------------------------------------------------------------------------
+    def _exists(self, inv: Invariant, start: float, src: EndpointSet, dst: EndpointSet) -> Result:
+        enc = self.enc
+        svc = inv.services
+        base_s, ext_s = enc.side(src)
+        base_d, ext_d = enc.side(dst)
+        d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
+        base_s, ext_s = enc.filter_side(base_s, ext_s, d_behs, bool(ext_d))
+        s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
+        base_d, ext_d = enc.filter_side(base_d, ext_d, s_behs, bool(ext_s))
+        d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
+        rel_s = referenced_groups(d_behs)
+        rel_d = referenced_groups(s_behs)
+        side_s = Side(enc.project(base_s, True, svc, rel_s, False), ext_s)
+        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s)), ext_d)
+        covered = {"source_classes": len(side_s.classes), "destination_classes": len(side_d.classes),
+                   "source_enis": sum(len(c.members) for c in side_s.classes),
+                   "destination_enis": sum(len(c.members) for c in side_d.classes)}
+        if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext):
+            return self._result(inv, start, "proven", covered=covered)
+        if not side_s.classes and not side_d.classes:
+            return self._result(inv, start, "proven", covered=covered)  # external to external never enters
+        solver = z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        p, x, sp = z3.Ints("p x sport")
+        s_terms, s_cls = enc.side_terms("src", side_s, rel_s, solver, z3.BoolVal(False))
+        d_terms, d_cls = enc.side_terms("dst", side_d, rel_d, solver, s_terms.ext)
+        n4 = self.atoms.n4
+        solver.add(z3.Not(z3.And(s_terms.ext, d_terms.ext)))
+        solver.add((s_terms.atom < n4) == (d_terms.atom < n4))
+        single_d = {c.members[0]: k for k, c in enumerate(side_d.classes) if len(c.members) == 1}
+        for k, c in enumerate(side_s.classes):
+            if len(c.members) == 1 and c.members[0] in single_d:
+                solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
+        solver.add(*enc.service_constraints(p, x, sp, svc))
+        solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc))
+        answer = solver.check()
+        if answer == z3.unsat:
+            return self._result(inv, start, "proven", covered=covered)
+        if answer != z3.sat:
+            return self._result(inv, start, "error", covered=covered,
+                                error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
+        m = solver.model()
+
+        def val(t: Any) -> int:
+            return int(m.eval(t, model_completion=True).as_long())
+
+        s_ep = self._endpoint(side_s, val(s_cls), val(s_terms.atom), None)
+        d_ep = self._endpoint(side_d, val(d_cls), val(d_terms.atom), s_ep.eni)
+        flow = Flow(s_ep, d_ep, val(p), val(x), val(sp))
+        verdict = evaluate(self.net, flow)
+        self._replay_checks(inv, flow, verdict.allowed, src, dst)
+        cx = Counterexample(flow, endpoint_info(self.net, s_ep.eni, s_ep.family, s_ep.address),
+                            endpoint_info(self.net, d_ep.eni, d_ep.family, d_ep.address), True, verdict.steps)
+        return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
+
+    def _endpoint(self, side: Side, k: int, atom: int, avoid: int | None) -> Endpoint:
+        fam, lo, hi = self.atoms.bounds(atom)
+        if k >= len(side.classes):
+            return Endpoint(None, fam, lo if lo == hi else lo + 1)
+        c = side.classes[k]
+        for i in c.members:
+            if i == avoid:
+                continue
+            e = self.net.enis[i]
+            for f, a, b in e.private:
+                if f == fam and a <= hi and b >= lo:
+                    return Endpoint(i, fam, max(a, lo))
+            for pub in e.public:
+                if fam == 4 and lo <= pub <= hi:
+                    return Endpoint(i, fam, pub)
+        raise InternalError(f"no ENI of the chosen class owns an address in atom {atom}")
+
+    def _replay_checks(self, inv: Invariant, flow: Flow, allowed: bool, src: EndpointSet, dst: EndpointSet) -> None:
+        """The counterexample must replay through the plain evaluator and fit the invariant."""
+        want = inv.kind != "reach"
+        if allowed != want:
+            raise InternalError(
+                f"{inv.id}: z3's counterexample {flow.text()} is {'allowed' if allowed else 'blocked'} "
+                "by the plain evaluator"
+            )
+        for ep, sel, role in ((flow.src, src, "source"), (flow.dst, dst, "destination")):
+            inside = (ep.eni in sel.enis) if ep.eni is not None else any(
+                lo <= ep.address <= hi for lo, hi in sel.ext_of(ep.family))
+            if not inside:
+                raise InternalError(f"{inv.id}: counterexample {role} {ep.text()} is outside the selection")
+        if not inv.services.contains(flow.proto, flow.value):
+            raise InternalError(f"{inv.id}: counterexample service is outside the invariant's ports")
+        if flow.proto in PORTED and not self.spec.ephemeral[0] <= flow.sport <= self.spec.ephemeral[1]:
+            raise InternalError(f"{inv.id}: counterexample client port is outside the ephemeral range")
+
+    # ---- reach --------------------------------------------------------------------------------
+    def _reach(self, inv: Invariant, start: float, src: EndpointSet, dst: EndpointSet) -> Result:
+        enc = self.enc
+        svc = inv.services
+        base_s, ext_s = enc.side(src)
+        base_d, ext_d = enc.side(dst)
+        d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
+        s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
+        rel_s, rel_d = referenced_groups(d_behs), referenced_groups(s_behs)
+        s_classes: list[SideClass | None] = list(enc.project(base_s, True, svc, rel_s, False))
+        d_classes: list[SideClass | None] = list(enc.project(base_d, False, svc, rel_d, bool(ext_s)))
+        if ext_s:
+            s_classes.append(None)
+        if ext_d:
+            d_classes.append(None)
+        covered = {"source_classes": len(s_classes), "destination_classes": len(d_classes)}
+        solver = z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        p, x, sp, ea = z3.Ints("p x sport ext_atom")
+        solver.add(*enc.service_constraints(p, x, None, svc))
+        reps = [r for r in enc.port_reps] or [self.spec.ephemeral[0]]
+        for sc in s_classes:
+            for dc in d_classes:
+                if sc is None and dc is None:
+                    continue
+                if sc is not None and dc is not None and sc.members == dc.members and len(sc.members) == 1:
+                    continue
+                blocked = self._pair_blocked(sc, dc, ext_s if sc is None else ext_d, p, x, ea, reps, rel_s, rel_d, svc)
+                if blocked is None:
+                    cx = self._no_common_family(sc, dc, svc)
+                    return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
+                solver.push()
+                solver.add(blocked)
+                answer = solver.check()
+                if answer == z3.sat:
+                    m = solver.model()
+                    cx = self._reach_witness(inv, sc, dc, m, p, x, ea, src, dst)
+                    solver.pop()
+                    return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
+                solver.pop()
+                if answer != z3.unsat:
+                    return self._result(inv, start, "error", covered=covered,
+                                        error=f"the solver could not decide ({solver.reason_unknown()}); "
+                                        "this is not a proof")
+        return self._result(inv, start, "proven", covered=covered)
+
+    def _atoms_of(self, c: SideClass, with_public: bool) -> list[int]:
+        return list(c.private_atoms) + (list(c.public_atoms) if with_public else [])
+
+    def _pair_blocked(self, sc: SideClass | None, dc: SideClass | None, ext_runs: list[tuple[int, int]],
+                      p: Any, x: Any, ea: Any, reps: list[int], rel_s: set[str], rel_d: set[str],
+                      svc: Any) -> Any:
+        """A formula true when the service (p, x) fails for every address pair and client port."""
+        enc = self.enc
+        n4 = self.atoms.n4
+        ported = z3.Or(p == 6, p == 17)
+        conj: list[Any] = []
+        if sc is None or dc is None:
+            eni_side = dc if sc is None else sc
+            assert eni_side is not None
+            mine = self._atoms_of(eni_side, with_public=sc is None)
+            has4 = any(a < n4 for a in mine)
+            has6 = any(a >= n4 for a in mine)
+            fams = []
+            if has4:
+                fams.append(ea < n4)
+            if has6:
+                fams.append(ea >= n4)
+            conj.append(enc.in_runs(ea, ext_runs))
+            conj.append(z3.Or(fams))
+            for a in mine:
+                same = (ea < n4) if a < n4 else (ea >= n4)
+                s_t = enc.const_terms(sc, ea if sc is None else z3.IntVal(a), rel_s)
+                d_t = enc.const_terms(dc, z3.IntVal(a) if sc is None else ea, rel_d)
+                for r in reps:
+                    conj.append(z3.Implies(same, z3.Not(enc.allowed(s_t, d_t, p, x, z3.If(ported, r, 0), svc))))
+            return z3.And(conj)
+        pairs = [(a, b) for a in self._atoms_of(sc, False) for b in self._atoms_of(dc, False)
+                 if (a < n4) == (b < n4)]
+        if not pairs:
+            return None
+        for a, b in pairs:
+            s_t = enc.const_terms(sc, z3.IntVal(a), rel_s)
+            d_t = enc.const_terms(dc, z3.IntVal(b), rel_d)
+            for r in reps:
+                conj.append(z3.Not(enc.allowed(s_t, d_t, p, x, z3.If(ported, r, 0), svc)))
+        return z3.And(conj)
+
+    def _no_common_family(self, sc: SideClass | None, dc: SideClass | None, svc: Any) -> Counterexample:
+        assert sc is not None and dc is not None
+        s_i = sc.members[0]
+        d_i = next((i for i in dc.members if i != s_i), dc.members[0])
+        se, de = self.net.enis[s_i], self.net.enis[d_i]
+        f1, a1, _ = se.private[0]
+        f2, a2, _ = de.private[0]
+        proto, ivs = svc.by_proto[0]
+        flow = Flow(Endpoint(s_i, f1, a1), Endpoint(d_i, f2, a2), proto, ivs[0][0], self.spec.ephemeral[0])
+        return Counterexample(flow, endpoint_info(self.net, s_i, f1, a1), endpoint_info(self.net, d_i, f2, a2),
+                              False, (), note=f"{se.id} and {de.id} have no address family in common")
+
+    def _reach_witness(self, inv: Invariant, sc: SideClass | None, dc: SideClass | None, m: Any,
+                       p: Any, x: Any, ea: Any, src: EndpointSet, dst: EndpointSet) -> Counterexample:
+        def val(t: Any) -> int:
+            return int(m.eval(t, model_completion=True).as_long())
+
+        proto, value = val(p), val(x)
+        n4 = self.atoms.n4
+        ext_atom = val(ea)
+        if sc is None:
+            s_ep = self._endpoint(Side([], []), 0, ext_atom, None)
+            d_eps = self._all_endpoints(dc, None, s_ep.family, with_public=True)
+        else:
+            s_i = sc.members[0]
+            if dc is None:
+                d_ep = self._endpoint(Side([], []), 0, ext_atom, None)
+                s_eps = self._all_endpoints(sc, None, d_ep.family, with_public=False)
+                pairs = [(s, d_ep) for s in s_eps]
+            else:
+                d_i = next(i for i in dc.members if i != s_i) if len(dc.members) > 1 or dc.members[0] != s_i else None
+                if d_i is None:
+                    raise InternalError("reach pair without distinct endpoints")
+                s_eps = self._all_endpoints(sc, s_i, None, with_public=False)
+                d_all = self._all_endpoints(dc, d_i, None, with_public=False)
+                pairs = [(s, d) for s in s_eps for d in d_all if s.family == d.family]
+        if sc is None:
+            pairs = [(s_ep, d) for d in d_eps]
+        from ..semantics import connection_exists
+
+        first = None
+        for s, d in pairs:
+            ok, flow = connection_exists(self.net, s, d, proto, value, self.spec.ephemeral)
+            if ok:
+                raise InternalError(f"{inv.id}: z3 says blocked, but the plain evaluator connects {flow.text()}")
+            first = first or flow
+        if first is None:
+            raise InternalError(f"{inv.id}: reach counterexample without an address pair (atom {ext_atom}, n4 {n4})")
+        verdict = evaluate(self.net, first)
+        self._replay_checks(inv, first, verdict.allowed, src, dst)
+        return Counterexample(
+            first, endpoint_info(self.net, first.src.eni, first.src.family, first.src.address),
+            endpoint_info(self.net, first.dst.eni, first.dst.family, first.dst.address), False, verdict.steps,
+            note=f"blocked for every client port in {self.spec.ephemeral[0]}-{self.spec.ephemeral[1]}"
+            + (f" and all {len(pairs)} address pairs" if len(pairs) > 1 else ""),
+        )
+
+    def _all_endpoints(self, c: SideClass | None, eni: int | None, family: int | None,
+                       with_public: bool) -> list[Endpoint]:
+        """One address per atom of an ENI of the class (the atoms stand for all its addresses)."""
+        assert c is not None
+        i = eni if eni is not None else c.members[0]
+        e = self.net.enis[i]
+        out = []
+        for atom in self._atoms_of(c, with_public):
+            f, lo, hi = self.atoms.bounds(atom)
+            if family is not None and f != family:
+                continue
+            for ff, a, b in e.private:
+                if ff == f and a <= hi and b >= lo:
+                    out.append(Endpoint(i, f, max(a, lo)))
+                    break
+            else:
+                for pub in e.public:
+                    if f == 4 and lo <= pub <= hi:
+                        out.append(Endpoint(i, f, pub))
+                        break
+        return out

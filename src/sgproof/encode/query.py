@@ -1,0 +1,329 @@
+"""The only z3 code: one symbolic query per invariant over ENI classes and address atoms.
+
+deny/only ask z3 for one allowed flow (sat = refuted). reach asks, per pair of endpoint classes,
+for one service that every address pair and every client port fails (sat = refuted).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from ..model import ANY_PROTO, ICMP, ICMPV6, SERVICE_MAX, Match, Network, Peer
+from ..model.addr import Interval, intersect, normalize
+from ..semantics.evaluate import ICMP_REPLY
+from ..spec.select import EndpointSet
+from ..spec.services import ServiceSet
+from .prepare import Atoms, EniClass, ranges
+
+Behaviour = tuple[tuple[Match, Peer], ...]  # service-sliced rule contents; () means "admits nothing"
+
+
+def _rule_overlaps(m: Match, services: ServiceSet) -> bool:
+    for proto, ivs in services.by_proto:
+        if m.proto in (ANY_PROTO, proto) and intersect(ivs, ((m.lo, m.hi),)):
+            return True
+    return False
+
+
+@dataclass(slots=True)
+class SideClass:
+    """One projected endpoint class of a query side; `beh` None means no security group filters it."""
+
+    subnet_id: str
+    beh: Behaviour | None
+    mem: frozenset[str]
+    private_atoms: tuple[int, ...]
+    public_atoms: tuple[int, ...]
+    members: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Side:
+    """A query side: its ENI classes and the external atoms it may use."""
+
+    classes: list[SideClass]
+    ext_atoms: list[tuple[int, int]]  # atom index runs
+
+    @property
+    def has_ext(self) -> bool:
+        return bool(self.ext_atoms)
+
+
+@dataclass(slots=True)
+class Terms:
+    """The z3 terms describing one side of a flow (variables, or constants for a fixed class)."""
+
+    ext: Any
+    sub: Any
+    nacl: Any
+    beh: Any
+    atom: Any
+    mem: dict[str, Any]
+    nacls: list[str]  # nacl ids this side can take
+    behs: list[Behaviour]  # behaviours indexed by beh value
+
+
+class Encoder:
+    """Builds z3 formulas for one network; shared by every invariant of a run."""
+
+    def __init__(self, net: Network, atoms: Atoms, classes: list[EniClass], class_of: list[int],
+                 ephemeral: tuple[int, int], port_reps: list[int]):
+        self.net = net
+        self.atoms = atoms
+        self.classes = classes
+        self.class_of = class_of
+        self.ephemeral = ephemeral
+        self.port_reps = port_reps
+        self.subnet_idx = {sid: i for i, sid in enumerate(sorted(net.subnets))}
+        self.nacl_idx = {nid: i for i, nid in enumerate(sorted(net.nacls))}
+        self._beh_cache: dict[tuple[tuple[str, ...], bool, ServiceSet], Behaviour | None] = {}
+        self._span_cache: dict[tuple[int, int, int], tuple[int, int]] = {}
+
+    # ---- slicing and projection -------------------------------------------------------------
+    def behaviour(self, groups: tuple[str, ...], egress: bool, services: ServiceSet) -> Behaviour | None:
+        key = (groups, egress, services)
+        hit = self._beh_cache.get(key, False)
+        if hit is not False:
+            return hit  # type: ignore[return-value]
+        if not groups:
+            out: Behaviour | None = None
+        else:
+            seen: dict[tuple[Match, Peer], None] = {}
+            for g in groups:
+                sg = self.net.sgs[g]
+                for rule in sg.egress if egress else sg.ingress:
+                    if _rule_overlaps(rule.match, services):
+                        seen[(rule.match, rule.peer)] = None
+            out = tuple(seen)
+        self._beh_cache[key] = out
+        return out
+
+    def span(self, family: int, lo: int, hi: int) -> tuple[int, int]:
+        key = (family, lo, hi)
+        got = self._span_cache.get(key)
+        if got is None:
+            got = self.atoms.span(family, lo, hi)
+            self._span_cache[key] = got
+        return got
+
+    def peer_atoms(self, peer: Peer) -> list[tuple[int, int]]:
+        if peer.kind == "cidr":
+            return [self.span(peer.family, peer.lo, peer.hi)]
+        if peer.kind == "pl":
+            return [self.span(f, lo, hi) for f, lo, hi in self.net.prefix_lists[peer.ref].cidrs]
+        return []
+
+    def ext_atom_runs(self, sel: EndpointSet) -> list[tuple[int, int]]:
+        """External atoms of a selection as index runs (selection bounds are atom bounds)."""
+        return list(normalize(self.span(fam, lo, hi) for fam in (4, 6) for lo, hi in sel.ext_of(fam)))
+
+    def side(self, sel: EndpointSet) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
+        """Base classes (with the selected members) and external atom runs of a selection."""
+        by_class: dict[int, list[int]] = defaultdict(list)
+        for i in sorted(sel.enis):
+            by_class[self.class_of[i]].append(i)
+        return by_class, self.ext_atom_runs(sel)
+
+    def filter_side(
+        self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]], other_behs: list[Behaviour | None],
+        other_has_ext: bool,
+    ) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
+        """Drop classes and external atoms that no rule of the other side could admit (sound slicing)."""
+        if other_has_ext or any(b is None for b in other_behs):
+            return base, ext_runs
+        refs: set[str] = set()
+        atom_runs: list[tuple[int, int]] = []
+        unknown = False
+        for beh in other_behs:
+            assert beh is not None
+            for _m, peer in beh:
+                if peer.kind == "sg":
+                    if peer.ref in self.net.unknown_groups:
+                        unknown = True
+                    else:
+                        refs.add(peer.ref)
+                else:
+                    atom_runs.extend(self.peer_atoms(peer))
+        runs = tuple(normalize(atom_runs))
+        kept: dict[int, list[int]] = {}
+        for c, members in base.items():
+            cls = self.classes[c]
+            if refs.intersection(cls.groups) or any(
+                intersect(runs, ((a, a),)) for a in (*cls.private_atoms, *cls.public_atoms)
+            ):
+                kept[c] = members
+        ext_kept = ext_runs if unknown else list(intersect(tuple(normalize(ext_runs)), runs))
+        return kept, ext_kept
+
+    def project(self, base: dict[int, list[int]], egress: bool, services: ServiceSet,
+                relevant: set[str], with_public: bool) -> list[SideClass]:
+        out: dict[tuple[object, ...], SideClass] = {}
+        for c, members in base.items():
+            cls = self.classes[c]
+            beh = self.behaviour(cls.groups, egress, services)
+            mem = frozenset(relevant.intersection(cls.groups))
+            pub = cls.public_atoms if with_public else ()
+            key = (cls.subnet_id, beh, mem, cls.private_atoms, pub)
+            sc = out.get(key)
+            if sc is None:
+                sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub)
+            sc.members.extend(members)
+        return list(out.values())
+
+    # ---- formulas ----------------------------------------------------------------------------
+    @staticmethod
+    def in_runs(v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
+        if not runs:
+            return z3.BoolVal(False)
+        parts = [v == a if a == b else z3.And(v >= a, v <= b) for a, b in runs]
+        return parts[0] if len(parts) == 1 else z3.Or(parts)
+
+    def match(self, m: Match, p: Any, x: Any) -> Any:
+        conds = []
+        if m.proto != ANY_PROTO:
+            conds.append(p == m.proto)
+        if (m.lo, m.hi) != (0, SERVICE_MAX):
+            conds.append(x == m.lo if m.lo == m.hi else z3.And(x >= m.lo, x <= m.hi))
+        return z3.And(conds) if conds else z3.BoolVal(True)
+
+    def peer(self, peer: Peer, other: Terms) -> Any:
+        if peer.kind == "sg":
+            if peer.ref in self.net.unknown_groups:
+                return other.ext
+            return other.mem.get(peer.ref, z3.BoolVal(False))
+        return self.in_runs(other.atom, self.peer_atoms(peer))
+
+    def sg_gate(self, own: Terms, other: Terms, p: Any, x: Any) -> Any:
+        alts = [own.ext]
+        for b, beh in enumerate(own.behs):
+            rules = [z3.And(self.match(m, p, x), self.peer(peer, other)) for m, peer in beh]
+            if rules:
+                alts.append(z3.And(own.beh == b, z3.Or(rules)))
+        alts.append(own.beh == -1)  # no security group: unfiltered
+        return z3.Or(alts)
+
+    def nacl_chain(self, nacl_id: str, egress: bool, remote: Any, p: Any, x: Any,
+                   services: ServiceSet | None) -> Any:
+        nacl = self.net.nacls[nacl_id]
+        entries = nacl.egress if egress else nacl.ingress
+        if services is not None:
+            entries = tuple(e for e in entries if _rule_overlaps(e.match, services))
+        out: Any = z3.BoolVal(False)
+        for e in reversed(entries):
+            cond = z3.And(self.in_runs(remote, [self.span(e.family, e.lo, e.hi)]), self.match(e.match, p, x))
+            out = z3.If(cond, z3.BoolVal(e.allow), out)
+        return out
+
+    def nacl_gate(self, own: Terms, egress: bool, remote: Any, p: Any, x: Any, services: ServiceSet | None) -> Any:
+        alts = [
+            z3.And(own.nacl == self.nacl_idx[n], self.nacl_chain(n, egress, remote, p, x, services))
+            for n in own.nacls
+        ]
+        return z3.Or(alts) if alts else z3.BoolVal(False)
+
+    def reply(self, p: Any, x: Any, sp: Any) -> tuple[Any, Any]:
+        """(needs a reply, reply service value) for the request (p, x, sp)."""
+        def typ(t: int) -> Any:
+            return z3.And(x >= t * 256, x <= t * 256 + 255)
+        v4 = ICMP_REPLY[ICMP]
+        v6 = ICMP_REPLY[ICMPV6]
+        ported = z3.Or(p == 6, p == 17)
+        need = z3.Or(
+            ported,
+            z3.And(p == ICMP, z3.Or([typ(t) for t in v4])),
+            z3.And(p == ICMPV6, z3.Or([typ(t) for t in v6])),
+            z3.And(p != ICMP, p != ICMPV6),
+        )
+        icmp4: Any = z3.IntVal(0)
+        for t, r in v4.items():
+            icmp4 = z3.If(typ(t), r * 256, icmp4)
+        rx = z3.If(ported, sp, z3.If(p == ICMP, icmp4, z3.If(p == ICMPV6, v6[128] * 256, 0)))
+        return need, rx
+
+    def allowed(self, s: Terms, d: Terms, p: Any, x: Any, sp: Any, services: ServiceSet) -> Any:
+        cross = z3.Or(s.ext, d.ext, s.sub != d.sub)
+        need, rx = self.reply(p, x, sp)
+        return z3.And(
+            self.sg_gate(s, d, p, x),
+            z3.Implies(z3.And(cross, z3.Not(s.ext)), self.nacl_gate(s, True, d.atom, p, x, services)),
+            z3.Implies(z3.And(cross, z3.Not(d.ext)), self.nacl_gate(d, False, s.atom, p, x, services)),
+            self.sg_gate(d, s, p, x),
+            z3.Implies(z3.And(cross, need, z3.Not(d.ext)), self.nacl_gate(d, True, s.atom, p, rx, None)),
+            z3.Implies(z3.And(cross, need, z3.Not(s.ext)), self.nacl_gate(s, False, d.atom, p, rx, None)),
+        )
+
+    def service_constraints(self, p: Any, x: Any, sp: Any | None, services: ServiceSet) -> list[Any]:
+        lo, hi = self.ephemeral
+        boxes = []
+        for plo, phi, ivs in services.boxes():
+            pc = p == plo if plo == phi else z3.And(p >= plo, p <= phi)
+            boxes.append(z3.And(pc, self.in_runs(x, ivs)))
+        ported = z3.Or(p == 6, p == 17)
+        out = [
+            z3.Or(boxes),
+            p >= 0, p <= 255, x >= 0, x <= SERVICE_MAX,
+            z3.Implies(z3.And(p != 6, p != 17, p != ICMP, p != ICMPV6), x == 0),
+        ]
+        if sp is not None:
+            out.append(z3.If(ported, z3.And(sp >= lo, sp <= hi), sp == 0))
+        return out
+
+    def side_terms(self, name: str, side: Side, relevant: set[str], solver: z3.Solver,
+                   other_ext: Any) -> tuple[Terms, Any]:
+        """Variables for a symbolic side plus the table constraints tying them to its classes."""
+        cls = z3.Int(f"{name}_cls")
+        atom = z3.Int(f"{name}_atom")
+        sub = z3.Int(f"{name}_sub")
+        nacl = z3.Int(f"{name}_nacl")
+        beh = z3.Int(f"{name}_beh")
+        mem = {g: z3.Bool(f"{name}_mem_{g}") for g in sorted(relevant)}
+        n = len(side.classes)
+        ext = (cls == n) if side.has_ext else z3.BoolVal(False)
+        behs: list[Behaviour] = []
+        beh_idx: dict[Behaviour, int] = {}
+        nacls: set[str] = set()
+        solver.add(cls >= 0, cls <= (n if side.has_ext else n - 1))
+        for k, c in enumerate(side.classes):
+            if c.beh is None:
+                b = -1
+            else:
+                b = beh_idx.get(c.beh, -2)
+                if b == -2:
+                    b = beh_idx[c.beh] = len(behs)
+                    behs.append(c.beh)
+            nacl_id = self.net.subnets[c.subnet_id].nacl_id
+            nacls.add(nacl_id)
+            atom_c = self.in_runs(atom, ranges(c.private_atoms))
+            if c.public_atoms:
+                atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, ranges(c.public_atoms))))
+            solver.add(z3.Implies(cls == k, z3.And(
+                sub == self.subnet_idx[c.subnet_id], nacl == self.nacl_idx[nacl_id], beh == b, atom_c,
+                *[mem[g] == (g in c.mem) for g in mem],
+            )))
+        if side.has_ext:
+            solver.add(z3.Implies(cls == n, z3.And(
+                sub == -1, nacl == -1, beh == -3, self.in_runs(atom, side.ext_atoms),
+                *[z3.Not(v) for v in mem.values()],
+            )))
+        return Terms(ext, sub, nacl, beh, atom, mem, sorted(nacls), behs), cls
+
+    def const_terms(self, c: SideClass | None, atom: Any, relevant: set[str]) -> Terms:
+        """Terms for a fixed class (c) or the external side (None) with a given atom term."""
+        if c is None:
+            return Terms(z3.BoolVal(True), z3.IntVal(-1), z3.IntVal(-1), z3.IntVal(-3), atom,
+                         {g: z3.BoolVal(False) for g in relevant}, [], [])
+        nacl_id = self.net.subnets[c.subnet_id].nacl_id
+        return Terms(
+            z3.BoolVal(False), z3.IntVal(self.subnet_idx[c.subnet_id]), z3.IntVal(self.nacl_idx[nacl_id]),
+            z3.IntVal(-1 if c.beh is None else 0), atom,
+            {g: z3.BoolVal(g in c.mem) for g in relevant}, [nacl_id], [] if c.beh is None else [c.beh],
+        )
+
+
+def referenced_groups(behs: list[Behaviour | None]) -> set[str]:
+    return {peer.ref for beh in behs if beh for _m, peer in beh if peer.kind == "sg"}
+

@@ -1,0 +1,135 @@
+"""Addresses as (family, integer) and CIDR blocks as closed integer intervals; fast parsing at the boundary."""
+
+from __future__ import annotations
+
+import ipaddress
+from bisect import bisect_right
+from collections.abc import Iterable
+
+V4_MAX = (1 << 32) - 1
+V6_MAX = (1 << 128) - 1
+
+
+def family_max(family: int) -> int:
+    return V4_MAX if family == 4 else V6_MAX
+
+
+def parse_ipv4(text: str) -> int:
+    """Parse dotted-quad IPv4 text to an int; ValueError when it is not one.
+
+    >>> parse_ipv4("10.0.1.10")
+    167772426
+    """
+    parts = text.split(".")
+    if len(parts) != 4:
+        raise ValueError(text)
+    value = 0
+    for part in parts:
+        if not part.isdigit() or len(part) > 3:
+            raise ValueError(text)
+        octet = int(part)
+        if octet > 255:
+            raise ValueError(text)
+        value = (value << 8) | octet
+    return value
+
+
+def parse_address(text: str) -> tuple[int, int]:
+    """Parse an IPv4 or IPv6 address to (family, int)."""
+    if ":" not in text:
+        return 4, parse_ipv4(text)
+    return 6, int(ipaddress.IPv6Address(text))
+
+
+def parse_cidr(text: str) -> tuple[int, int, int]:
+    """Parse a CIDR block (host bits must be zero, as AWS stores them) to (family, lo, hi).
+
+    >>> parse_cidr("10.0.0.0/8")
+    (4, 167772160, 184549375)
+    """
+    if not isinstance(text, str) or "/" not in text:
+        raise ValueError(text)
+    addr, _, plen_text = text.partition("/")
+    if not plen_text.isdigit():
+        raise ValueError(text)
+    plen = int(plen_text)
+    family, value = parse_address(addr)
+    bits = 32 if family == 4 else 128
+    if plen > bits:
+        raise ValueError(text)
+    host = (1 << (bits - plen)) - 1
+    if value & host:
+        # AWS normalises blocks; a block with host bits set is not something it returns.
+        raise ValueError(text)
+    return family, value, value | host
+
+
+def format_address(family: int, value: int) -> str:
+    if family == 4:
+        return f"{value >> 24 & 255}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+    return str(ipaddress.IPv6Address(value))
+
+
+def format_interval(family: int, lo: int, hi: int) -> str:
+    """Shortest readable form of an address interval: one address, a CIDR, or lo-hi."""
+    if lo == hi:
+        return format_address(family, lo)
+    size = hi - lo + 1
+    if size & (size - 1) == 0 and lo % size == 0:
+        bits = 32 if family == 4 else 128
+        return f"{format_address(family, lo)}/{bits - size.bit_length() + 1}"
+    return f"{format_address(family, lo)}-{format_address(family, hi)}"
+
+
+Interval = tuple[int, int]
+
+
+def normalize(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
+    """Sort and merge closed intervals (adjacent ones merge too).
+
+    >>> normalize([(5, 9), (1, 3), (4, 4), (20, 30)])
+    ((1, 9), (20, 30))
+    """
+    out: list[list[int]] = []
+    for lo, hi in sorted(intervals):
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1][1] = hi
+        else:
+            out.append([lo, hi])
+    return tuple((a, b) for a, b in out)
+
+
+def complement(intervals: tuple[Interval, ...], top: int) -> tuple[Interval, ...]:
+    """Complement of normalized intervals within [0, top]."""
+    out: list[Interval] = []
+    nxt = 0
+    for lo, hi in intervals:
+        if lo > nxt:
+            out.append((nxt, lo - 1))
+        nxt = hi + 1
+    if nxt <= top:
+        out.append((nxt, top))
+    return tuple(out)
+
+
+def intersect(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    """Intersection of two normalized interval tuples."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+def contains(intervals: tuple[Interval, ...], value: int) -> bool:
+    """Whether a normalized interval tuple contains value."""
+    idx = bisect_right(intervals, (value, 1 << 130)) - 1
+    return idx >= 0 and intervals[idx][0] <= value <= intervals[idx][1]

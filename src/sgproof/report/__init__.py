@@ -1,0 +1,1 @@
+"""Reports: one results type, rendered as text, JSON and the other formats."""

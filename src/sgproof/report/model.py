@@ -1,0 +1,152 @@
+"""One results type for every renderer: what was checked, the verdicts, flows and assumptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import ICMPS, PORTED, Network, proto_name
+from ..semantics import Flow, Step
+from ..sources import SourceInfo
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointInfo:
+    address: str
+    eni: str | None
+    external: bool
+    label: str = ""  # instance, Name, interface type
+    subnet: str | None = None
+    groups: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"address": self.address, "eni": self.eni, "external": self.external}
+        if self.eni:
+            out["label"] = self.label
+            out["subnet"] = self.subnet
+            out["security_groups"] = list(self.groups)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Counterexample:
+    """A concrete flow with the trace of every gate it crosses; `allowed` False for reach refutations."""
+
+    flow: Flow
+    src: EndpointInfo
+    dst: EndpointInfo
+    allowed: bool
+    trace: tuple[Step, ...]
+    note: str = ""
+
+    @property
+    def blocked_by(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.trace if s.verdict != "allow")
+
+    def as_json(self) -> dict[str, Any]:
+        f = self.flow
+        out: dict[str, Any] = {"protocol": proto_name(f.proto) if f.proto in (*PORTED, *ICMPS) else f.proto}
+        out["src"] = self.src.as_json()
+        out["dst"] = self.dst.as_json()
+        if f.proto in PORTED:
+            out["src_port"] = f.sport
+            out["dst_port"] = f.value
+        elif f.proto in ICMPS:
+            out["icmp_type"], out["icmp_code"] = divmod(f.value, 256)
+        out["allowed"] = self.allowed
+        trace = self.trace
+        if not self.allowed:
+            # the trace ends at the first gate that blocks; every blocking gate is listed in blocked_by
+            first = next((i for i, s in enumerate(trace) if s.verdict != "allow"), len(trace) - 1)
+            trace = trace[: first + 1]
+            out["blocked_by"] = [step_json(s) for s in self.blocked_by]
+        out["trace"] = [step_json(s) for s in trace]
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def step_json(s: Step) -> dict[str, Any]:
+    out: dict[str, Any] = {"gate": s.gate, "id": s.id, "rule": s.rule, "verdict": s.verdict}
+    if s.tf_address:
+        out["tf_address"] = s.tf_address
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    id: str
+    kind: str
+    status: str  # proven | refuted | error
+    description: str
+    statement: str  # the invariant in words
+    where: str  # spec file:line:col
+    line: int
+    seconds: float
+    counterexample: Counterexample | None = None
+    error: str | None = None
+    covered: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "description": self.description,
+            "statement": self.statement,
+            "seconds": round(self.seconds, 4),
+        }
+        if self.counterexample is not None:
+            out["counterexample"] = self.counterexample.as_json()
+        if self.error is not None:
+            out["error"] = self.error
+        if self.covered:
+            out["covered"] = self.covered
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Assumptions:
+    routing: str
+    ephemeral_ports: str
+    warnings: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"routing": self.routing, "ephemeral_ports": self.ephemeral_ports, "warnings": list(self.warnings)}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    spec: str
+    spec_name: str
+    source: SourceInfo
+    assumptions: Assumptions
+    results: tuple[Result, ...]
+    version: str
+    z3_version: str
+    started_at: str
+    seconds: float
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "proven": sum(r.status == "proven" for r in self.results),
+            "refuted": sum(r.status == "refuted" for r in self.results),
+            "errors": sum(r.status == "error" for r in self.results),
+        }
+
+    def exit_code(self) -> int:
+        """The one place that decides the exit code of a verify run."""
+        c = self.counts()
+        if c["errors"]:
+            return 2
+        return 1 if c["refuted"] else 0
+
+
+def endpoint_info(net: Network, eni: int | None, family: int, address: int) -> EndpointInfo:
+    from ..model.addr import format_address
+
+    text = format_address(family, address)
+    if eni is None:
+        return EndpointInfo(text, None, True)
+    e = net.enis[eni]
+    return EndpointInfo(text, e.id, False, e.label(), e.subnet_id, e.groups)

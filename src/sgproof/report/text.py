@@ -1,0 +1,67 @@
+"""Plain text for a terminal or a log: verdicts, flows on one line, numbered traces, assumptions."""
+
+from __future__ import annotations
+
+from .model import Counterexample, EndpointInfo, Report, Result
+
+GATE_WORDS = {
+    "sg-egress": "security group egress (source ENI)",
+    "nacl-out": "network ACL outbound (source subnet)",
+    "nacl-in": "network ACL inbound (destination subnet)",
+    "sg-ingress": "security group ingress (destination ENI)",
+    "nacl-reply-out": "network ACL outbound reply (destination subnet)",
+    "nacl-reply-in": "network ACL inbound reply (source subnet)",
+}
+
+
+def _endpoint(role: str, ep: EndpointInfo) -> str:
+    if ep.external:
+        return f"  {role}: {ep.address} (external)"
+    groups = ", ".join(ep.groups) or "no security group"
+    return f"  {role}: {ep.address} on {ep.label} in {ep.subnet} [{groups}]"
+
+
+def counterexample_lines(cx: Counterexample) -> list[str]:
+    lines = [f"  flow: {cx.flow.text()}", _endpoint("source", cx.src), _endpoint("destination", cx.dst)]
+    if cx.note:
+        lines.append(f"  note: {cx.note}")
+    for n, step in enumerate(cx.trace, 1):
+        rule = step.text or (f"rule {step.rule}" if step.rule is not None else "")
+        tf = f" ({step.tf_address})" if step.tf_address else ""
+        mark = "" if step.verdict == "allow" else "   <-- blocks"
+        lines.append(f"    {n}. {GATE_WORDS.get(step.gate, step.gate)}: {step.id} {rule}{tf} => {step.verdict}{mark}")
+    if not cx.allowed and cx.blocked_by:
+        lines.append("  blocked by: " + "; ".join(f"{s.gate} {s.id} ({s.verdict})" for s in cx.blocked_by))
+    return lines
+
+
+def result_lines(r: Result) -> list[str]:
+    head = {"proven": "PROVEN ", "refuted": "REFUTED", "error": "ERROR  "}[r.status]
+    lines = [f"{head} {r.id} ({r.kind}) — {r.description or r.statement}"]
+    if r.status == "proven":
+        lines.append(f"  proven: {r.statement}, for every address, port and ENI of the snapshot")
+    elif r.status == "refuted":
+        lines.append(f"  claim: {r.statement}")
+        if r.counterexample is not None:
+            lines += counterexample_lines(r.counterexample)
+    else:
+        lines.append(f"  error: {r.error}")
+    return lines
+
+
+def render_text(report: Report) -> str:
+    out = [f"sgproof {report.version} — {report.spec_name} ({report.spec})",
+           f"source: {report.source.kind} {report.source.path or ''}".rstrip()]
+    for r in report.results:
+        out.append("")
+        out += result_lines(r)
+    a = report.assumptions
+    out.append("")
+    out.append(f"assumptions: routing {a.routing}; client ports {a.ephemeral_ports}; verdicts hold for this "
+               "snapshot and for new connections; flows to another ENI's public address are out of scope")
+    for w in a.warnings:
+        out.append(f"warning: {w}")
+    c = report.counts()
+    out.append(f"summary: {c['proven']} proven, {c['refuted']} refuted, {c['errors']} errors "
+               f"in {report.seconds:.2f}s")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,148 @@
+"""Selector evaluation: a selector denotes a set of endpoints (ENIs and external addresses)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from ..model import Network
+from ..model.addr import V4_MAX, V6_MAX, Interval, complement, intersect, normalize, parse_cidr
+from .parse import Selector, Spec
+
+TOP = {4: V4_MAX, 6: V6_MAX}
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSet:
+    """ENIs (by index into Network.enis) and external addresses (per family, normalized intervals)."""
+
+    enis: frozenset[int]
+    ext: tuple[tuple[Interval, ...], tuple[Interval, ...]]  # (IPv4, IPv6)
+
+    def ext_of(self, family: int) -> tuple[Interval, ...]:
+        return self.ext[0] if family == 4 else self.ext[1]
+
+    def is_empty(self) -> bool:
+        return not self.enis and not self.ext[0] and not self.ext[1]
+
+
+def _glob(pattern: str, *values: str | None) -> bool:
+    return any(v is not None and fnmatchcase(v, pattern) for v in values)
+
+
+class Selection:
+    """Evaluates selectors against one network, caching each distinct selector text."""
+
+    def __init__(self, network: Network, spec: Spec):
+        self.net = network
+        self.spec = spec
+        self.all_enis = frozenset(range(len(network.enis)))
+        self.external = (network.external.get(4, ()), network.external.get(6, ()))
+        self._cache: dict[tuple[str, str], EndpointSet] = {}
+        self._by_group: dict[str, list[int]] = defaultdict(list)
+        for i, e in enumerate(network.enis):
+            for g in e.groups:
+                self._by_group[g].append(i)
+
+    def everything(self) -> EndpointSet:
+        return EndpointSet(self.all_enis, self.external)
+
+    def evaluate(self, sel: Selector | None) -> EndpointSet:
+        if sel is None:
+            return self.everything()
+        key = (sel.key, sel.text if sel.key != "group" else str(sel.value))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._eval(sel)
+            self._cache[key] = hit
+        return hit
+
+    def evaluate_not(self, inner: EndpointSet) -> EndpointSet:
+        """Every endpoint outside a set (ENIs and external addresses)."""
+        return EndpointSet(
+            self.all_enis - inner.enis,
+            (
+                intersect(self.external[0], complement(inner.ext[0], V4_MAX)),
+                intersect(self.external[1], complement(inner.ext[1], V6_MAX)),
+            ),
+        )
+
+    def _enis_where(self, pred: object) -> frozenset[int]:
+        return frozenset(i for i, e in enumerate(self.net.enis) if pred(e))  # type: ignore[operator]
+
+    def _eval(self, sel: Selector) -> EndpointSet:
+        net = self.net
+        none: tuple[tuple[Interval, ...], tuple[Interval, ...]] = ((), ())
+        k, v = sel.key, sel.value
+        if k == "group":
+            return self.evaluate(self.spec.groups[v])
+        if k == "and" or k == "all_of":
+            sets = [self.evaluate(c) for c in sel.children]
+            out = sets[0]
+            for s in sets[1:]:
+                out = EndpointSet(
+                    out.enis & s.enis,
+                    (intersect(out.ext[0], s.ext[0]), intersect(out.ext[1], s.ext[1])),
+                )
+            return out
+        if k == "any_of":
+            sets = [self.evaluate(c) for c in sel.children]
+            return EndpointSet(
+                frozenset().union(*(s.enis for s in sets)),
+                (normalize(iv for s in sets for iv in s.ext[0]), normalize(iv for s in sets for iv in s.ext[1])),
+            )
+        if k == "not":
+            return self.evaluate_not(self.evaluate(sel.children[0]))
+        if k == "anywhere":
+            return self.everything()
+        if k == "internet":
+            return EndpointSet(frozenset(), self.external)
+        if k == "security_group":
+            ids = {g.id for g in net.sgs.values() if any(_glob(p, g.id, g.name) for p in v)}
+            return EndpointSet(frozenset(i for g in ids for i in self._by_group.get(g, ())), none)
+        if k == "tag":
+            def has_tags(e: object) -> bool:
+                own = dict(e.tags)  # type: ignore[attr-defined]
+                inst = dict(e.instance_tags)  # type: ignore[attr-defined]
+                return all(_glob(val, own.get(key), inst.get(key)) for key, val in v)
+            return EndpointSet(self._enis_where(has_tags), none)
+        if k == "subnet":
+            ids = {s.id for s in net.subnets.values() if any(_glob(p, s.id, s.name) for p in v)}
+            return EndpointSet(self._enis_where(lambda e: e.subnet_id in ids), none)
+        if k == "vpc":
+            ids = {x.id for x in net.vpcs.values() if any(_glob(p, x.id, x.name) for p in v)}
+            return EndpointSet(self._enis_where(lambda e: e.vpc_id in ids), none)
+        if k == "eni":
+            return EndpointSet(self._enis_where(lambda e: any(_glob(p, e.id) for p in v)), none)
+        if k == "instance":
+            return EndpointSet(
+                self._enis_where(
+                    lambda e: e.instance_id is not None
+                    and any(_glob(p, e.instance_id, dict(e.instance_tags).get("Name")) for p in v)
+                ),
+                none,
+            )
+        if k == "interface_type":
+            return EndpointSet(self._enis_where(lambda e: any(_glob(p, e.interface_type) for p in v)), none)
+        if k == "tf_address":
+            return EndpointSet(
+                self._enis_where(lambda e: any(_glob(p, e.tf_address, e.instance_tf_address) for p in v)), none
+            )
+        if k == "cidr":
+            blocks = [parse_cidr(t) for t in v]
+            per_fam = {
+                f: normalize((lo, hi) for ff, lo, hi in blocks if ff == f) for f in (4, 6)
+            }
+
+            def in_block(e: object) -> bool:
+                for f, lo, hi in e.private:  # type: ignore[attr-defined]
+                    if intersect(per_fam[f], ((lo, hi),)):
+                        return True
+                return any(intersect(per_fam[4], ((p, p),)) for p in e.public)  # type: ignore[attr-defined]
+
+            return EndpointSet(
+                self._enis_where(in_block),
+                (intersect(self.external[0], per_fam[4]), intersect(self.external[1], per_fam[6])),
+            )
+        raise AssertionError(f"unhandled selector key {k}")  # the parser admits only SELECTOR_KEYS
