@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import z3
@@ -46,6 +47,20 @@ def statement(inv: Invariant) -> str:
     if inv.kind == "only":
         return f"every connection into {dst} on {svc} comes from {src}"
     return f"every endpoint of {src} can connect to every endpoint of {dst} on {svc}"
+
+
+@dataclass(slots=True)
+class _Query:
+    solver: z3.Solver
+    side_s: Side
+    side_d: Side
+    s_cls: Any
+    d_cls: Any
+    s_atom: Any
+    d_atom: Any
+    p: Any
+    x: Any
+    sp: Any
 
 
 class Checker:
@@ -94,7 +109,8 @@ class Checker:
         return self._exists(inv, start, src, dst)
 
     # ---- deny / only ---------------------------------------------------------------------------
-    def _exists(self, inv: Invariant, start: float, src: EndpointSet, dst: EndpointSet) -> Result:
+    def _exists_query(self, inv: Invariant, src: EndpointSet, dst: EndpointSet) -> _Query | None:
+        """Slice both sides and build the solver; None when no flow can exist at all."""
         enc = self.enc
         svc = inv.services
         base_s, ext_s = enc.side(src)
@@ -108,13 +124,10 @@ class Checker:
         rel_d = referenced_groups(s_behs)
         side_s = Side(enc.project(base_s, True, svc, rel_s, False), ext_s)
         side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s)), ext_d)
-        covered = {"source_classes": len(side_s.classes), "destination_classes": len(side_d.classes),
-                   "source_enis": sum(len(c.members) for c in side_s.classes),
-                   "destination_enis": sum(len(c.members) for c in side_d.classes)}
         if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext):
-            return self._result(inv, start, "proven", covered=covered)
+            return None
         if not side_s.classes and not side_d.classes:
-            return self._result(inv, start, "proven", covered=covered)  # external to external never enters
+            return None  # external to external never enters the network
         solver = z3.Solver()
         solver.set("timeout", self.timeout_ms)
         p, x, sp = z3.Ints("p x sport")
@@ -129,25 +142,69 @@ class Checker:
                 solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
         solver.add(*enc.service_constraints(p, x, sp, svc))
         solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc))
-        answer = solver.check()
-        if answer == z3.unsat:
-            return self._result(inv, start, "proven", covered=covered)
-        if answer != z3.sat:
-            return self._result(inv, start, "error", covered=covered,
-                                error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
-        m = solver.model()
+        return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp)
+
+    def _witness(self, inv: Invariant, q: _Query, src: EndpointSet, dst: EndpointSet) -> tuple[Counterexample, dict[str, int]]:
+        m = q.solver.model()
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
 
-        s_ep = self._endpoint(side_s, val(s_cls), val(s_terms.atom), None)
-        d_ep = self._endpoint(side_d, val(d_cls), val(d_terms.atom), s_ep.eni)
-        flow = Flow(s_ep, d_ep, val(p), val(x), val(sp))
+        values = {"s_cls": val(q.s_cls), "d_cls": val(q.d_cls), "p": val(q.p), "x": val(q.x)}
+        s_ep = self._endpoint(q.side_s, values["s_cls"], val(q.s_atom), None)
+        d_ep = self._endpoint(q.side_d, values["d_cls"], val(q.d_atom), s_ep.eni)
+        flow = Flow(s_ep, d_ep, values["p"], values["x"], val(q.sp))
         verdict = evaluate(self.net, flow)
         self._replay_checks(inv, flow, verdict.allowed, src, dst)
         cx = Counterexample(flow, endpoint_info(self.net, s_ep.eni, s_ep.family, s_ep.address),
                             endpoint_info(self.net, d_ep.eni, d_ep.family, d_ep.address), True, verdict.steps)
+        return cx, values
+
+    def _covered(self, src: EndpointSet, dst: EndpointSet) -> dict[str, Any]:
+        return {"source_enis": len(src.enis), "source_external": bool(src.ext[0] or src.ext[1]),
+                "destination_enis": len(dst.enis), "destination_external": bool(dst.ext[0] or dst.ext[1]),
+                "eni_classes": len(self.enc.classes), "address_atoms": self.atoms.n}
+
+    def _exists(self, inv: Invariant, start: float, src: EndpointSet, dst: EndpointSet) -> Result:
+        covered = self._covered(src, dst)
+        q = self._exists_query(inv, src, dst)
+        if q is None:
+            return self._result(inv, start, "proven", covered=covered)
+        answer = q.solver.check()
+        if answer == z3.unsat:
+            return self._result(inv, start, "proven", covered=covered)
+        if answer != z3.sat:
+            return self._result(inv, start, "error", covered=covered,
+                                error=f"the solver could not decide ({q.solver.reason_unknown()}); this is not a proof")
+        cx, _ = self._witness(inv, q, src, dst)
         return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
+
+    def violations(self, inv: Invariant, limit: int) -> tuple[list[Counterexample], bool]:
+        """Every distinct violation of a deny/only invariant, one flow per (source class, destination
+        class, protocol); each found group is blocked in the solver before asking again. Returns the
+        flows and whether the list is complete (the solver said unsat before the limit)."""
+        if inv.kind == "reach":
+            raise ValueError("violations() enumerates deny and only invariants")
+        sels = self._selections(inv)
+        if isinstance(sels, str):
+            return [], True
+        src, dst = sels
+        if inv.kind == "only":
+            src = self.selection.evaluate_not(src)
+        q = self._exists_query(inv, src, dst)
+        if q is None:
+            return [], True
+        found: list[Counterexample] = []
+        while len(found) < limit:
+            answer = q.solver.check()
+            if answer == z3.unsat:
+                return found, True
+            if answer != z3.sat:
+                return found, False
+            cx, v = self._witness(inv, q, src, dst)
+            found.append(cx)
+            q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], q.p == v["p"])))
+        return found, q.solver.check() == z3.unsat
 
     def _endpoint(self, side: Side, k: int, atom: int, avoid: int | None) -> Endpoint:
         fam, lo, hi = self.atoms.bounds(atom)
@@ -199,7 +256,7 @@ class Checker:
             s_classes.append(None)
         if ext_d:
             d_classes.append(None)
-        covered = {"source_classes": len(s_classes), "destination_classes": len(d_classes)}
+        covered = self._covered(src, dst)
         solver = z3.Solver()
         solver.set("timeout", self.timeout_ms)
         p, x, sp, ea = z3.Ints("p x sport ext_atom")
