@@ -1067,13 +1067,16 @@ def _security_groups(b: _Builder, doc: _Doc) -> None:
         old = doc.find("SecurityGroups", "GroupId", gid)
         if old and "OwnerId" in old:
             item["OwnerId"] = old["OwnerId"]
-        if inline or (inst.type == "aws_default_security_group" and not rules):
-            item["IpPermissions"] = _inline_perms(b, inst, gid, "ingress")
-            item["IpPermissionsEgress"] = _inline_perms(b, inst, gid, "egress")
-        else:
-            for key, direction in (("IpPermissions", "ingress"), ("IpPermissionsEgress", "egress")):
+        is_default = inst.type == "aws_default_security_group"
+        for key, direction in (("IpPermissions", "ingress"), ("IpPermissionsEgress", "egress")):
+            if direction in exprs:
+                item[key] = _inline_perms(b, inst, gid, direction)
+            elif inst.created or (is_default and not rules):
+                # the provider revokes AWS's default allow-all egress (and a default group's rules)
+                item[key] = _merge_rules(b, None, gid, direction, [], rules, old_atoms)
+            else:
                 existing: list[Json] = []
-                if not inst.created and b.known(inst, direction) and inst.type != "aws_default_security_group":
+                if b.known(inst, direction) and not is_default:
                     existing = _inline_perms(b, inst, gid, direction)
                 elif old is not None:
                     existing = list(old.get(key) or [])
@@ -1156,7 +1159,8 @@ def _nacls(b: _Builder, doc: _Doc) -> None:
             vpc_id = b.ids(inst, "vpc_id", "vpc", single=True)[0]
         old = doc.find("NetworkAcls", "NetworkAclId", aid)
         if inline or (is_default and not rules):
-            entries = _inline_nacl(b, inst, "ingress", False) + _inline_nacl(b, inst, "egress", True)
+            entries = [e for key, egress in (("ingress", False), ("egress", True)) if key in exprs
+                       for e in _inline_nacl(b, inst, key, egress)]
         else:
             existing: list[Json] = []
             if not inst.created and (b.known(inst, "ingress") and not is_default):
