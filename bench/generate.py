@@ -79,7 +79,9 @@ class Vpc:
     vpc_id: str
     blocks: list[ipaddress.IPv4Network] = field(default_factory=list)
     tier_blocks: dict[str, list[ipaddress.IPv4Network]] = field(default_factory=dict)
-    cursor: dict[str, int] = field(default_factory=dict)  # next subnet index in the tier's last block
+    cursor: dict[str, int] = field(
+        default_factory=dict
+    )  # next subnet index in the tier's last block
     subnets: dict[tuple[str, str], list[Subnet]] = field(default_factory=dict)
     nsubnets6: int = 0
 
@@ -145,7 +147,9 @@ class Builder:
     def public_ip(self) -> str:
         """Return an unused public IPv4 address from an AWS-owned range."""
         while True:
-            value = int(self.public_pool.network_address) + self.rng.randrange(1, self.public_pool.num_addresses - 1)
+            value = int(self.public_pool.network_address) + self.rng.randrange(
+                1, self.public_pool.num_addresses - 1
+            )
             if value not in self.public_ips:
                 self.public_ips.add(value)
                 return str(ipaddress.IPv4Address(value))
@@ -202,7 +206,11 @@ class Builder:
         egress: list[dict[str, Any]] = []
         if egress_all:
             egress.append(perm("-1", cidrs=[ANY4], cidrs6=[ANY6] if vpc.spec.ipv6 else []))
-        tags = [] if name == "default" else [{"Key": "Name", "Value": name}, {"Key": "Env", "Value": env}]
+        tags = (
+            []
+            if name == "default"
+            else [{"Key": "Name", "Value": name}, {"Key": "Env", "Value": env}]
+        )
         key = name if name != "default" else f"{env}/default"
         self.sgs[key] = {
             "Description": description,
@@ -236,7 +244,9 @@ class Builder:
         return entry
 
     # ---------------------------------------------------------------- prefix lists
-    def prefix_list(self, name: str, family: str, cidrs: tuple[str, ...], *, aws: bool = False) -> str:
+    def prefix_list(
+        self, name: str, family: str, cidrs: tuple[str, ...], *, aws: bool = False
+    ) -> str:
         """Create a managed prefix list with its entries and return its id."""
         pl_id = self.new_id("pl", 8) if aws else self.new_id("pl")
         owner = "AWS" if aws else self.owner
@@ -274,7 +284,15 @@ class Builder:
         for spec in ENVS:
             env = spec.name
             self.sg(env, "default", "default VPC security group")
-            self.ingress(f"{env}/default", perm("-1", pairs=[{"GroupId": self.sgs[f"{env}/default"]["GroupId"], "UserId": self.owner}]))
+            self.ingress(
+                f"{env}/default",
+                perm(
+                    "-1",
+                    pairs=[
+                        {"GroupId": self.sgs[f"{env}/default"]["GroupId"], "UserId": self.owner}
+                    ],
+                ),
+            )
             self.sg(env, f"{env}-bastion", "SSH jump hosts")
             self.ingress(f"{env}-bastion", perm("tcp", 22, 22, cidrs=[OFFICE], pls=[corp]))
             if spec.ipv6:
@@ -283,7 +301,9 @@ class Builder:
             bastion = self.pair(f"{env}-bastion", env)
             self.ingress(f"{env}-ssh", perm("tcp", 22, 22, pairs=[bastion]))
             self.ingress(f"{env}-ssh", perm("icmp", 8, -1, pairs=[dict(bastion)]))
-            self.sg(env, f"{env}-logging", "log shipping to the collector over TLS", egress_all=False)
+            self.sg(
+                env, f"{env}-logging", "log shipping to the collector over TLS", egress_all=False
+            )
             self.egress(f"{env}-logging", perm("tcp", 443, 443, cidrs=[ANY4]))
         self.sg("shared", "shared-prometheus", "Prometheus servers")
         self.sg("shared", "shared-dns", "internal DNS resolvers")
@@ -291,7 +311,10 @@ class Builder:
             self.ingress("shared-dns", perm(proto, 53, 53, cidrs=["10.0.0.0/8"]))
         for env in ("prod", "shared"):
             self.sg(env, f"{env}-node-exporter", "metrics scraped by Prometheus", egress_all=False)
-            self.ingress(f"{env}-node-exporter", perm("tcp", 9100, 9100, pairs=[self.pair("shared-prometheus", env)]))
+            self.ingress(
+                f"{env}-node-exporter",
+                perm("tcp", 9100, 9100, pairs=[self.pair("shared-prometheus", env)]),
+            )
 
     def helpers(self, env: str, extra_logging: bool) -> list[str]:
         """The shared groups an EC2 host of `env` carries beside its service group."""
@@ -309,20 +332,48 @@ class Builder:
         self.stack_counter[key] = self.stack_counter.get(key, 0) + 1
         return f"{key}-{self.stack_counter[key]}"
 
-    def db_service(self, env: str, stack: str, app_sg: str, engine: str | None = None, rds: bool | None = None) -> Service:
+    def db_service(
+        self, env: str, stack: str, app_sg: str, engine: str | None = None, rds: bool | None = None
+    ) -> Service:
         """A MySQL or PostgreSQL tier reachable only from its own app tier."""
         engine = engine or self.rng.choice(("mysql", "postgres"))
         port = 3306 if engine == "mysql" else 5432
         name = f"{stack}-{engine}"
         self.sg(env, name, f"{engine} for {stack}", egress_all=False)
         self.ingress(name, perm("tcp", port, port, pairs=[self.pair(app_sg, env)]))
-        self.egress(name, perm("tcp", 443, 443, pls=[self.prefix_lists[f"com.amazonaws.{REGION}.s3"]["PrefixListId"]]))
+        self.egress(
+            name,
+            perm(
+                "tcp",
+                443,
+                443,
+                pls=[self.prefix_lists[f"com.amazonaws.{REGION}.s3"]["PrefixListId"]],
+            ),
+        )
         rds = self.rng.random() < 0.6 if rds is None else rds
         if rds:
             return Service(stack, env, "db", "db", 2, "rds", [name], azs=("a", "b"))
-        return Service(stack, env, "db", "db", self.rng.randint(2, 4), "ec2", [name, *self.helpers(env, False)], eni_tags=self.rng.random() < 0.4)
+        return Service(
+            stack,
+            env,
+            "db",
+            "db",
+            self.rng.randint(2, 4),
+            "ec2",
+            [name, *self.helpers(env, False)],
+            eni_tags=self.rng.random() < 0.4,
+        )
 
-    def web_stack(self, env: str, stack: str, web: int, app: int, *, engine: str | None = None, rds: bool | None = None) -> list[Service]:
+    def web_stack(
+        self,
+        env: str,
+        stack: str,
+        web: int,
+        app: int,
+        *,
+        engine: str | None = None,
+        rds: bool | None = None,
+    ) -> list[Service]:
         """An internet-facing stack: ALB -> web -> app -> database, each tier admitting only the one before."""
         v6 = self.vpcs[env].spec.ipv6 is not None
         alb, web_sg, app_sg = f"{stack}-alb", f"{stack}-web", f"{stack}-app"
@@ -339,8 +390,29 @@ class Builder:
         tagged = self.rng.random() < 0.4
         return [
             Service(stack, env, "lb", "public", 3, "alb", [alb], ipv6=v6, public_ip=True),
-            Service(stack, env, "web", "app", web, "ec2", [web_sg, *self.helpers(env, logging)], ipv6=six, eni_tags=tagged),
-            Service(stack, env, "app", "app", app, "ec2", [app_sg, *self.helpers(env, logging)], (0, 1) if self.rng.random() < 0.2 else (0, 0), ipv6=six, eni_tags=tagged),
+            Service(
+                stack,
+                env,
+                "web",
+                "app",
+                web,
+                "ec2",
+                [web_sg, *self.helpers(env, logging)],
+                ipv6=six,
+                eni_tags=tagged,
+            ),
+            Service(
+                stack,
+                env,
+                "app",
+                "app",
+                app,
+                "ec2",
+                [app_sg, *self.helpers(env, logging)],
+                (0, 1) if self.rng.random() < 0.2 else (0, 0),
+                ipv6=six,
+                eni_tags=tagged,
+            ),
             self.db_service(env, stack, app_sg, engine, rds),
         ]
 
@@ -348,17 +420,33 @@ class Builder:
         """An internal service called by the app tiers of earlier stacks of the same VPC."""
         app_sg = f"{stack}-app"
         self.sg(env, app_sg, f"internal API {stack}")
-        callers = [k for k, e in self.sg_env.items() if e == env and k.endswith("-app") and k != app_sg]
+        callers = [
+            k for k, e in self.sg_env.items() if e == env and k.endswith("-app") and k != app_sg
+        ]
         for caller in self.rng.sample(callers, min(len(callers), self.rng.randint(1, 3))):
             self.ingress(app_sg, perm("tcp", 8443, 8443, pairs=[self.pair(caller, env)]))
         if self.rng.random() < 0.3:
             self.sg(env, f"{stack}-cache-client", f"clients of the {stack} cache", egress_all=False)
-            self.egress(f"{stack}-cache-client", perm("tcp", 6379, 6379, cidrs=[self.vpcs[env].spec.region]))
+            self.egress(
+                f"{stack}-cache-client", perm("tcp", 6379, 6379, cidrs=[self.vpcs[env].spec.region])
+            )
             cache = [f"{stack}-cache-client"]
         else:
             cache = []
         v6 = self.vpcs[env].spec.ipv6 is not None and self.rng.random() < 0.3
-        services = [Service(stack, env, "app", "app", app, "ec2", [app_sg, *self.helpers(env, self.rng.random() < 0.5), *cache], ipv6=v6, eni_tags=self.rng.random() < 0.4)]
+        services = [
+            Service(
+                stack,
+                env,
+                "app",
+                "app",
+                app,
+                "ec2",
+                [app_sg, *self.helpers(env, self.rng.random() < 0.5), *cache],
+                ipv6=v6,
+                eni_tags=self.rng.random() < 0.4,
+            )
+        ]
         if self.rng.random() < 0.6:
             services.append(self.db_service(env, stack, app_sg))
         return services
@@ -368,7 +456,19 @@ class Builder:
         sg = f"{stack}-worker"
         self.sg(env, sg, f"container hosts of {stack}")
         self.ingress(sg, perm("-1", pairs=[self.pair(sg, env)]))
-        return [Service(stack, env, "worker", "app", 2 * hosts, "ec2", [sg, *self.helpers(env, True)], (2, 6), enis_per_instance=2)]
+        return [
+            Service(
+                stack,
+                env,
+                "worker",
+                "app",
+                2 * hosts,
+                "ec2",
+                [sg, *self.helpers(env, True)],
+                (2, 6),
+                enis_per_instance=2,
+            )
+        ]
 
     def legacy_stack(self, stack: str, count: int) -> list[Service]:
         """An old service in the legacy VPC that still leans on the default group."""
@@ -393,31 +493,127 @@ class Builder:
         v6 = self.vpcs[env].spec.ipv6 is not None
         out = [
             Service(f"{env}-nat", env, "nat", "public", 3, "nat", [], public_ip=True),
-            Service(f"{env}-bastion", env, "bastion", "public", 1, "ec2", [f"{env}-bastion"], ipv6=v6, public_ip=True, eni_tags=True, azs=("a",)),
+            Service(
+                f"{env}-bastion",
+                env,
+                "bastion",
+                "public",
+                1,
+                "ec2",
+                [f"{env}-bastion"],
+                ipv6=v6,
+                public_ip=True,
+                eni_tags=True,
+                azs=("a",),
+            ),
         ]
         if env == "prod":
             out += self.web_stack(env, "prod-checkout", 6, 8, engine="mysql", rds=True)
             self.sg(env, "prod-v6-test", "temporary IPv6 test host")
             self.ingress("prod-v6-test", perm("tcp", 0, 65535, cidrs6=[ANY6]))
-            out.append(Service("prod-v6-test", env, "test", "public", 1, "ec2", ["prod-v6-test"], ipv6=True, azs=("b",)))
+            out.append(
+                Service(
+                    "prod-v6-test",
+                    env,
+                    "test",
+                    "public",
+                    1,
+                    "ec2",
+                    ["prod-v6-test"],
+                    ipv6=True,
+                    azs=("b",),
+                )
+            )
         elif env == "shared":
-            out.append(Service("shared-prometheus", env, "monitoring", "app", 2, "ec2", ["shared-prometheus", "shared-ssh", "shared-node-exporter"], azs=("a", "b")))
-            out.append(Service("shared-dns", env, "dns", "app", 2, "ec2", ["shared-dns", "shared-ssh", "shared-node-exporter"], azs=("a", "b")))
+            out.append(
+                Service(
+                    "shared-prometheus",
+                    env,
+                    "monitoring",
+                    "app",
+                    2,
+                    "ec2",
+                    ["shared-prometheus", "shared-ssh", "shared-node-exporter"],
+                    azs=("a", "b"),
+                )
+            )
+            out.append(
+                Service(
+                    "shared-dns",
+                    env,
+                    "dns",
+                    "app",
+                    2,
+                    "ec2",
+                    ["shared-dns", "shared-ssh", "shared-node-exporter"],
+                    azs=("a", "b"),
+                )
+            )
         elif env == "staging":
             out += self.web_stack(env, "staging-billing", 4, 4, engine="mysql", rds=False)
-            self.ingress("staging-billing-mysql", perm("tcp", 3306, 3306, cidrs=["10.0.0.0/8"]))  # the planted mistake
+            self.ingress(
+                "staging-billing-mysql", perm("tcp", 3306, 3306, cidrs=["10.0.0.0/8"])
+            )  # the planted mistake
             self.sg(env, "staging-debug-open", "debugging, remove me")
             self.ingress("staging-debug-open", perm("tcp", 0, 65535, cidrs=[ANY4]))
-            out.append(Service("staging-debug", env, "debug", "public", 1, "ec2", ["staging-debug-open"], public_ip=True, azs=("c",)))
+            out.append(
+                Service(
+                    "staging-debug",
+                    env,
+                    "debug",
+                    "public",
+                    1,
+                    "ec2",
+                    ["staging-debug-open"],
+                    public_ip=True,
+                    azs=("c",),
+                )
+            )
         else:
             out += self.legacy_stack("legacy-erp", 4)
             self.sg(env, "legacy-erp-oracle", "Oracle for the ERP")
-            self.ingress("legacy-erp-oracle", perm("tcp", 1521, 1521, pairs=[self.pair("legacy-erp-svc", env)]))
-            out.append(Service("legacy-erp", env, "db", "db", 2, "ec2", ["legacy-erp-oracle", "legacy/default"], azs=("a", "b")))
+            self.ingress(
+                "legacy-erp-oracle",
+                perm("tcp", 1521, 1521, pairs=[self.pair("legacy-erp-svc", env)]),
+            )
+            out.append(
+                Service(
+                    "legacy-erp",
+                    env,
+                    "db",
+                    "db",
+                    2,
+                    "ec2",
+                    ["legacy-erp-oracle", "legacy/default"],
+                    azs=("a", "b"),
+                )
+            )
             self.sg(env, "legacy-partner-api", "partner API")
-            self.ingress("legacy-partner-api", perm("tcp", 8443, 8443, pairs=[{"GroupId": self.new_id("sg"), "UserId": FOREIGN_ACCOUNT}]))
-            self.ingress("legacy-partner-api", perm("tcp", 443, 443, pls=[self.prefix_lists["partners"]["PrefixListId"]]))
-            out.append(Service("legacy-partner-api", env, "api", "app", 2, "ec2", ["legacy-partner-api", "legacy/default"], azs=("a", "b")))
+            self.ingress(
+                "legacy-partner-api",
+                perm(
+                    "tcp",
+                    8443,
+                    8443,
+                    pairs=[{"GroupId": self.new_id("sg"), "UserId": FOREIGN_ACCOUNT}],
+                ),
+            )
+            self.ingress(
+                "legacy-partner-api",
+                perm("tcp", 443, 443, pls=[self.prefix_lists["partners"]["PrefixListId"]]),
+            )
+            out.append(
+                Service(
+                    "legacy-partner-api",
+                    env,
+                    "api",
+                    "app",
+                    2,
+                    "ec2",
+                    ["legacy-partner-api", "legacy/default"],
+                    azs=("a", "b"),
+                )
+            )
         return out
 
     def plan(self) -> None:
@@ -438,16 +634,27 @@ class Builder:
                 else:
                     roll = self.rng.random()
                     if roll < 0.4:
-                        new = self.web_stack(env, self.stack_name(env), self.rng.randint(3, 18), self.rng.randint(4, 30))
+                        new = self.web_stack(
+                            env,
+                            self.stack_name(env),
+                            self.rng.randint(3, 18),
+                            self.rng.randint(4, 30),
+                        )
                     elif roll < 0.75:
-                        new = self.internal_stack(env, self.stack_name(env), self.rng.randint(4, 30))
+                        new = self.internal_stack(
+                            env, self.stack_name(env), self.rng.randint(4, 30)
+                        )
                     else:
                         new = self.worker_stack(env, self.stack_name(env), self.rng.randint(3, 12))
                 services += new
                 left -= sum(s.count for s in new)
             if left < 0:  # shrink the last stack's scalable tiers to land on the budget exactly
                 for service in reversed(services):
-                    if service.kind == "ec2" and service.enis_per_instance == 1 and service.count > 1:
+                    if (
+                        service.kind == "ec2"
+                        and service.enis_per_instance == 1
+                        and service.count > 1
+                    ):
                         cut = min(-left, service.count - 1)
                         service.count -= cut
                         left += cut
@@ -482,19 +689,37 @@ class Builder:
     def place(self) -> None:
         """Create every service's ENIs (and instances) in its tier's subnets, spread over its AZs."""
         for service in self.services:
-            groups = [{"GroupId": self.sgs[g]["GroupId"], "GroupName": self.sgs[g]["GroupName"]} for g in service.sgs]
+            groups = [
+                {"GroupId": self.sgs[g]["GroupId"], "GroupName": self.sgs[g]["GroupName"]}
+                for g in service.sgs
+            ]
             instances: list[dict[str, Any]] = []
             instance: dict[str, Any] | None = None
             for index in range(service.count):
-                az = service.azs[index % len(service.azs)] if service.enis_per_instance == 1 else service.azs[(index // 2) % len(service.azs)]
+                az = (
+                    service.azs[index % len(service.azs)]
+                    if service.enis_per_instance == 1
+                    else service.azs[(index // 2) % len(service.azs)]
+                )
                 device = index % service.enis_per_instance
                 if service.kind == "ec2" and device == 0:
-                    instance = self.instance(service, index // service.enis_per_instance, az, groups)
+                    instance = self.instance(
+                        service, index // service.enis_per_instance, az, groups
+                    )
                     instances.append(instance)
-                self.enis.append(self.eni(service, az, device, groups, instance if service.kind == "ec2" else None))
+                self.enis.append(
+                    self.eni(
+                        service, az, device, groups, instance if service.kind == "ec2" else None
+                    )
+                )
             for start in range(0, len(instances), 8):
                 self.reservations.append(
-                    {"Groups": [], "Instances": instances[start : start + 8], "OwnerId": self.owner, "ReservationId": self.new_id("r")}
+                    {
+                        "Groups": [],
+                        "Instances": instances[start : start + 8],
+                        "OwnerId": self.owner,
+                        "ReservationId": self.new_id("r"),
+                    }
                 )
 
     def tags(self, service: Service, index: int) -> list[dict[str, str]]:
@@ -506,15 +731,21 @@ class Builder:
             {"Key": "Service", "Value": service.stack},
         ]
 
-    def instance(self, service: Service, index: int, az: str, groups: list[dict[str, str]]) -> dict[str, Any]:
+    def instance(
+        self, service: Service, index: int, az: str, groups: list[dict[str, str]]
+    ) -> dict[str, Any]:
         """An EC2 instance record; its addresses are filled in when its primary ENI is placed."""
         tags = self.tags(service, index)
         if service.count > 2:
-            tags.append({"Key": "aws:autoscaling:groupName", "Value": f"{service.stack}-{service.role}-asg"})
+            tags.append(
+                {"Key": "aws:autoscaling:groupName", "Value": f"{service.stack}-{service.role}-asg"}
+            )
         return {
             "InstanceId": self.new_id("i"),
             "ImageId": self.new_id("ami"),
-            "InstanceType": self.rng.choice(("m6i.large", "m6i.xlarge", "c6i.large", "r6i.large", "t3.medium")),
+            "InstanceType": self.rng.choice(
+                ("m6i.large", "m6i.xlarge", "c6i.large", "r6i.large", "t3.medium")
+            ),
             "LaunchTime": self.timestamp(),
             "Placement": {"AvailabilityZone": f"{REGION}{az}", "Tenancy": "default"},
             "State": {"Code": 16, "Name": "running"},
@@ -523,7 +754,14 @@ class Builder:
             "Tags": tags,
         }
 
-    def eni(self, service: Service, az: str, device: int, groups: list[dict[str, str]], instance: dict[str, Any] | None) -> dict[str, Any]:
+    def eni(
+        self,
+        service: Service,
+        az: str,
+        device: int,
+        groups: list[dict[str, str]],
+        instance: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         """One network interface as describe_network_interfaces returns it."""
         extra = self.rng.randint(*service.secondaries)
         subnet = self.subnet_for(service.env, service.tier, az, 1 + extra)
@@ -533,16 +771,26 @@ class Builder:
         public = self.public_ip() if service.public_ip and device == 0 else None
         private = []
         for i, address in enumerate(addresses):
-            item: dict[str, Any] = {"Primary": i == 0, "PrivateDnsName": f"ip-{address.replace('.', '-')}.ec2.internal", "PrivateIpAddress": address}
+            item: dict[str, Any] = {
+                "Primary": i == 0,
+                "PrivateDnsName": f"ip-{address.replace('.', '-')}.ec2.internal",
+                "PrivateIpAddress": address,
+            }
             if i == 0 and public:
-                item["Association"] = {"IpOwnerId": "amazon", "PublicDnsName": f"ec2-{public.replace('.', '-')}.compute-1.amazonaws.com", "PublicIp": public}
+                item["Association"] = {
+                    "IpOwnerId": "amazon",
+                    "PublicDnsName": f"ec2-{public.replace('.', '-')}.compute-1.amazonaws.com",
+                    "PublicIp": public,
+                }
             private.append(item)
         record: dict[str, Any] = {
             "AvailabilityZone": f"{REGION}{az}",
             "Description": "",
             "Groups": groups,
             "InterfaceType": "interface",
-            "Ipv6Addresses": [{"Ipv6Address": self.ipv6_in(subnet)}] if service.ipv6 and subnet.ipv6 else [],
+            "Ipv6Addresses": [{"Ipv6Address": self.ipv6_in(subnet)}]
+            if service.ipv6 and subnet.ipv6
+            else [],
             "MacAddress": self.mac(),
             "NetworkInterfaceId": eni_id,
             "OwnerId": self.owner,
@@ -578,12 +826,20 @@ class Builder:
                 if public:
                     instance["PublicIpAddress"] = public
             if service.eni_tags:
-                record["TagSet"] = [t for t in instance["Tags"] if t["Key"] in ("Name", "Role", "Env")]
+                record["TagSet"] = [
+                    t for t in instance["Tags"] if t["Key"] in ("Name", "Role", "Env")
+                ]
         elif service.kind == "alb":
-            record.update(Description=f"ELB app/{service.stack}-alb/{self.rng.getrandbits(64):016x}", RequesterId="amazon-elb", RequesterManaged=True)
+            record.update(
+                Description=f"ELB app/{service.stack}-alb/{self.rng.getrandbits(64):016x}",
+                RequesterId="amazon-elb",
+                RequesterManaged=True,
+            )
             attachment.update(DeviceIndex=1, InstanceOwnerId="amazon-elb")
         elif service.kind == "rds":
-            record.update(Description="RDSNetworkInterface", RequesterId="amazon-rds", RequesterManaged=True)
+            record.update(
+                Description="RDSNetworkInterface", RequesterId="amazon-rds", RequesterManaged=True
+            )
             attachment.update(DeviceIndex=1, InstanceOwnerId="amazon-rds")
         elif service.kind == "nat":
             record.update(
@@ -593,7 +849,9 @@ class Builder:
                 RequesterManaged=True,
                 SourceDestCheck=False,
             )
-            attachment.update(AttachmentId=self.new_id("ela-attach"), DeviceIndex=1, InstanceOwnerId="amazon-aws")
+            attachment.update(
+                AttachmentId=self.new_id("ela-attach"), DeviceIndex=1, InstanceOwnerId="amazon-aws"
+            )
         record["Attachment"] = attachment
         return record
 
@@ -666,15 +924,36 @@ class Builder:
                     default_assoc += [self.assoc(default_id, s) for s in subnets]
                     continue
                 acl_id = self.new_id("acl")
-                out.append(self.nacl(acl_id, vpc, False, [self.assoc(acl_id, s) for s in subnets], acls[tier], f"{env}-{tier}"))
+                out.append(
+                    self.nacl(
+                        acl_id,
+                        vpc,
+                        False,
+                        [self.assoc(acl_id, s) for s in subnets],
+                        acls[tier],
+                        f"{env}-{tier}",
+                    )
+                )
             out.append(self.nacl(default_id, vpc, True, default_assoc, default, None))
         return out
 
     def assoc(self, acl_id: str, subnet: Subnet) -> dict[str, str]:
         """A NACL association record."""
-        return {"NetworkAclAssociationId": self.new_id("aclassoc"), "NetworkAclId": acl_id, "SubnetId": subnet.subnet_id}
+        return {
+            "NetworkAclAssociationId": self.new_id("aclassoc"),
+            "NetworkAclId": acl_id,
+            "SubnetId": subnet.subnet_id,
+        }
 
-    def nacl(self, acl_id: str, vpc: Vpc, default: bool, assoc: list[dict[str, str]], entries: NaclEntries, name: str | None) -> dict[str, Any]:
+    def nacl(
+        self,
+        acl_id: str,
+        vpc: Vpc,
+        default: bool,
+        assoc: list[dict[str, str]],
+        entries: NaclEntries,
+        name: str | None,
+    ) -> dict[str, Any]:
         """A NACL record with the final `*` entries AWS always returns."""
         return {
             "Associations": assoc,
@@ -742,7 +1021,11 @@ class Builder:
         }
         if s.ipv6:
             record["Ipv6CidrBlockAssociationSet"] = [
-                {"AssociationId": self.new_id("subnet-cidr-assoc"), "Ipv6CidrBlock": str(s.ipv6), "Ipv6CidrBlockState": {"State": "associated"}}
+                {
+                    "AssociationId": self.new_id("subnet-cidr-assoc"),
+                    "Ipv6CidrBlock": str(s.ipv6),
+                    "Ipv6CidrBlockState": {"State": "associated"},
+                }
             ]
         return record
 
@@ -756,7 +1039,12 @@ class Builder:
             "OwnerId": self.owner,
             "InstanceTenancy": "default",
             "CidrBlockAssociationSet": [
-                {"AssociationId": self.new_id("vpc-cidr-assoc"), "CidrBlock": str(b), "CidrBlockState": {"State": "associated"}} for b in vpc.blocks
+                {
+                    "AssociationId": self.new_id("vpc-cidr-assoc"),
+                    "CidrBlock": str(b),
+                    "CidrBlockState": {"State": "associated"},
+                }
+                for b in vpc.blocks
             ],
             "IsDefault": False,
             "Ipv6CidrBlockAssociationSet": [],
@@ -798,13 +1086,27 @@ class NaclEntries:
         self.entries: list[dict[str, Any]] = []
         self.numbers: set[tuple[bool, int]] = set()
 
-    def add(self, number: int, direction: str, action: str, proto: str, cidr: str, ports: tuple[int, int] | None = None, icmp: tuple[int, int] | None = None) -> None:
+    def add(
+        self,
+        number: int,
+        direction: str,
+        action: str,
+        proto: str,
+        cidr: str,
+        ports: tuple[int, int] | None = None,
+        icmp: tuple[int, int] | None = None,
+    ) -> None:
         """Add one entry; rule numbers are unique per direction."""
         egress = direction == "out"
         if (egress, number) in self.numbers:
             raise ValueError(f"duplicate NACL rule number {number}")
         self.numbers.add((egress, number))
-        entry: dict[str, Any] = {"Egress": egress, "Protocol": proto, "RuleAction": action, "RuleNumber": number}
+        entry: dict[str, Any] = {
+            "Egress": egress,
+            "Protocol": proto,
+            "RuleAction": action,
+            "RuleNumber": number,
+        }
         entry["Ipv6CidrBlock" if ":" in cidr else "CidrBlock"] = cidr
         if ports is not None:
             entry["PortRange"] = {"From": ports[0], "To": ports[1]}
@@ -812,13 +1114,29 @@ class NaclEntries:
             entry["IcmpTypeCode"] = {"Code": icmp[1], "Type": icmp[0]}
         self.entries.append(entry)
 
-    def both(self, number: int, direction: str, action: str, proto: str, ports: tuple[int, int] | None = None) -> None:
+    def both(
+        self,
+        number: int,
+        direction: str,
+        action: str,
+        proto: str,
+        ports: tuple[int, int] | None = None,
+    ) -> None:
         """Add a rule for 0.0.0.0/0 and, in a dual-stack VPC, its ::/0 twin at number + 1."""
         self.add(number, direction, action, proto, ANY4, ports)
         if self.ipv6:
             self.add(number + 1, direction, action, proto, ANY6, ports)
 
-    def blocks(self, base: int, direction: str, action: str, proto: str, cidrs: list[str], cidr6: str | None, ports: tuple[int, int] | None = None) -> None:
+    def blocks(
+        self,
+        base: int,
+        direction: str,
+        action: str,
+        proto: str,
+        cidrs: list[str],
+        cidr6: str | None,
+        ports: tuple[int, int] | None = None,
+    ) -> None:
         """Add one rule per CIDR block at base, base+1, ...; an IPv6 block goes at base+19."""
         if len(cidrs) > 19:
             raise ValueError("too many CIDR blocks for one NACL rule group")
@@ -830,8 +1148,24 @@ class NaclEntries:
     def finish(self) -> list[dict[str, Any]]:
         """The entries sorted as AWS lists them, ending with the `*` deny entries of both families."""
         for egress in (True, False):
-            self.entries.append({"CidrBlock": ANY4, "Egress": egress, "Protocol": "-1", "RuleAction": "deny", "RuleNumber": 32767})
-            self.entries.append({"Egress": egress, "Ipv6CidrBlock": ANY6, "Protocol": "-1", "RuleAction": "deny", "RuleNumber": 32768})
+            self.entries.append(
+                {
+                    "CidrBlock": ANY4,
+                    "Egress": egress,
+                    "Protocol": "-1",
+                    "RuleAction": "deny",
+                    "RuleNumber": 32767,
+                }
+            )
+            self.entries.append(
+                {
+                    "Egress": egress,
+                    "Ipv6CidrBlock": ANY6,
+                    "Protocol": "-1",
+                    "RuleAction": "deny",
+                    "RuleNumber": 32768,
+                }
+            )
         return sorted(self.entries, key=lambda e: (not e["Egress"], e["RuleNumber"]))
 
 
@@ -943,8 +1277,12 @@ def write(out: Path, enis: int, seed: int) -> dict[str, Any]:
         "# Generated by bench/generate.py; expected verdicts are in expected.json.\n"
         f"# {enis} ENIs, seed {seed}.\n"
     )
-    (out / "spec.yaml").write_text(header + yaml.safe_dump(spec_document(), sort_keys=False, width=120), encoding="utf-8")
-    (out / "expected.json").write_text(json.dumps(expected_verdicts(), indent=2) + "\n", encoding="utf-8")
+    (out / "spec.yaml").write_text(
+        header + yaml.safe_dump(spec_document(), sort_keys=False, width=120), encoding="utf-8"
+    )
+    (out / "expected.json").write_text(
+        json.dumps(expected_verdicts(), indent=2) + "\n", encoding="utf-8"
+    )
     return summary(doc)
 
 
@@ -957,7 +1295,9 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
         "vpcs": len(doc["Vpcs"]),
         "nacls": len(doc["NetworkAcls"]),
         "instances": sum(len(r["Instances"]) for r in doc["Reservations"]),
-        "addresses": sum(len(e["PrivateIpAddresses"]) + len(e["Ipv6Addresses"]) for e in doc["NetworkInterfaces"]),
+        "addresses": sum(
+            len(e["PrivateIpAddresses"]) + len(e["Ipv6Addresses"]) for e in doc["NetworkInterfaces"]
+        ),
     }
 
 
@@ -971,9 +1311,13 @@ def iter_rules(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--enis", type=int, default=10000, help="number of network interfaces (default 10000)")
+    parser.add_argument(
+        "--enis", type=int, default=10000, help="number of network interfaces (default 10000)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--out", type=Path, default=Path("bench/out/10000"), help="output directory")
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench/out/10000"), help="output directory"
+    )
     args = parser.parse_args(argv)
     try:
         info = write(args.out, args.enis, args.seed)

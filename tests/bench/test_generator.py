@@ -17,7 +17,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-ID = re.compile(r"^(sg|eni|subnet|vpc|acl|aclassoc|i|pcx|r|ami|eni-attach|ela-attach|vpc-cidr-assoc|subnet-cidr-assoc)-[0-9a-f]{17}$")
+ID = re.compile(
+    r"^(sg|eni|subnet|vpc|acl|aclassoc|i|pcx|r|ami|eni-attach|ela-attach|vpc-cidr-assoc|subnet-cidr-assoc)-[0-9a-f]{17}$"
+)
 
 
 def load_generator() -> ModuleType:
@@ -79,17 +81,23 @@ def test_addresses_unique_and_inside_subnets(doc: dict[str, Any]) -> None:
             assert 4 <= int(ip) - int(net4.network_address) < net4.num_addresses - 1
         v6 = [x["Ipv6Address"] for x in eni["Ipv6Addresses"]]
         if v6:
-            nets6 = [ipaddress.IPv6Network(x["Ipv6CidrBlock"]) for x in subnet["Ipv6CidrBlockAssociationSet"]]
+            nets6 = [
+                ipaddress.IPv6Network(x["Ipv6CidrBlock"])
+                for x in subnet["Ipv6CidrBlockAssociationSet"]
+            ]
             assert all(any(ipaddress.IPv6Address(a) in n for n in nets6) for a in v6)
         seen.update(addrs + v6)
         if "Association" in eni:
             seen[eni["Association"]["PublicIp"]] += 1
     assert max(seen.values()) == 1
     vpc_blocks = {
-        v["VpcId"]: [ipaddress.IPv4Network(c["CidrBlock"]) for c in v["CidrBlockAssociationSet"]] for v in doc["Vpcs"]
+        v["VpcId"]: [ipaddress.IPv4Network(c["CidrBlock"]) for c in v["CidrBlockAssociationSet"]]
+        for v in doc["Vpcs"]
     }
     for s in doc["Subnets"]:
-        assert any(ipaddress.IPv4Network(s["CidrBlock"]).subnet_of(b) for b in vpc_blocks[s["VpcId"]])
+        assert any(
+            ipaddress.IPv4Network(s["CidrBlock"]).subnet_of(b) for b in vpc_blocks[s["VpcId"]]
+        )
     all_blocks = [b for blocks in vpc_blocks.values() for b in blocks]
     assert not any(a.overlaps(b) for i, a in enumerate(all_blocks) for b in all_blocks[i + 1 :])
 
@@ -119,7 +127,11 @@ def test_nacls(doc: dict[str, Any]) -> None:
     assert set(associated) == {s["SubnetId"] for s in doc["Subnets"]}
     assert max(associated.values()) == 1
     for acl in doc["NetworkAcls"]:
-        stars = {(e["Egress"], e["RuleNumber"]) for e in acl["Entries"] if e["RuleAction"] == "deny" and e["Protocol"] == "-1"}
+        stars = {
+            (e["Egress"], e["RuleNumber"])
+            for e in acl["Entries"]
+            if e["RuleAction"] == "deny" and e["Protocol"] == "-1"
+        }
         assert {(True, 32767), (True, 32768), (False, 32767), (False, 32768)} <= stars
         numbers = Counter((e["Egress"], e["RuleNumber"]) for e in acl["Entries"])
         assert max(numbers.values()) == 1
