@@ -138,7 +138,7 @@ class ReadOnlyViolation(InternalError):
 
 
 def refuse_writes(model: Any, **_: Any) -> None:
-    """`before-call` handler: raise unless the operation is a Describe*/Get* (read-only) call."""
+    """Event handler (before-parameter-build, before-call): raise unless the operation is Describe*/Get*."""
     name = str(model.name)
     if not name.startswith(READ_ONLY_PREFIXES):
         service = model.service_model.service_name
@@ -165,7 +165,10 @@ def retry_config() -> Config:
 def guarded_client(session: Any, service: str, region: str) -> Any:
     """A boto3 client with sgproof's retry config whose every call passes the read-only guard."""
     client = session.client(service, region_name=region, config=retry_config())
-    client.meta.events.register_first("before-call", refuse_writes, unique_id="sgproof-read-only")
+    # Checked before the parameters are even built, and again just before the request is sent.
+    events = client.meta.events
+    events.register_first("before-parameter-build", refuse_writes, unique_id="sgproof-read-only-params")
+    events.register_first("before-call", refuse_writes, unique_id="sgproof-read-only-call")
     return client
 
 
