@@ -1,0 +1,433 @@
+"""Benchmark sgproof verify against the json.load floor on generated networks of several sizes."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+GIB = 1 << 30
+FLOOR_CODE = (
+    "import json, sys, time\n"
+    "t = time.perf_counter()\n"
+    "with open(sys.argv[1], 'rb') as fh:\n"
+    "    json.load(fh)\n"
+    "print(time.perf_counter() - t)\n"
+)
+TARGET_RATIO = 10.0  # at 10k ENIs
+TARGET_GROWTH = 2.1
+TARGET_100K_SECONDS = 60.0
+TARGET_100K_RSS = 2 * GIB
+
+
+# -------------------------------------------------------------------- the measuring wrapper
+def tree_pids(root: int) -> list[int]:
+    """The process and all its live descendants, from /proc."""
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                    todo += [int(x) for x in fh.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def memory_kib(pid: int) -> int:
+    """Proportional set size of one process in KiB (RSS where smaps_rollup is missing)."""
+    for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path) as fh:
+                for line in fh:
+                    if line.startswith(key):
+                        return int(line.split()[1])
+        except OSError:
+            continue
+    return 0
+
+
+def measure_child(stdout_path: str, cmd: list[str]) -> int:
+    """Run `cmd` once; print its wall time, exit code, peak RSS and sampled peak tree memory as JSON."""
+    peak_tree = 0
+    done = threading.Event()
+    with open(stdout_path, "wb") as out, open(stdout_path + ".stderr", "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+
+        def sample() -> None:
+            nonlocal peak_tree
+            while not done.wait(0.2):
+                peak_tree = max(peak_tree, sum(memory_kib(p) for p in tree_pids(proc.pid)))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        rc = proc.wait()
+        wall = time.perf_counter() - start
+        done.set()
+        sampler.join()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        json.dumps({"wall": wall, "rc": rc, "maxrss_kib": usage.ru_maxrss, "tree_kib": peak_tree})
+    )
+    return 0
+
+
+# -------------------------------------------------------------------- the benchmark
+@dataclass
+class SizeResult:
+    """Everything measured for one network size."""
+
+    enis: int
+    info: dict[str, Any] = field(default_factory=dict)
+    snapshot_bytes: int = 0
+    floors: list[float] = field(default_factory=list)
+    walls: list[float] = field(default_factory=list)
+    maxrss_kib: list[int] = field(default_factory=list)
+    tree_kib: list[int] = field(default_factory=list)
+    verdicts: list[dict[str, str]] = field(default_factory=list)
+    summaries: list[dict[str, int]] = field(default_factory=list)
+    per_invariant: dict[str, list[float]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def floor(self) -> float:
+        """Median json.load time."""
+        return statistics.median(self.floors) if self.floors else float("nan")
+
+    @property
+    def wall(self) -> float:
+        """Median end-to-end verify time."""
+        return statistics.median(self.walls) if self.walls else float("nan")
+
+    @property
+    def peak_bytes(self) -> int:
+        """Largest peak memory seen: the biggest single process, or the sampled whole tree if larger."""
+        values = self.maxrss_kib + self.tree_kib
+        return max(values) * 1024 if values else 0
+
+
+def sgproof_command(override: str | None) -> list[str]:
+    """The command that runs sgproof: --sgproof, else the venv's entry point, else python -m sgproof."""
+    if override:
+        return override.split()
+    script = Path(sys.executable).parent / "sgproof"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("sgproof")
+    return [found] if found else [sys.executable, "-m", "sgproof"]
+
+
+def generate(enis: int, seed: int, out: Path, force: bool) -> dict[str, Any]:
+    """Generate one size into `out`, reusing an earlier output made by the same generator and seed."""
+    digest = hashlib.sha256((HERE / "generate.py").read_bytes()).hexdigest()
+    stamp = out / "stamp.json"
+    wanted = {"enis": enis, "seed": seed, "generator": digest}
+    if not force and stamp.exists():
+        old = json.loads(stamp.read_text())
+        if {k: old.get(k) for k in wanted} == wanted and (out / "network.json").exists():
+            info: dict[str, Any] = old["info"]
+            return info
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "generate.py"),
+            "--enis",
+            str(enis),
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"generating {enis} ENIs failed:\n{proc.stderr}")
+    info = json.loads(proc.stdout)
+    info["generate_seconds"] = round(time.perf_counter() - started, 2)
+    stamp.write_text(json.dumps({**wanted, "info": info}))
+    return info
+
+
+def measure_floor(network: Path) -> float:
+    """json.load of the snapshot in a fresh interpreter, timed inside it."""
+    proc = subprocess.run(
+        [sys.executable, "-c", FLOOR_CODE, str(network)], capture_output=True, text=True, check=True
+    )
+    return float(proc.stdout.strip())
+
+
+def measure_verify(cmd: list[str], out: Path, timeout: float) -> dict[str, Any]:
+    """One verify run inside its own wrapper process, so that its rusage covers only this run."""
+    stdout_path = out / "verify.json"
+    wrapper = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--measure-child",
+        str(stdout_path),
+        "--",
+        *cmd,
+    ]
+    proc = subprocess.run(wrapper, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"measuring wrapper failed: {proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["stdout"] = stdout_path.read_text(encoding="utf-8", errors="replace")
+    result["stderr"] = Path(str(stdout_path) + ".stderr").read_text(
+        encoding="utf-8", errors="replace"
+    )
+    return result
+
+
+def run_size(enis: int, args: argparse.Namespace, base: list[str]) -> SizeResult:
+    """Generate one size, then alternate floor and verify runs `--repeat` times."""
+    out = args.out / str(enis)
+    res = SizeResult(enis)
+    log(f"[{enis}] generating ...")
+    res.info = generate(enis, args.seed, out, args.regenerate)
+    network, spec = out / "network.json", out / "spec.yaml"
+    res.snapshot_bytes = network.stat().st_size
+    expected = json.loads((out / "expected.json").read_text())
+    cmd = [*base, "verify", str(spec), "--snapshot", str(network), "--format", "json", "--quiet"]
+    if args.jobs:
+        cmd += ["--jobs", str(args.jobs)]
+    for i in range(args.repeat):
+        res.floors.append(measure_floor(network))
+        try:
+            run = measure_verify(cmd, out, args.timeout)
+        except subprocess.TimeoutExpired:
+            res.problems.append(f"run {i + 1}: verify did not finish within {args.timeout:.0f} s")
+            log(f"[{enis}] run {i + 1}: timeout")
+            break
+        log(
+            f"[{enis}] run {i + 1}: floor {res.floors[-1]:.2f} s, verify {run['wall']:.2f} s, exit {run['rc']}, peak {run['maxrss_kib'] / 1024:.0f} MiB"
+        )
+        try:
+            report = json.loads(run["stdout"])
+        except json.JSONDecodeError:
+            report = None
+        if run["rc"] not in (0, 1):
+            errors = [
+                f"{r['id']}: {r.get('error', '')}"
+                for r in (report or {}).get("results", [])
+                if r.get("status") == "error"
+            ]
+            detail = "; ".join(errors) or run["stderr"].strip()[-600:]
+            res.problems.append(f"run {i + 1}: exit {run['rc']}: {detail}")
+            break
+        if report is None:
+            res.problems.append(f"run {i + 1}: stdout is not JSON: {run['stdout'][:300]!r}")
+            break
+        res.walls.append(run["wall"])
+        res.maxrss_kib.append(run["maxrss_kib"])
+        res.tree_kib.append(run["tree_kib"])
+        statuses = {r["id"]: r["status"] for r in report["results"]}
+        res.verdicts.append(statuses)
+        res.summaries.append(report.get("summary", {}))
+        for r in report["results"]:
+            res.per_invariant.setdefault(r["id"], []).append(float(r.get("seconds") or 0.0))
+        errors = sorted(k for k, v in statuses.items() if v == "error")
+        if errors:
+            res.problems.append(f"run {i + 1}: invariants in error: {', '.join(errors)}")
+        wrong = sorted(k for k, v in statuses.items() if expected.get(k) != v)
+        if wrong:
+            res.problems.append(
+                f"run {i + 1}: verdicts differ from the design: "
+                + ", ".join(f"{k} is {statuses.get(k)}, designed {expected.get(k)}" for k in wrong)
+            )
+        if (run["rc"] == 1) != ("refuted" in statuses.values()):
+            res.problems.append(f"run {i + 1}: exit {run['rc']} does not match the verdicts")
+    return res
+
+
+def log(message: str) -> None:
+    """Progress on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    """A number for the table, or a dash when it was not measured."""
+    return "–" if value != value else f"{value:.{digits}f}"  # NaN check
+
+
+def growth(results: dict[int, SizeResult], enis: int) -> float:
+    """Time at `enis` over time at half of it, when both were measured."""
+    half = results.get(enis // 2) if enis % 2 == 0 else None
+    if half is None or not half.walls or not results[enis].walls:
+        return float("nan")
+    return results[enis].wall / half.wall
+
+
+def report(results: dict[int, SizeResult], args: argparse.Namespace) -> tuple[str, bool]:
+    """The Markdown report and whether the answers were consistent."""
+    lines = [
+        f"sgproof benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
+        f"median of {args.repeat} runs, --jobs {args.jobs or 'default'}, seed {args.seed}",
+        "",
+        "| ENIs | SGs | addresses | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | peak RSS (MiB) | proven / refuted / error |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for enis, r in sorted(results.items()):
+        s = r.summaries[0] if r.summaries else {}
+        verdict = f"{s.get('proven', '–')} / {s.get('refuted', '–')} / {s.get('errors', '–')}"
+        lines.append(
+            f"| {enis:,} | {r.info.get('security_groups', 0):,} | {r.info.get('addresses', 0):,} | "
+            f"{r.snapshot_bytes / 1e6:.1f} | {fmt(r.floor)} | {fmt(r.wall)} | {fmt(r.wall / r.floor, 1)} | "
+            f"{fmt(growth(results, enis))} | {r.peak_bytes / 2**20:.0f} | {verdict} |"
+        )
+    lines += ["", "Targets:"]
+    checks: list[tuple[str, bool | None]] = []
+    if 10000 in results:
+        r = results[10000]
+        checks.append(
+            (
+                f"10k ENIs within {TARGET_RATIO:.0f}× the json.load floor ({fmt(r.wall / r.floor, 1)}×)",
+                bool(r.walls) and r.wall / r.floor <= TARGET_RATIO,
+            )
+        )
+    for enis in sorted(results):
+        g = growth(results, enis)
+        if g == g:
+            checks.append(
+                (
+                    f"{enis // 2:,} → {enis:,} ENIs costs at most {TARGET_GROWTH}× ({g:.2f}×)",
+                    g <= TARGET_GROWTH,
+                )
+            )
+    if 100000 in results:
+        r = results[100000]
+        checks.append(
+            (
+                f"100k ENIs under {TARGET_100K_SECONDS:.0f} s ({fmt(r.wall)} s)",
+                bool(r.walls) and r.wall < TARGET_100K_SECONDS,
+            )
+        )
+        checks.append(
+            (
+                f"100k ENIs under 2 GiB peak RSS ({r.peak_bytes / 2**20:.0f} MiB)",
+                bool(r.walls) and r.peak_bytes < TARGET_100K_RSS,
+            )
+        )
+    for text, ok in checks:
+        lines.append(f"- {'PASS' if ok else 'FAIL'}: {text}")
+    consistent = True
+    reference: dict[str, str] | None = None
+    lines += ["", "Verdicts:"]
+    for enis, r in sorted(results.items()):
+        for i, v in enumerate(r.verdicts):
+            if reference is None:
+                reference = v
+            elif v != reference:
+                consistent = False
+                diff = sorted(k for k in set(v) | set(reference) if v.get(k) != reference.get(k))
+                lines.append(
+                    f"- FAIL: {enis:,} ENIs run {i + 1} answers differently on {', '.join(diff)}"
+                )
+        for problem in r.problems:
+            consistent = False
+            lines.append(f"- FAIL: {enis:,} ENIs {problem}")
+    if consistent and reference is not None:
+        refuted = sorted(k for k, v in reference.items() if v == "refuted")
+        lines.append(
+            f"- PASS: identical verdicts across all sizes and runs, as designed (refuted: {', '.join(refuted)})"
+        )
+    lines += ["", "Slowest invariants (median seconds inside sgproof):", ""]
+    lines.append("| invariant | " + " | ".join(f"{e:,}" for e in sorted(results)) + " |")
+    lines.append("| --- |" + " ---: |" * len(results))
+    largest = results[max(results)]
+    order = sorted(
+        largest.per_invariant, key=lambda k: -statistics.median(largest.per_invariant[k])
+    )
+    for inv in order[: args.top]:
+        cells = [
+            fmt(statistics.median(results[e].per_invariant[inv]), 3)
+            if inv in results[e].per_invariant
+            else "–"
+            for e in sorted(results)
+        ]
+        lines.append(f"| {inv} | " + " | ".join(cells) + " |")
+    return "\n".join(lines), consistent
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--measure-child"]:
+        return measure_child(argv[1], argv[3:] if argv[2:3] == ["--"] else argv[2:])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--sizes", default="5000,10000,50000,100000", help="comma-separated ENI counts"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed runs per size (median reported)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="passed to sgproof verify --jobs (default: sgproof's own)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="generator seed")
+    parser.add_argument(
+        "--out", type=Path, default=HERE / "out", help="where networks and results go"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds before a verify run counts as failed"
+    )
+    parser.add_argument(
+        "--sgproof", default=None, help="command that runs sgproof (default: the venv's)"
+    )
+    parser.add_argument(
+        "--regenerate", action="store_true", help="generate even when a cached network matches"
+    )
+    parser.add_argument("--top", type=int, default=8, help="slowest invariants to list")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    base = sgproof_command(args.sgproof)
+    results: dict[int, SizeResult] = {}
+    for enis in sizes:
+        results[enis] = run_size(enis, args, base)
+    text, consistent = report(results, args)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.md").write_text(text + "\n", encoding="utf-8")
+    raw = {
+        str(e): {
+            "info": r.info,
+            "snapshot_bytes": r.snapshot_bytes,
+            "floors": r.floors,
+            "walls": r.walls,
+            "maxrss_kib": r.maxrss_kib,
+            "tree_kib": r.tree_kib,
+            "summaries": r.summaries,
+            "per_invariant": r.per_invariant,
+            "problems": r.problems,
+        }
+        for e, r in results.items()
+    }
+    (args.out / "results.json").write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
+    return 0 if consistent else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
