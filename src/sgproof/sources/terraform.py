@@ -507,7 +507,8 @@ class _Builder:
                     "(local values are not in plan JSON; reference the resource directly or pass --snapshot)",
                     str(exc)) from exc
             if not single:
-                self.resolved_lists.append(f"{inst.address}.{key}")
+                if f"{inst.address}.{key}" not in self.resolved_lists:
+                    self.resolved_lists.append(f"{inst.address}.{key}")
         found = list(dict.fromkeys(found))
         if single and len(found) != 1:
             if not found and not required:
@@ -1055,7 +1056,8 @@ def _security_groups(b: _Builder, doc: _Doc) -> None:
                              "rule resources, not both: the provider makes them overwrite each other",
                              f"{inst.address} has inline rules and {rules[0][0].address} adds one")
         vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
-        if inst.type == "aws_default_security_group":
+        is_default = inst.type == "aws_default_security_group"
+        if is_default:
             name = "default"
         elif b.known(inst, "name") and v.get("name"):
             name = str(v["name"])
@@ -1067,20 +1069,18 @@ def _security_groups(b: _Builder, doc: _Doc) -> None:
         old = doc.find("SecurityGroups", "GroupId", gid)
         if old and "OwnerId" in old:
             item["OwnerId"] = old["OwnerId"]
-        is_default = inst.type == "aws_default_security_group"
         for key, direction in (("IpPermissions", "ingress"), ("IpPermissionsEgress", "egress")):
             if direction in exprs:
                 item[key] = _inline_perms(b, inst, gid, direction)
-            elif inst.created or (is_default and not rules):
-                # the provider revokes AWS's default allow-all egress (and a default group's rules)
-                item[key] = _merge_rules(b, None, gid, direction, [], rules, old_atoms)
-            else:
-                existing: list[Json] = []
-                if b.known(inst, direction) and not is_default:
-                    existing = _inline_perms(b, inst, gid, direction)
-                elif old is not None:
-                    existing = list(old.get(key) or [])
-                item[key] = _merge_rules(b, inst.address, gid, direction, existing, rules, old_atoms)
+                continue
+            existing: list[Json] = []
+            if b.known(inst, direction) and not (is_default and not rules):
+                # planned dynamic blocks, or the refreshed rules of a group without inline blocks
+                existing = _inline_perms(b, inst, gid, direction)
+            elif not inst.created and not is_default and old is not None:
+                existing = list(old.get(key) or [])
+            # otherwise none: the provider revokes AWS's default allow-all egress (and a default group's rules)
+            item[key] = _merge_rules(b, gid, direction, existing, rules, old_atoms)
         doc.upsert("SecurityGroups", "GroupId", item)
     for gid, rules in standalone.items():
         if gid in managed:
@@ -1090,10 +1090,10 @@ def _security_groups(b: _Builder, doc: _Doc) -> None:
             raise InputError(b.path, rules[0][0].place,
                              f"security group {gid} in the plan or --snapshot (the rule's target)", "nothing")
         for key, direction in (("IpPermissions", "ingress"), ("IpPermissionsEgress", "egress")):
-            sg[key] = _merge_rules(b, None, gid, direction, list(sg.get(key) or []), rules, old_atoms)
+            sg[key] = _merge_rules(b, gid, direction, list(sg.get(key) or []), rules, old_atoms)
 
 
-def _merge_rules(b: _Builder, sg_address: str | None, gid: str, direction: str, existing: list[Json],
+def _merge_rules(b: _Builder, gid: str, direction: str, existing: list[Json],
                  rules: list[tuple[Inst, str, Json]], old_atoms: dict[tuple[str, str], set[tuple[Any, ...]]]) -> list[Json]:
     """Rules of a group without inline rules: live ones minus those the plan changes, plus the plan's."""
     new = [perm for _inst, d, perm in rules if d == direction]
@@ -1106,12 +1106,9 @@ def _merge_rules(b: _Builder, sg_address: str | None, gid: str, direction: str, 
         if atoms and atoms <= drop:
             continue
         if atoms & drop:
-            kept += [_perm_from_atom(a, perm.get("SgproofTfAddress") or sg_address) for a in sorted(atoms - drop, key=str)]
+            kept += [_perm_from_atom(a, perm.get("SgproofTfAddress")) for a in sorted(atoms - drop, key=str)]
         else:
             kept.append(perm)
-    if kept and sg_address:
-        b.warn(f"{sg_address}: {len(kept)} {direction} rule(s) of {gid} exist in AWS but no Terraform resource "
-               "declares them; they are kept")
     return kept + new
 
 
@@ -1158,18 +1155,20 @@ def _nacls(b: _Builder, doc: _Doc) -> None:
         else:
             vpc_id = b.ids(inst, "vpc_id", "vpc", single=True)[0]
         old = doc.find("NetworkAcls", "NetworkAclId", aid)
-        if inline or (is_default and not rules):
-            entries = [e for key, egress in (("ingress", False), ("egress", True)) if key in exprs
-                       for e in _inline_nacl(b, inst, key, egress)]
-        else:
+        entries = []
+        drop = old_keys.get(aid, set()) | {(e["Egress"], e["RuleNumber"]) for _i, e in rules}
+        for key, egress in (("ingress", False), ("egress", True)):
+            if key in exprs:
+                entries += _inline_nacl(b, inst, key, egress)
+                continue
             existing: list[Json] = []
-            if not inst.created and (b.known(inst, "ingress") and not is_default):
-                existing = _inline_nacl(b, inst, "ingress", False) + _inline_nacl(b, inst, "egress", True)
-            elif old is not None:
-                existing = [e for e in old.get("Entries") or [] if int(e.get("RuleNumber", 0)) < 32767]
-            drop = old_keys.get(aid, set()) | {(e["Egress"], e["RuleNumber"]) for _i, e in rules}
-            entries = [e for e in existing if (bool(e.get("Egress")), int(e.get("RuleNumber", 0))) not in drop]
-            entries += [e for _i, e in rules]
+            if b.known(inst, key) and not (is_default and not rules):
+                existing = _inline_nacl(b, inst, key, egress)  # dynamic blocks, or refreshed entries
+            elif not inst.created and not is_default and old is not None:
+                existing = [e for e in old.get("Entries") or []
+                            if bool(e.get("Egress")) == egress and int(e.get("RuleNumber", 0)) < 32767]
+            entries += [e for e in existing if (bool(e.get("Egress")), int(e.get("RuleNumber", 0))) not in drop]
+            entries += [e for _i, e in rules if e["Egress"] == egress]
         entries = sorted(entries, key=lambda e: (e["Egress"], e["RuleNumber"])) + _star_denies()
         doc.upsert("NetworkAcls", "NetworkAclId", {
             "NetworkAclId": aid, "VpcId": vpc_id, "IsDefault": is_default, "Entries": entries,
@@ -1390,7 +1389,7 @@ def _instance(b: _Builder, doc: _Doc, inst: Inst) -> Json:
         if not b.known(inst, "ipv6_addresses") and _int(v.get("ipv6_address_count"), 0) > 0:
             b.warn(f"{inst.address}: its IPv6 addresses are assigned at apply and are not modelled")
         public = v.get("public_ip") if b.known(inst, "public_ip") and v.get("public_ip") else None
-        if v.get("associate_public_ip_address") is True and not public:
+        if v.get("associate_public_ip_address") is True and not b.known(inst, "public_ip"):
             b.warn(f"{inst.address}: gets a public IPv4 address at apply; it is not known, so only its private "
                    "addresses are modelled")
         eni_id = b._instance_primary_eni(inst)
