@@ -151,8 +151,8 @@ class Checker:
             return int(m.eval(t, model_completion=True).as_long())
 
         values = {"s_cls": val(q.s_cls), "d_cls": val(q.d_cls), "p": val(q.p), "x": val(q.x)}
-        s_ep = self._endpoint(q.side_s, values["s_cls"], val(q.s_atom), None)
-        d_ep = self._endpoint(q.side_d, values["d_cls"], val(q.d_atom), s_ep.eni)
+        s_ep, d_ep = self._pick_pair(q.side_s, values["s_cls"], val(q.s_atom), q.side_d, values["d_cls"],
+                                     val(q.d_atom))
         flow = Flow(s_ep, d_ep, values["p"], values["x"], val(q.sp))
         verdict = evaluate(self.net, flow)
         self._replay_checks(inv, flow, verdict.allowed, src, dst)
@@ -206,22 +206,36 @@ class Checker:
             q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], q.p == v["p"])))
         return found, q.solver.check() == z3.unsat
 
-    def _endpoint(self, side: Side, k: int, atom: int, avoid: int | None) -> Endpoint:
+    def _candidates(self, side: Side, k: int, atom: int) -> list[Endpoint]:
+        """Concrete endpoints of class k at an address in the atom (one per ENI; a few at most)."""
         fam, lo, hi = self.atoms.bounds(atom)
         if k >= len(side.classes):
-            return Endpoint(None, fam, lo if lo == hi else lo + 1)
-        c = side.classes[k]
-        for i in c.members:
-            if i == avoid:
-                continue
+            return [Endpoint(None, fam, lo if lo == hi else lo + 1)]
+        out = []
+        for i in side.classes[k].members[:3]:
             e = self.net.enis[i]
-            for f, a, b in e.private:
-                if f == fam and a <= hi and b >= lo:
-                    return Endpoint(i, fam, max(a, lo))
-            for pub in e.public:
-                if fam == 4 and lo <= pub <= hi:
-                    return Endpoint(i, fam, pub)
+            found = next((Endpoint(i, fam, max(a, lo)) for f, a, b in e.private if f == fam and a <= hi and b >= lo),
+                         None)
+            if found is None and fam == 4:
+                found = next((Endpoint(i, fam, pub) for pub in e.public if lo <= pub <= hi), None)
+            if found is not None:
+                out.append(found)
+        return out
+
+    def _endpoint(self, side: Side, k: int, atom: int, avoid: int | None) -> Endpoint:
+        for ep in self._candidates(side, k, atom):
+            if ep.eni is None or ep.eni != avoid:
+                return ep
         raise InternalError(f"no ENI of the chosen class owns an address in atom {atom}")
+
+    def _pick_pair(self, side_s: Side, ks: int, atom_s: int, side_d: Side, kd: int,
+                   atom_d: int) -> tuple[Endpoint, Endpoint]:
+        """Two different endpoints of the chosen classes at addresses in the chosen atoms."""
+        for s_ep in self._candidates(side_s, ks, atom_s):
+            for d_ep in self._candidates(side_d, kd, atom_d):
+                if s_ep.eni is None or d_ep.eni is None or s_ep.eni != d_ep.eni:
+                    return s_ep, d_ep
+        raise InternalError(f"no two distinct endpoints in the chosen classes (atoms {atom_s}, {atom_d})")
 
     def _replay_checks(self, inv: Invariant, flow: Flow, allowed: bool, src: EndpointSet, dst: EndpointSet) -> None:
         """The counterexample must replay through the plain evaluator and fit the invariant."""
