@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -36,6 +38,19 @@ CLEARED = (
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
 )
+
+
+_LOADER = botocore.loaders.create_loader()
+
+
+def new_session() -> Any:
+    """A fresh boto3 session (credentials, endpoint and region read from the environment now).
+
+    It shares one API-model loader with every other test session: loading EC2's model costs ~0.3 s.
+    """
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=core)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from conftest import MAIN_REGION, QUIET_REGION, SECOND_REGION, Built, point_at
+from conftest import MAIN_REGION, QUIET_REGION, SECOND_REGION, Built, new_session, point_at
 
 from sgproof.errors import InputError
 from sgproof.sources import aws
@@ -55,7 +54,7 @@ def collected(moto_url: str, three_tier: Built, tmp_path_factory: pytest.TempPat
     """The three-tier region, collected once through AWS_ENDPOINT_URL."""
     with pytest.MonkeyPatch.context() as mp:
         point_at(mp, moto_url, tmp_path_factory.mktemp("aws"))
-        return aws.collect_snapshot(boto3.Session(), MAIN_REGION)
+        return aws.collect_snapshot(new_session(), MAIN_REGION)
 
 
 def test_document_has_every_contract_key_and_metadata(collected: dict[str, Any]) -> None:
@@ -146,7 +145,7 @@ def test_peering_and_routes_are_collected(collected: dict[str, Any], three_tier:
 
 
 def test_two_collections_render_identically(aws_env: str, three_tier: Built) -> None:
-    session = boto3.Session()
+    session = new_session()
     first = aws.collect_snapshot(session, MAIN_REGION)
     second = aws.collect_snapshot(session, MAIN_REGION)
     first.pop("CollectedAt")
@@ -156,7 +155,7 @@ def test_two_collections_render_identically(aws_env: str, three_tier: Built) -> 
 
 def test_progress_names_each_call_and_its_count(aws_env: str, three_tier: Built) -> None:
     lines: list[str] = []
-    doc = aws.collect_snapshot(boto3.Session(), MAIN_REGION, lines.append)
+    doc = aws.collect_snapshot(new_session(), MAIN_REGION, lines.append)
     assert f"{MAIN_REGION}: SecurityGroups {len(doc['SecurityGroups'])}" in lines
     assert [line.split()[1] for line in lines[:12]] == [key for key, _, _ in aws.EC2_LISTS]
     assert f"{MAIN_REGION}: {three_tier['pl:bastions']} Entries 2" in lines
@@ -167,7 +166,7 @@ def test_collect_merged_joins_regions(aws_env: str, three_tier: Built, small: Bu
     assert merged["Region"] == f"{MAIN_REGION},{SECOND_REGION}"
     vpcs = {v["VpcId"] for v in merged["Vpcs"]}
     assert {three_tier["vpc:prod"], small["vpc:edge"]} <= vpcs
-    alone = aws.collect_snapshot(boto3.Session(), SECOND_REGION)
+    alone = aws.collect_snapshot(new_session(), SECOND_REGION)
     assert all(item in merged[key] for key in LIST_KEYS for item in alone[key])
 
 

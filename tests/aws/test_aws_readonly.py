@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from conftest import MAIN_REGION, SECOND_REGION, Built
+from conftest import MAIN_REGION, SECOND_REGION, Built, new_session
 
 from sgproof.sources import aws
 
@@ -30,7 +29,7 @@ class Spy:
 
     def session(self) -> Any:
         """A boto3 session whose every client reports to this spy."""
-        session = boto3.Session()
+        session = new_session()
         session.events.register("before-call", self)
         return session
 
@@ -64,7 +63,7 @@ def test_run_collect_over_several_regions_sends_only_reads(
 
 
 def test_the_product_guard_refuses_a_write_before_it_is_sent(aws_env: str, three_tier: Built) -> None:
-    session = boto3.Session()
+    session = new_session()
     sent: list[str] = []
     session.events.register("before-send", lambda request, **_: sent.append(request.url))
     ec2 = aws.guarded_client(session, "ec2", MAIN_REGION)
@@ -90,7 +89,7 @@ def test_the_product_guard_refuses_a_write_before_it_is_sent(aws_env: str, three
 def test_the_guard_refuses_every_non_read_operation(
     aws_env: str, service: str, call: str, params: dict[str, Any]
 ) -> None:
-    client = aws.guarded_client(boto3.Session(), service, MAIN_REGION)
+    client = aws.guarded_client(new_session(), service, MAIN_REGION)
     with pytest.raises(aws.ReadOnlyViolation, match="sgproof only reads"):
         getattr(client, call)(**params)
 
