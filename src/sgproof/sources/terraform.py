@@ -506,9 +506,8 @@ class _Builder:
                     "a value known at plan time, or references sgproof can follow to resources in the plan "
                     "(local values are not in plan JSON; reference the resource directly or pass --snapshot)",
                     str(exc)) from exc
-            if not single:
-                if f"{inst.address}.{key}" not in self.resolved_lists:
-                    self.resolved_lists.append(f"{inst.address}.{key}")
+            if not single and f"{inst.address}.{key}" not in self.resolved_lists:
+                self.resolved_lists.append(f"{inst.address}.{key}")
         found = list(dict.fromkeys(found))
         if single and len(found) != 1:
             if not found and not required:

@@ -1,0 +1,97 @@
+"""End to end: `sgproof verify --terraform` on the committed example plans, and on freshly made plans."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sgproof.cli import main
+
+from .conftest import EXAMPLES
+
+
+def verify(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["verify", *args, "--quiet", "--jobs", "1"])
+    return result.exit_code, result.output
+
+
+def statuses(output: str) -> dict[str, str]:
+    return {r["id"]: r["status"] for r in json.loads(output)["results"]}
+
+
+def test_three_tier_plan_proves_everything() -> None:
+    d = EXAMPLES / "three-tier"
+    code, out = verify(str(d / "spec.yaml"), "--terraform", str(d / "plan.json"), "--format", "json")
+    assert code == 0, out
+    assert set(statuses(out).values()) == {"proven"}
+    assert json.loads(out)["source"]["kind"] == "terraform"
+
+
+def test_plan_before_the_change_is_proven() -> None:
+    d = EXAMPLES / "open-3306"
+    code, out = verify(str(d / "spec.yaml"), "--terraform", str(d / "plan-before.json"))
+    assert code == 0, out
+
+
+def test_change_opening_3306_is_refuted_and_the_trace_names_the_rule() -> None:
+    d = EXAMPLES / "open-3306"
+    code, out = verify(str(d / "spec.yaml"), "--terraform", str(d / "plan.json"), "--format", "json")
+    assert code == 1, out
+    assert statuses(out) == {"app-reaches-db": "proven", "mysql-only-from-app": "refuted",
+                             "no-internet-mysql": "refuted"}
+    report = json.loads(out)
+    refuted = next(r for r in report["results"] if r["id"] == "no-internet-mysql")
+    trace = refuted["counterexample"]["trace"]
+    ingress = next(step for step in trace if step["gate"] == "sg-ingress")
+    assert ingress["tf_address"] == "aws_vpc_security_group_ingress_rule.db_mysql_world[0]"
+
+
+def test_plan_on_top_of_live_snapshot_keeps_unmanaged_enis() -> None:
+    d = EXAMPLES / "open-3306"
+    spec = d / "replica.yaml"
+    code, out = verify(str(spec), "--terraform", str(d / "plan.json"), "--snapshot", str(d / "live.json"),
+                       "--format", "json")
+    assert code == 1, out
+    assert statuses(out) == {"replica-exists-and-is-exposed": "refuted", "replica-from-app": "proven"}
+
+
+def test_bad_plan_is_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text(json.dumps({"format_version": "2.0", "resource_changes": []}))
+    code, out = verify(str(EXAMPLES / "three-tier" / "spec.yaml"), "--terraform", str(bad))
+    assert code == 2
+    assert "format_version" in out
+
+
+def _terraform_ready() -> str | None:
+    if shutil.which("terraform") is None:
+        return "terraform is not on PATH"
+    if not any(Path(p).is_dir() for p in ("/opt/tf-plugins/registry.terraform.io",)):
+        return "no hashicorp/aws provider mirror at /opt/tf-plugins"
+    return None
+
+
+@pytest.mark.terraform
+@pytest.mark.skipif(_terraform_ready() is not None, reason=str(_terraform_ready()))
+def test_regenerated_plans_give_the_same_verdicts(tmp_path: Path) -> None:
+    subprocess.run(["bash", str(EXAMPLES / "regen.sh"), str(tmp_path)], check=True, timeout=240,
+                   env={"PATH": "/usr/bin:/bin:/usr/local/bin", "PYTHON": sys.executable,
+                        "TF_PLUGIN_MIRROR": "/opt/tf-plugins", "MOTO_PORT": "4598", "HOME": str(tmp_path)},
+                   capture_output=True)
+    cases = [("three-tier", "spec.yaml", "plan.json", None), ("open-3306", "spec.yaml", "plan.json", None),
+             ("open-3306", "spec.yaml", "plan-before.json", None),
+             ("open-3306", "replica.yaml", "plan.json", "live.json")]
+    for example, spec, planfile, live in cases:
+        results = []
+        for root in (EXAMPLES, tmp_path):
+            extra = ["--snapshot", str(root / example / live)] if live else []
+            code, out = verify(str(EXAMPLES / example / spec), "--terraform", str(root / example / planfile),
+                               *extra, "--format", "json")
+            results.append((code, statuses(out)))
+        assert results[0] == results[1], (example, planfile)
