@@ -8,6 +8,7 @@ attached explicitly, never taken from moto's defaults.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,13 @@ def aws_env(isolated_aws: pytest.MonkeyPatch, moto_url: str, tmp_path: Path) -> 
     """Point boto3 at the moto server through AWS_ENDPOINT_URL, with fake credentials; returns the URL."""
     point_at(isolated_aws, moto_url, tmp_path)
     return moto_url
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def admin_client(url: str, region: str, service: str = "ec2") -> Any:

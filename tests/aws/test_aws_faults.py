@@ -8,7 +8,6 @@ with a throttling or server error from the `before-send` event.
 from __future__ import annotations
 
 import io
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
-from conftest import QUIET_REGION, new_session
+from conftest import QUIET_REGION, closed_port, new_session
 
 from sgproof.errors import SourceError
 from sgproof.sources import aws
@@ -298,13 +297,6 @@ def test_unknown_region(aws_env: str, region: str, expected: str) -> None:
         aws.collect_snapshot(session, region)
     assert str(info.value).startswith(expected)
     assert sent == []  # refused before any request
-
-
-def closed_port() -> int:
-    """A 127.0.0.1 port that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_endpoint_unreachable(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
