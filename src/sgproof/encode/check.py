@@ -257,91 +257,72 @@ class Checker:
 
     # ---- reach --------------------------------------------------------------------------------
     def _reach(self, inv: Invariant, start: float, src: EndpointSet, dst: EndpointSet) -> Result:
+        """One query: some pair of endpoint classes and some service that every address pair and
+        every client port fails. No slicing drops an endpoint here: each must be shown to connect."""
         enc = self.enc
         svc = inv.services
+        covered = self._covered(src, dst)
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
         d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
         s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
         rel_s, rel_d = referenced_groups(d_behs), referenced_groups(s_behs)
-        s_classes: list[SideClass | None] = list(enc.project(base_s, True, svc, rel_s, False))
-        d_classes: list[SideClass | None] = list(enc.project(base_d, False, svc, rel_d, bool(ext_s)))
-        if ext_s:
-            s_classes.append(None)
-        if ext_d:
-            d_classes.append(None)
-        covered = self._covered(src, dst)
+        side_s = Side(enc.project(base_s, True, svc, rel_s, False), ext_s)
+        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s)), ext_d)
+        if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext):
+            return self._result(inv, start, "proven", covered=covered)
+        if not side_s.classes and not side_d.classes:
+            return self._result(inv, start, "proven", covered=covered)
         solver = z3.Solver()
         solver.set("timeout", self.timeout_ms)
-        p, x, sp, ea = z3.Ints("p x sport ext_atom")
+        p, x = z3.Ints("p x")
+        n4 = self.atoms.n4
+        s_slots, s_pubs, s_cls = enc.slot_terms("src", side_s, rel_s, solver, False)
+        d_slots, d_pubs, d_cls = enc.slot_terms("dst", side_d, rel_d, solver, bool(ext_s))
+        s_ext, d_ext = s_slots[0].ext, d_slots[0].ext
+        solver.add(z3.Not(z3.And(s_ext, d_ext)))
+        single_d = {c.members[0]: k for k, c in enumerate(side_d.classes) if len(c.members) == 1}
+        for k, c in enumerate(side_s.classes):
+            if len(c.members) == 1 and c.members[0] in single_d:
+                solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
         solver.add(*enc.service_constraints(p, x, None, svc))
-        reps = [r for r in enc.port_reps] or [self.spec.ephemeral[0]]
-        for sc in s_classes:
-            for dc in d_classes:
-                if sc is None and dc is None:
-                    continue
-                if sc is not None and dc is not None and sc.members == dc.members and len(sc.members) == 1:
-                    continue
-                blocked = self._pair_blocked(sc, dc, ext_s if sc is None else ext_d, p, x, ea, reps, rel_s, rel_d, svc)
-                if blocked is None:
-                    cx = self._no_common_family(sc, dc, svc)
-                    return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
-                solver.push()
-                solver.add(blocked)
-                answer = solver.check()
-                if answer == z3.sat:
-                    m = solver.model()
-                    cx = self._reach_witness(inv, sc, dc, m, p, x, ea, src, dst)
-                    solver.pop()
-                    return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
-                solver.pop()
-                if answer != z3.unsat:
-                    return self._result(inv, start, "error", covered=covered,
-                                        error=f"the solver could not decide ({solver.reason_unknown()}); "
-                                        "this is not a proof")
-        return self._result(inv, start, "proven", covered=covered)
+        ported = z3.Or(p == 6, p == 17)
+        reps = enc.port_reps or [self.spec.ephemeral[0]]
+        compatible = []
+        for st, spub in zip(s_slots, s_pubs, strict=True):
+            for dt, dpub in zip(d_slots, d_pubs, strict=True):
+                usable = z3.And((st.atom < n4) == (dt.atom < n4), z3.Not(spub), z3.Implies(dpub, s_ext))
+                compatible.append(usable)
+                req = enc.request(st, dt, p, x, svc)
+                replies = [enc.reply_ok(st, dt, p, x, z3.If(ported, r, 0)) for r in reps]
+                solver.add(z3.Implies(usable, z3.Not(z3.And(req, z3.Or(replies)))))
+        # an external endpoint only needs the hosts that have an address of its family
+        solver.add(z3.Implies(z3.Or(s_ext, d_ext), z3.Or(compatible)))
+        answer = solver.check()
+        if answer == z3.unsat:
+            return self._result(inv, start, "proven", covered=covered)
+        if answer != z3.sat:
+            return self._result(inv, start, "error", covered=covered,
+                                error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
+        m = solver.model()
+
+        def val(t: Any) -> int:
+            return int(m.eval(t, model_completion=True).as_long())
+
+        ks, kd = val(s_cls), val(d_cls)
+        sc = side_s.classes[ks] if ks < len(side_s.classes) else None
+        dc = side_d.classes[kd] if kd < len(side_d.classes) else None
+        ext_atom = val(s_slots[0].atom) if sc is None else val(d_slots[0].atom)
+        if sc is not None and dc is not None and not any(
+            (a < n4) == (b < n4) for a in sc.private_atoms for b in dc.private_atoms
+        ):
+            cx = self._no_common_family(sc, dc, svc)
+        else:
+            cx = self._reach_witness(inv, sc, dc, m, p, x, z3.IntVal(ext_atom), src, dst)
+        return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
 
     def _atoms_of(self, c: SideClass, with_public: bool) -> list[int]:
         return list(c.private_atoms) + (list(c.public_atoms) if with_public else [])
-
-    def _pair_blocked(self, sc: SideClass | None, dc: SideClass | None, ext_runs: list[tuple[int, int]],
-                      p: Any, x: Any, ea: Any, reps: list[int], rel_s: set[str], rel_d: set[str],
-                      svc: Any) -> Any:
-        """A formula true when the service (p, x) fails for every address pair and client port."""
-        enc = self.enc
-        n4 = self.atoms.n4
-        ported = z3.Or(p == 6, p == 17)
-        conj: list[Any] = []
-        if sc is None or dc is None:
-            eni_side = dc if sc is None else sc
-            assert eni_side is not None
-            mine = self._atoms_of(eni_side, with_public=sc is None)
-            has4 = any(a < n4 for a in mine)
-            has6 = any(a >= n4 for a in mine)
-            fams = []
-            if has4:
-                fams.append(ea < n4)
-            if has6:
-                fams.append(ea >= n4)
-            conj.append(enc.in_runs(ea, ext_runs))
-            conj.append(z3.Or(fams))
-            for a in mine:
-                same = (ea < n4) if a < n4 else (ea >= n4)
-                s_t = enc.const_terms(sc, ea if sc is None else z3.IntVal(a), rel_s)
-                d_t = enc.const_terms(dc, z3.IntVal(a) if sc is None else ea, rel_d)
-                for r in reps:
-                    conj.append(z3.Implies(same, z3.Not(enc.allowed(s_t, d_t, p, x, z3.If(ported, r, 0), svc))))
-            return z3.And(conj)
-        pairs = [(a, b) for a in self._atoms_of(sc, False) for b in self._atoms_of(dc, False)
-                 if (a < n4) == (b < n4)]
-        if not pairs:
-            return None
-        for a, b in pairs:
-            s_t = enc.const_terms(sc, z3.IntVal(a), rel_s)
-            d_t = enc.const_terms(dc, z3.IntVal(b), rel_d)
-            for r in reps:
-                conj.append(z3.Not(enc.allowed(s_t, d_t, p, x, z3.If(ported, r, 0), svc)))
-        return z3.And(conj)
 
     def _no_common_family(self, sc: SideClass | None, dc: SideClass | None, svc: Any) -> Counterexample:
         assert sc is not None and dc is not None

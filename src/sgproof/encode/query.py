@@ -244,17 +244,27 @@ class Encoder:
         rx = z3.If(ported, sp, z3.If(p == ICMP, icmp4, z3.If(p == ICMPV6, v6[128] * 256, 0)))
         return need, rx
 
-    def allowed(self, s: Terms, d: Terms, p: Any, x: Any, sp: Any, services: ServiceSet) -> Any:
+    def request(self, s: Terms, d: Terms, p: Any, x: Any, services: ServiceSet) -> Any:
+        """Gates 1-3 for the request: both security groups and both NACLs on the way there."""
         cross = z3.Or(s.ext, d.ext, s.sub != d.sub)
-        need, rx = self.reply(p, x, sp)
         return z3.And(
             self.sg_gate(s, d, p, x),
             z3.Implies(z3.And(cross, z3.Not(s.ext)), self.nacl_gate(s, True, d.atom, p, x, services)),
             z3.Implies(z3.And(cross, z3.Not(d.ext)), self.nacl_gate(d, False, s.atom, p, x, services)),
             self.sg_gate(d, s, p, x),
+        )
+
+    def reply_ok(self, s: Terms, d: Terms, p: Any, x: Any, sp: Any) -> Any:
+        """Gate 2 for the reply: both NACLs admit it back with addresses and ports swapped."""
+        cross = z3.Or(s.ext, d.ext, s.sub != d.sub)
+        need, rx = self.reply(p, x, sp)
+        return z3.And(
             z3.Implies(z3.And(cross, need, z3.Not(d.ext)), self.nacl_gate(d, True, s.atom, p, rx, None)),
             z3.Implies(z3.And(cross, need, z3.Not(s.ext)), self.nacl_gate(s, False, d.atom, p, rx, None)),
         )
+
+    def allowed(self, s: Terms, d: Terms, p: Any, x: Any, sp: Any, services: ServiceSet) -> Any:
+        return z3.And(self.request(s, d, p, x, services), self.reply_ok(s, d, p, x, sp))
 
     def service_constraints(self, p: Any, x: Any, sp: Any | None, services: ServiceSet) -> list[Any]:
         lo, hi = self.ephemeral
@@ -310,6 +320,31 @@ class Encoder:
                 *[z3.Not(v) for v in mem.values()],
             )))
         return Terms(ext, sub, nacl, beh, atom, mem, sorted(nacls), behs), cls
+
+    def slot_terms(self, name: str, side: Side, relevant: set[str], solver: z3.Solver,
+                   with_public: bool) -> tuple[list[Terms], list[Any], Any]:
+        """A symbolic side whose every class lists all its atoms in K slots (for universal checks).
+
+        Returns one Terms per slot (sharing class, subnet, NACL, behaviour and membership), the
+        per-slot "is a public address" flags, and the class variable. Classes with fewer atoms
+        repeat their first one; the external class has one slot.
+        """
+        base, cls = self.side_terms(name, Side(side.classes, side.ext_atoms), relevant, solver, z3.BoolVal(True))
+        atom_lists = [list(c.private_atoms) + (list(c.public_atoms) if with_public else []) for c in side.classes]
+        k_slots = max([len(a) for a in atom_lists] + [1])
+        slots, pubs = [], []
+        for j in range(k_slots):
+            atom = z3.Int(f"{name}_slot{j}")
+            pub = z3.Bool(f"{name}_pub{j}")
+            for k, (c, atoms) in enumerate(zip(side.classes, atom_lists, strict=True)):
+                a = atoms[j] if j < len(atoms) else atoms[0]
+                is_pub = j < len(atoms) and j >= len(c.private_atoms)
+                solver.add(z3.Implies(cls == k, z3.And(atom == a, pub == is_pub)))
+            if side.has_ext:
+                solver.add(z3.Implies(base.ext, z3.And(atom == base.atom, z3.Not(pub))))
+            slots.append(Terms(base.ext, base.sub, base.nacl, base.beh, atom, base.mem, base.nacls, base.behs))
+            pubs.append(pub)
+        return slots, pubs, cls
 
     def const_terms(self, c: SideClass | None, atom: Any, relevant: set[str]) -> Terms:
         """Terms for a fixed class (c) or the external side (None) with a given atom term."""

@@ -74,6 +74,45 @@ def step_json(s: Step) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Violation:
+    """One violation group of a deny/only invariant: a source and destination class, the services they
+    connect on, and one concrete flow that replays through the plain evaluator."""
+
+    counterexample: Counterexample
+    source_class: str
+    destination_class: str
+    services: str  # the invariant's services this class pair connects on, e.g. "tcp/3306"
+    source_enis: tuple[str, ...] = ()
+    destination_enis: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        out = self.counterexample.as_json()
+        out["group"] = {"source": self.source_class, "destination": self.destination_class,
+                        "services": self.services, "source_enis": list(self.source_enis),
+                        "destination_enis": list(self.destination_enis)}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFlow:
+    """An allowed flow between two of the spec's named groups, for the report's picture."""
+
+    src: str
+    dst: str
+    services: str
+    example: str  # one concrete flow, as Flow.text()
+
+
+@dataclass(frozen=True, slots=True)
+class FlowMap:
+    """The spec's named groups and the allowed flows between them (markdown and html reports)."""
+
+    groups: tuple[str, ...]
+    edges: tuple[GroupFlow, ...]
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     id: str
     kind: str
@@ -86,6 +125,8 @@ class Result:
     counterexample: Counterexample | None = None
     error: str | None = None
     covered: dict[str, Any] = field(default_factory=dict)
+    violations: tuple[Violation, ...] = ()  # with --all: every violation group of a refuted deny/only
+    violations_complete: bool | None = None  # None: not enumerated; False: --max-violations cut the list
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -102,6 +143,9 @@ class Result:
             out["error"] = self.error
         if self.covered:
             out["covered"] = self.covered
+        if self.violations_complete is not None:
+            out["violations"] = [v.as_json() for v in self.violations]
+            out["violations_complete"] = self.violations_complete
         return out
 
 
@@ -126,6 +170,7 @@ class Report:
     z3_version: str
     started_at: str
     seconds: float
+    flow_map: FlowMap | None = None  # markdown/html only: allowed flows between the spec's groups
 
     def counts(self) -> dict[str, int]:
         return {

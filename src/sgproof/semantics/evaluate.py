@@ -22,6 +22,9 @@ class Endpoint:
     def text(self) -> str:
         return format_address(self.family, self.address)
 
+    def hostport(self, port: int) -> str:
+        return f"{self.text()}:{port}" if self.family == 4 else f"[{self.text()}]:{port}"
+
 
 @dataclass(frozen=True, slots=True)
 class Flow:
@@ -38,7 +41,7 @@ class Flow:
 
         name = proto_name(self.proto)
         if self.proto in PORTED:
-            return f"{name} {self.src.text()}:{self.sport} -> {self.dst.text()}:{self.value}"
+            return f"{name} {self.src.hostport(self.sport)} -> {self.dst.hostport(self.value)}"
         if self.proto in (ICMP, ICMPV6):
             t, c = divmod(self.value, 256)
             return f"{name} {self.src.text()} -> {self.dst.text()} type {t} code {c}"

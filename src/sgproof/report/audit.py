@@ -1,0 +1,132 @@
+"""Facts the auditor reports (markdown, html) share: scope rows, violation groups, what a proof covered."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Counterexample, Report, Result, Violation
+from .text import GATE_WORDS
+
+VERDICT_WORDS = {"proven": "proven", "refuted": "refuted", "error": "not checked (error)"}
+
+COVERED_WORDS = {
+    "source_enis": "source ENIs",
+    "source_external": "source includes external addresses",
+    "destination_enis": "destination ENIs",
+    "destination_external": "destination includes external addresses",
+    "eni_classes": "ENI classes (same subnet, groups and address atoms) in the network",
+    "address_atoms": "address atoms (address ranges the rules cannot tell apart)",
+}
+
+
+def spec_uri(spec: str) -> str:
+    """The spec's path relative to the working directory when it lies inside it, with forward slashes."""
+    p = Path(spec)
+    if p.is_absolute():
+        try:
+            p = p.relative_to(Path.cwd())
+        except ValueError:
+            return p.as_posix()
+    return Path(os.path.normpath(p)).as_posix()
+
+
+def where_column(r: Result) -> int:
+    """The column of `Result.where` (`file:LINE:COL`), 1 when absent."""
+    tail = r.where.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 1
+
+
+def scope_rows(report: Report) -> list[tuple[str, str]]:
+    s = report.source
+    rows = [("Spec", f"{report.spec_name} ({report.spec})"),
+            ("Source", f"{s.kind} {s.path or ''}".strip())]
+    if s.account:
+        rows.append(("Account", s.account))
+    if s.region:
+        rows.append(("Region", s.region))
+    if s.collected_at:
+        rows.append(("Collected at", s.collected_at))
+    for path, digest in s.inputs:
+        rows.append(("Input file", f"{path} sha256 {digest}"))
+    if not s.inputs:
+        rows.append(("Input files", "none recorded (live read)" if s.kind == "aws" else "none recorded"))
+    rows += [("sgproof", report.version), ("Z3", report.z3_version), ("Run started", report.started_at),
+             ("Run time", f"{report.seconds:.2f} s")]
+    return rows
+
+
+def assumption_lines(report: Report) -> list[str]:
+    a = report.assumptions
+    return [f"Routing: {a.routing}.",
+            f"Client (ephemeral) ports: {a.ephemeral_ports}; a connection exists when some port in this range "
+            "lets the request and the reply through every network ACL.",
+            "Verdicts hold for this snapshot and for new connections (AWS keeps tracked connections after a rule "
+            "is removed).",
+            "Flows to another ENI's public address (a hairpin through the internet gateway) are out of scope."]
+
+
+def gate_word(gate: str) -> str:
+    return GATE_WORDS.get(gate, gate)
+
+
+def trace_rows(cx: Counterexample) -> list[tuple[str, str, str, str, str]]:
+    """(n, gate, resource, rule, verdict) for each step of the trace."""
+    rows = []
+    for n, s in enumerate(cx.trace, 1):
+        rule = s.text or (f"rule {s.rule}" if s.rule is not None else "")
+        if s.tf_address:
+            rule += f" ({s.tf_address})"
+        rows.append((str(n), gate_word(s.gate), s.id, rule, s.verdict))
+    return rows
+
+
+def endpoint_text(cx: Counterexample, role: str) -> str:
+    ep = cx.src if role == "src" else cx.dst
+    if ep.external:
+        return f"{ep.address} (external)"
+    return f"{ep.address} on {ep.label} in {ep.subnet} [{', '.join(ep.groups) or 'no security group'}]"
+
+
+@dataclass(frozen=True, slots=True)
+class ClassPair:
+    """Violations of one invariant that share a source and a destination class."""
+
+    source: str
+    destination: str
+    services: str
+    violations: tuple[Violation, ...]
+
+
+def class_pairs(r: Result) -> list[ClassPair]:
+    """The result's violations grouped by (source class, destination class), in the order found."""
+    grouped: dict[tuple[str, str], list[Violation]] = defaultdict(list)
+    for v in r.violations:
+        grouped[(v.source_class, v.destination_class)].append(v)
+    return [ClassPair(s, d, ", ".join(dict.fromkeys(v.services for v in vs)), tuple(vs))
+            for (s, d), vs in grouped.items()]
+
+
+def violations_note(r: Result) -> str:
+    """One sentence on how complete the violation list is; empty when it was not enumerated."""
+    if r.violations_complete is None:
+        return ""
+    n = len(r.violations)
+    if r.violations_complete:
+        return f"All {n} violation group(s) are listed: the solver found no other."
+    return (f"Only the first {n} violation group(s) are listed: --max-violations cut the list (or the solver "
+            "could not decide); more may exist.")
+
+
+def covered_rows(r: Result) -> list[tuple[str, str]]:
+    rows = []
+    for k, v in r.covered.items():
+        shown = ("yes" if v else "no") if isinstance(v, bool) else str(v)
+        rows.append((COVERED_WORDS.get(k, k.replace("_", " ")), shown))
+    return rows
+
+
+def headline(r: Result) -> str:
+    return r.description or r.statement

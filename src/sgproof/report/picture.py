@@ -1,0 +1,96 @@
+"""The flow map as a networkx graph and as a self-contained SVG picture (no external assets)."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import networkx as nx
+
+from .model import FlowMap
+
+
+def flow_graph(fm: FlowMap) -> nx.DiGraph:
+    """Nodes: the spec's named groups; edges: allowed flows, labelled with their services."""
+    g = nx.DiGraph()
+    g.add_nodes_from(fm.groups)
+    for e in fm.edges:
+        g.add_edge(e.src, e.dst, services=e.services, example=e.example)
+    return g
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def render_svg(fm: FlowMap, width: int = 720) -> str:
+    """A circle of group boxes with an arrow for each allowed flow and its services beside it."""
+    g = flow_graph(fm)
+    nodes = list(g.nodes)
+    n = max(len(nodes), 1)
+    height = 460 if n > 2 else 260
+    cx, cy = width / 2, height / 2
+    rx, ry = (width / 2 - 110, height / 2 - 60) if n > 1 else (0.0, 0.0)
+    pos = {}
+    for i, name in enumerate(nodes):
+        a = -math.pi / 2 + 2 * math.pi * i / n
+        pos[name] = (cx + rx * math.cos(a), cy + ry * math.sin(a))
+    bw, bh = 150, 36
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="flowmap" role="img" width="{width}" '
+           f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+           "<title>Allowed flows between the spec's groups</title>",
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+           'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b3261e"/>'
+           "</marker></defs>",
+           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
+    for a, b, data in g.edges(data=True):
+        label = escape(_short(str(data["services"]), 34))
+        title = escape(f"{a} -> {b}: {data['services']} (e.g. {data['example']})")
+        x1, y1 = pos[a]
+        if a == b:
+            out.append(f'<g class="edge"><title>{title}</title><path d="M{x1 - 30:.1f},{y1 - bh / 2:.1f} '
+                       f'C{x1 - 60:.1f},{y1 - 90:.1f} {x1 + 60:.1f},{y1 - 90:.1f} {x1 + 30:.1f},'
+                       f'{y1 - bh / 2:.1f}" fill="none" stroke="#b3261e" stroke-width="2" '
+                       f'marker-end="url(#arrow)"/><text x="{x1:.1f}" y="{y1 - 74:.1f}" text-anchor="middle" '
+                       f'fill="#5f1410">{label}</text></g>')
+            continue
+        x2, y2 = pos[b]
+        # leave the boxes: clip the line at each box's border, bend it a little so a->b and b->a differ
+        dx, dy = x2 - x1, y2 - y1
+        length = math.hypot(dx, dy) or 1.0
+        ux, uy = dx / length, dy / length
+        t = min((bw / 2 + 4) / abs(ux) if ux else math.inf, (bh / 2 + 4) / abs(uy) if uy else math.inf)
+        sx, sy, ex, ey = x1 + ux * t, y1 + uy * t, x2 - ux * t, y2 - uy * t
+        mx, my = (sx + ex) / 2 - uy * 18, (sy + ey) / 2 + ux * 18
+        out.append(f'<g class="edge"><title>{title}</title><path d="M{sx:.1f},{sy:.1f} Q{mx:.1f},{my:.1f} '
+                   f'{ex:.1f},{ey:.1f}" fill="none" stroke="#b3261e" stroke-width="2" '
+                   f'marker-end="url(#arrow)"/><text x="{mx:.1f}" y="{my - 4:.1f}" text-anchor="middle" '
+                   f'fill="#5f1410" paint-order="stroke" stroke="#ffffff" stroke-width="3">{label}</text></g>')
+    for name in nodes:
+        x, y = pos[name]
+        degree = g.in_degree(name) + g.out_degree(name)
+        fill = "#fde7e4" if degree else "#e8f0fe"
+        out.append(f'<g class="node"><title>{escape(name)}</title><rect x="{x - bw / 2:.1f}" '
+                   f'y="{y - bh / 2:.1f}" width="{bw}" height="{bh}" rx="8" fill="{fill}" stroke="#1f3a60" '
+                   f'stroke-width="1.5"/><text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle" '
+                   f'font-weight="bold" fill="#1f3a60">{escape(_short(name, 20))}</text></g>')
+    if not nodes:
+        out.append(f'<text x="{cx}" y="{cy}" text-anchor="middle">the spec names no groups</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def render_mermaid(fm: FlowMap) -> str:
+    """The flow map as a Mermaid flowchart (GitHub and GitLab draw it in markdown)."""
+    g = flow_graph(fm)
+    ids = {name: f"g{i}" for i, name in enumerate(g.nodes)}
+    lines = ["flowchart LR"]
+    for name, ident in ids.items():
+        lines.append(f'  {ident}["{_mermaid_text(name)}"]')
+    for a, b, data in g.edges(data=True):
+        lines.append(f'  {ids[a]} -->|"{_mermaid_text(str(data["services"]))}"| {ids[b]}')
+    return "\n".join(lines)
+
+
+def _mermaid_text(text: str) -> str:
+    return escape(_short(text, 60)).replace("|", "&#124;")

@@ -1,0 +1,134 @@
+"""SARIF 2.1.0 as GitHub code scanning reads it: a rule per invariant, a result per violation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .audit import spec_uri, where_column
+from .model import Counterexample, Report, Result
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFO_URI = "https://github.com/sgproof/sgproof"
+
+
+def _rule(r: Result) -> dict[str, Any]:
+    short = r.description or r.statement
+    return {
+        "id": r.id,
+        "name": "".join(w.capitalize() for w in r.id.replace("_", "-").split("-") if w) or r.id,
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": f"{r.kind}: {r.statement}"},
+        "defaultConfiguration": {"level": "error"},
+        "help": {"text": f"sgproof {r.kind} invariant: {r.statement}. A refutation names a concrete flow that "
+                         "the security groups and network ACLs allow, with the rule at every gate."},
+        "properties": {"tags": ["security", "network", "aws"], "precision": "very-high", "kind": r.kind},
+    }
+
+
+def _location(report: Report, r: Result) -> dict[str, Any]:
+    return {"physicalLocation": {
+        "artifactLocation": {"uri": spec_uri(report.spec)},
+        "region": {"startLine": max(r.line, 1), "startColumn": where_column(r)},
+    }}
+
+
+def flow_class(cx: Counterexample) -> str:
+    """What identifies a violation across runs: its endpoints' ENIs (or external family) and protocol."""
+    f = cx.flow
+    src = cx.src.eni or f"external-ipv{f.src.family}"
+    dst = cx.dst.eni or f"external-ipv{f.dst.family}"
+    return f"{src}>{dst}/{f.proto}"
+
+
+def fingerprint(invariant: str, cls: str) -> str:
+    return hashlib.sha256(f"{invariant}\x00{cls}".encode()).hexdigest()[:32]
+
+
+def _message(r: Result, cx: Counterexample, services: str = "") -> str:
+    verb = "is allowed" if cx.allowed else "is blocked"
+    lines = [f"{r.id} refuted: {cx.flow.text()} {verb}."]
+    if services:
+        lines[0] += f" Services open between these classes: {services}."
+    lines.append(f"Claim: {r.statement}.")
+    for n, s in enumerate(cx.trace, 1):
+        rule = s.text or (f"rule {s.rule}" if s.rule is not None else "")
+        lines.append(f"{n}. {s.gate} {s.id} {rule} => {s.verdict}")
+    if cx.note:
+        lines.append(f"Note: {cx.note}")
+    return "\n".join(lines)
+
+
+def _results(report: Report, r: Result) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if r.status == "error":
+        out.append({"ruleId": r.id, "level": "error", "kind": "fail",
+                    "message": {"text": f"{r.id} could not be checked: {r.error}"},
+                    "locations": [_location(report, r)],
+                    "partialFingerprints": {"sgproofInvariant/v1": fingerprint(r.id, "error")}})
+        return out
+    if r.status != "refuted":
+        return out
+    items: list[tuple[Counterexample, str]] = [(v.counterexample, v.services) for v in r.violations]
+    if not items and r.counterexample is not None:
+        items = [(r.counterexample, "")]
+    seen: dict[str, int] = {}
+    for cx, services in items:
+        cls = flow_class(cx)
+        seen[cls] = seen.get(cls, 0) + 1
+        if seen[cls] > 1:
+            cls += f"#{seen[cls]}"
+        out.append({"ruleId": r.id, "level": "error", "kind": "fail",
+                    "message": {"text": _message(r, cx, services)},
+                    "locations": [_location(report, r)],
+                    "partialFingerprints": {"sgproofFlow/v1": fingerprint(r.id, cls)},
+                    "properties": {"flow": cx.as_json()}})
+    return out
+
+
+def _driver(version: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": "sgproof", "version": version, "semanticVersion": version, "informationUri": INFO_URI,
+            "rules": rules}
+
+
+def sarif_document(report: Report) -> dict[str, Any]:
+    rules = [_rule(r) for r in report.results]
+    results = [res for r in report.results for res in _results(report, r)]
+    notes = [{"level": "warning", "message": {"text": w}} for w in report.assumptions.warnings]
+    invocation: dict[str, Any] = {"executionSuccessful": True, "startTimeUtc": _utc(report.started_at)}
+    if notes:
+        invocation["toolConfigurationNotifications"] = notes
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": _driver(report.version, rules)},
+            "invocations": [invocation],
+            "results": results,
+            "properties": {"spec": report.spec, "source": report.source.as_json(),
+                           "assumptions": report.assumptions.as_json(), "summary": report.counts(),
+                           "z3": report.z3_version},
+        }],
+    }
+
+
+def _utc(stamp: str) -> str:
+    return stamp.replace("+00:00", "Z")
+
+
+def render_sarif(report: Report) -> str:
+    return json.dumps(sarif_document(report), indent=2) + "\n"
+
+
+def render_sarif_error(message: str, spec: str | None, version: str) -> str:
+    """A SARIF log for a run that stopped on bad input: a failed invocation carrying the message."""
+    note: dict[str, Any] = {"level": "error", "message": {"text": message}}
+    if spec:
+        note["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": spec_uri(spec)}}}]
+    doc = {"$schema": SCHEMA, "version": "2.1.0", "runs": [{
+        "tool": {"driver": _driver(version, [])},
+        "invocations": [{"executionSuccessful": False, "exitCode": 2, "toolExecutionNotifications": [note]}],
+        "results": [],
+    }]}
+    return json.dumps(doc, indent=2) + "\n"

@@ -1,0 +1,105 @@
+"""Text for a terminal: colour and layout with rich; chosen by the CLI only when stdout is a TTY."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .audit import class_pairs, violations_note
+from .model import Counterexample, Report, Result
+from .text import GATE_WORDS
+
+STYLES = {"proven": "bold green", "refuted": "bold red", "error": "bold yellow"}
+
+
+def _trace(cx: Counterexample) -> Table:
+    t = Table(show_header=True, header_style="dim", box=None, pad_edge=False)
+    for col in ("#", "gate", "resource", "rule", "verdict"):
+        t.add_column(col)
+    for n, s in enumerate(cx.trace, 1):
+        rule = s.text or (f"rule {s.rule}" if s.rule is not None else "")
+        if s.tf_address:
+            rule += f" ({s.tf_address})"
+        style = "green" if s.verdict == "allow" else "bold red"
+        t.add_row(str(n), GATE_WORDS.get(s.gate, s.gate), s.id, rule, Text(s.verdict, style=style))
+    return t
+
+
+def _endpoint(role: str, cx: Counterexample) -> Text:
+    ep = cx.src if role == "source" else cx.dst
+    line = Text(f"  {role}: ", style="dim")
+    line.append(ep.address, style="bold")
+    if ep.external:
+        line.append(" (external)")
+    else:
+        line.append(f" on {ep.label} in {ep.subnet} [{', '.join(ep.groups) or 'no security group'}]")
+    return line
+
+
+def _cx(console: Console, cx: Counterexample) -> None:
+    console.print(Text("  flow: ", style="dim") + Text(cx.flow.text(), style="bold cyan"))
+    console.print(_endpoint("source", cx))
+    console.print(_endpoint("destination", cx))
+    if cx.note:
+        console.print(f"  note: {cx.note}", style="dim", markup=False)
+    if cx.trace:
+        console.print(_trace(cx))
+
+
+def _result(console: Console, r: Result) -> None:
+    head = Text(f"{r.status.upper():8}", style=STYLES[r.status])
+    head.append(f"{r.id}", style="bold")
+    head.append(f" ({r.kind}) — {r.description or r.statement}")
+    console.print(head)
+    if r.status == "proven":
+        console.print(f"  {r.statement}, for every address, port and ENI of the snapshot", style="dim",
+                      markup=False)
+    elif r.status == "error":
+        console.print(f"  error: {r.error}", style="yellow", markup=False)
+    else:
+        console.print(f"  claim: {r.statement}", markup=False)
+        if r.violations:
+            console.print(f"  {violations_note(r)}", style="bold", markup=False)
+            for n, pair in enumerate(class_pairs(r), 1):
+                console.print(Text(f"  group {n}: ", style="bold") + Text(
+                    f"{pair.source} -> {pair.destination} on {pair.services}"))
+                for v in pair.violations:
+                    _cx(console, v.counterexample)
+        elif r.counterexample is not None:
+            _cx(console, r.counterexample)
+    console.print()
+
+
+def render_terminal(report: Report) -> str:
+    """The text report with colour and tables, as ANSI-styled text for the width of the terminal."""
+    buf = io.StringIO()
+    width = shutil.get_terminal_size((100, 24)).columns
+    console = Console(file=buf, force_terminal=True, width=width, highlight=False, soft_wrap=False)
+    console.print(Text(f"sgproof {report.version}", style="bold") + Text(
+        f" — {report.spec_name} ({report.spec})"))
+    console.print(f"source: {report.source.kind} {report.source.path or ''}".rstrip(), style="dim", markup=False)
+    console.print()
+    for r in report.results:
+        _result(console, r)
+    a = report.assumptions
+    console.print(Panel(
+        f"routing {a.routing}\nclient ports {a.ephemeral_ports}\nverdicts hold for this snapshot and for new "
+        "connections; flows to another ENI's public address are out of scope", title="assumptions",
+        title_align="left", border_style="dim"))
+    for w in a.warnings:
+        console.print(f"warning: {w}", style="yellow", markup=False)
+    c = report.counts()
+    summary = Text("summary: ")
+    summary.append(f"{c['proven']} proven", style="green")
+    summary.append(", ")
+    summary.append(f"{c['refuted']} refuted", style="red" if c["refuted"] else "")
+    summary.append(", ")
+    summary.append(f"{c['errors']} errors", style="yellow" if c["errors"] else "")
+    summary.append(f" in {report.seconds:.2f}s")
+    console.print(summary)
+    return buf.getvalue()
