@@ -104,6 +104,7 @@ class SizeResult:
     summaries: list[dict[str, int]] = field(default_factory=list)
     per_invariant: dict[str, list[float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
 
     @property
     def floor(self) -> float:
@@ -210,6 +211,7 @@ def run_size(enis: int, args: argparse.Namespace, base: list[str]) -> SizeResult
     if args.jobs:
         cmd += ["--jobs", str(args.jobs)]
     for i in range(args.repeat):
+        res.loads.append(os.getloadavg()[0])
         res.floors.append(measure_floor(network))
         try:
             run = measure_verify(cmd, out, args.timeout)
@@ -282,8 +284,8 @@ def report(results: dict[int, SizeResult], args: argparse.Namespace) -> tuple[st
         f"sgproof benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
         f"median of {args.repeat} runs, --jobs {args.jobs or 'default'}, seed {args.seed}",
         "",
-        "| ENIs | SGs | addresses | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | peak RSS (MiB) | proven / refuted / error |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+        "| ENIs | SGs | addresses | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | peak RSS (MiB) | proven / refuted / error | load avg |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
     ]
     for enis, r in sorted(results.items()):
         s = r.summaries[0] if r.summaries else {}
@@ -291,9 +293,17 @@ def report(results: dict[int, SizeResult], args: argparse.Namespace) -> tuple[st
         lines.append(
             f"| {enis:,} | {r.info.get('security_groups', 0):,} | {r.info.get('addresses', 0):,} | "
             f"{r.snapshot_bytes / 1e6:.1f} | {fmt(r.floor)} | {fmt(r.wall)} | {fmt(r.wall / r.floor, 1)} | "
-            f"{fmt(growth(results, enis))} | {r.peak_bytes / 2**20:.0f} | {verdict} |"
+            f"{fmt(growth(results, enis))} | {r.peak_bytes / 2**20:.0f} | {verdict} | "
+            f"{fmt(max(r.loads) if r.loads else float('nan'), 1)} |"
         )
-    lines += ["", "Targets:"]
+    lines += [
+        "",
+        "ratio = verify / floor; growth ×2 = verify time over the size half as large; peak RSS = the larger "
+        "of the biggest single process (getrusage) and the sampled PSS of the whole process tree; load avg = "
+        f"highest 1-minute load average seen before a run (above {os.cpu_count()} the machine was shared).",
+        "",
+        "Targets:",
+    ]
     checks: list[tuple[str, bool | None]] = []
     if 10000 in results:
         r = results[10000]
@@ -422,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             "summaries": r.summaries,
             "per_invariant": r.per_invariant,
             "problems": r.problems,
+            "load_averages": r.loads,
         }
         for e, r in results.items()
     }
