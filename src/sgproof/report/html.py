@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from .audit import (
@@ -53,7 +54,7 @@ def _e(text: object) -> str:
     return escape(str(text))
 
 
-def _table(head: tuple[str, ...], rows: list[tuple[str, ...]], css: list[str] | None = None) -> str:
+def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]], css: list[str] | None = None) -> str:
     out = ["<table>"]
     if any(head):
         out.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>")

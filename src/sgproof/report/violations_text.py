@@ -25,4 +25,4 @@ def render_text_all(report: Report) -> str:
     """`render_text`, byte for byte, followed by the violation groups when `--all` enumerated them."""
     base = render_text(report)
     extra = violation_lines(report)
-    return base + ("\n".join(extra[1:]) + "\n" if extra else "")
+    return base + ("\n".join(extra) + "\n" if extra else "")
