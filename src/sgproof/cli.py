@@ -35,6 +35,21 @@ def _fail(exc: SgproofError) -> None:
     sys.exit(exc.exit_code)
 
 
+def _error_document(fmt: str | None, output: str | None, spec: str, exc: SgproofError) -> None:
+    """For --format sarif/junit, also write a document carrying the input error, so dashboards show it."""
+    if fmt not in ("sarif", "junit"):
+        return
+    from .report.junit import render_junit_error
+    from .report.sarif import render_sarif_error
+
+    message = exc.render()
+    text = render_sarif_error(message, spec, __version__) if fmt == "sarif" else render_junit_error(message, spec)
+    try:
+        _emit(text, output)
+    except SgproofError as write_exc:
+        click.echo(f"sgproof: error: {write_exc.render()}", err=True)
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
         try:
@@ -108,6 +123,7 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
             report = add_all_violations(report, parsed, net, max_violations)
         _emit(render(report), output)
     except SgproofError as exc:
+        _error_document(fmt, output, spec, exc)
         _fail(exc)
     sys.exit(report.exit_code())
 
