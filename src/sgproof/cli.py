@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -33,6 +34,13 @@ def _renderer(fmt: str) -> Callable[[Any], str]:
 def _fail(exc: SgproofError) -> None:
     click.echo(f"sgproof: error: {exc.render()}", err=True)
     sys.exit(exc.exit_code)
+
+
+def _default_format(output: str | None) -> str:
+    """"terminal" (colour, layout) when stdout is a terminal and colour is welcome; "text" otherwise."""
+    if output or not sys.stdout.isatty() or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return "text"
+    return "terminal"
 
 
 def _error_document(fmt: str | None, output: str | None, spec: str, exc: SgproofError) -> None:
@@ -109,7 +117,7 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
         from .spec import load_spec
 
         parsed = load_spec(spec)
-        render = _renderer(fmt or "text")
+        render = _renderer(fmt or _default_format(output))
         if not (snapshot or aws or terraform) and parsed.source:
             snapshot = parsed.source
         net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
@@ -121,6 +129,10 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
             from .explain.enumerate import add_all_violations
 
             report = add_all_violations(report, parsed, net, max_violations)
+        if fmt in ("markdown", "html"):
+            from .explain.flowmap import add_flow_map
+
+            report = add_flow_map(report, parsed, net)
         _emit(render(report), output)
     except SgproofError as exc:
         _error_document(fmt, output, spec, exc)
