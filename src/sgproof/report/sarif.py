@@ -10,7 +10,6 @@ from .audit import spec_uri, where_column
 from .model import Counterexample, Report, Result
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFO_URI = "https://github.com/sgproof/sgproof"
 
 
 def _rule(r: Result) -> dict[str, Any]:
@@ -88,7 +87,7 @@ def _results(report: Report, r: Result) -> list[dict[str, Any]]:
 
 
 def _driver(version: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"name": "sgproof", "version": version, "semanticVersion": version, "informationUri": INFO_URI,
+    return {"name": "sgproof", "version": version, "semanticVersion": version,
             "rules": rules}
 
 
