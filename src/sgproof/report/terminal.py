@@ -6,6 +6,7 @@ import io
 import shutil
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -32,7 +33,8 @@ def _trace(cx: Counterexample) -> Table:
 
 def _endpoint(role: str, cx: Counterexample) -> Text:
     ep = cx.src if role == "source" else cx.dst
-    line = Text(f"  {role}: ", style="dim")
+    line = Text()
+    line.append(f"  {role}: ", style="dim")
     line.append(ep.address, style="bold")
     if ep.external:
         line.append(" (external)")
@@ -42,17 +44,21 @@ def _endpoint(role: str, cx: Counterexample) -> Text:
 
 
 def _cx(console: Console, cx: Counterexample) -> None:
-    console.print(Text("  flow: ", style="dim") + Text(cx.flow.text(), style="bold cyan"))
+    flow = Text()
+    flow.append("  flow: ", style="dim")
+    flow.append(cx.flow.text(), style="bold cyan")
+    console.print(flow)
     console.print(_endpoint("source", cx))
     console.print(_endpoint("destination", cx))
     if cx.note:
         console.print(f"  note: {cx.note}", style="dim", markup=False)
     if cx.trace:
-        console.print(_trace(cx))
+        console.print(Padding(_trace(cx), (0, 0, 0, 4)))
 
 
 def _result(console: Console, r: Result) -> None:
-    head = Text(f"{r.status.upper():8}", style=STYLES[r.status])
+    head = Text()
+    head.append(f"{r.status.upper():8}", style=STYLES[r.status])
     head.append(f"{r.id}", style="bold")
     head.append(f" ({r.kind}) — {r.description or r.statement}")
     console.print(head)
@@ -66,8 +72,10 @@ def _result(console: Console, r: Result) -> None:
         if r.violations:
             console.print(f"  {violations_note(r)}", style="bold", markup=False)
             for n, pair in enumerate(class_pairs(r), 1):
-                console.print(Text(f"  group {n}: ", style="bold") + Text(
-                    f"{pair.source} -> {pair.destination} on {pair.services}"))
+                group = Text()
+                group.append(f"  group {n}: ", style="bold")
+                group.append(f"{pair.source} -> {pair.destination} on {pair.services}")
+                console.print(group)
                 for v in pair.violations:
                     _cx(console, v.counterexample)
         elif r.counterexample is not None:
@@ -80,8 +88,10 @@ def render_terminal(report: Report) -> str:
     buf = io.StringIO()
     width = shutil.get_terminal_size((100, 24)).columns
     console = Console(file=buf, force_terminal=True, width=width, highlight=False, soft_wrap=False)
-    console.print(Text(f"sgproof {report.version}", style="bold") + Text(
-        f" — {report.spec_name} ({report.spec})"))
+    title = Text()
+    title.append(f"sgproof {report.version}", style="bold")
+    title.append(f" — {report.spec_name} ({report.spec})")
+    console.print(title)
     console.print(f"source: {report.source.kind} {report.source.path or ''}".rstrip(), style="dim", markup=False)
     console.print()
     for r in report.results:
@@ -97,7 +107,7 @@ def render_terminal(report: Report) -> str:
     summary = Text("summary: ")
     summary.append(f"{c['proven']} proven", style="green")
     summary.append(", ")
-    summary.append(f"{c['refuted']} refuted", style="red" if c["refuted"] else "")
+    summary.append(f"{c['refuted']} refuted", style="bold red" if c["refuted"] else "")
     summary.append(", ")
     summary.append(f"{c['errors']} errors", style="yellow" if c["errors"] else "")
     summary.append(f" in {report.seconds:.2f}s")
