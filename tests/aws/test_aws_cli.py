@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import MAIN_REGION, QUIET_REGION, SECOND_REGION, Built, closed_port
 
 from sgproof.cli import main
+from tests.aws.moto_env import MAIN_REGION, QUIET_REGION, SECOND_REGION, Built, closed_port
 
 # The three-tier network's known verdicts. Each proof rests on collected facts: SG-to-SG references
 # (app→db), the db subnet's custom NACL (the db group alone would admit ssh from the whole VPC), a

@@ -9,10 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MAIN_REGION, QUIET_REGION, SECOND_REGION, Built, new_session, point_at
 
 from sgproof.errors import InputError
 from sgproof.sources import aws
+from tests.aws.moto_env import (
+    MAIN_REGION,
+    QUIET_REGION,
+    SECOND_REGION,
+    Built,
+    new_session,
+    point_at,
+)
 
 LIST_KEYS = {
     "SecurityGroups",

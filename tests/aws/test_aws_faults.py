@@ -15,10 +15,10 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
-from conftest import QUIET_REGION, closed_port, new_session
 
 from sgproof.errors import SourceError
 from sgproof.sources import aws
+from tests.aws.moto_env import QUIET_REGION, closed_port, new_session
 
 ACCOUNT = "111122223333"
 

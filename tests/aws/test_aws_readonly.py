@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MAIN_REGION, SECOND_REGION, Built, new_session
 
 from sgproof.sources import aws
+from tests.aws.moto_env import MAIN_REGION, SECOND_REGION, Built, new_session
 
 POLICY = Path(__file__).resolve().parents[2] / "docs" / "iam-policy.json"
 

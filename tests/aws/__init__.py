@@ -1,0 +1,1 @@
+"""Tests of the live AWS source against a local moto server."""
