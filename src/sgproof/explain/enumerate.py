@@ -47,6 +47,7 @@ class ClassLabeller:
         self.groups: dict[str, EndpointSet] = {
             name: checker.selection.evaluate(sel) for name, sel in checker.spec.groups.items()
         }
+        self._pair_services: dict[tuple[int, int], str] = {}
 
     def in_groups(self, ep: Endpoint) -> list[str]:
         out = []
@@ -75,11 +76,24 @@ class ClassLabeller:
         sgs = ", ".join(info.groups) or "no security group"
         return f"{named}{info.eni}{more} [{sgs}] in {info.subnet}"
 
+    def class_key(self, ep: Endpoint) -> int:
+        """The engine's ENI class of the endpoint; -1 for external addresses."""
+        return -1 if ep.eni is None else self.checker.enc.class_of[ep.eni]
+
     def violation(self, cx: Counterexample, services: ServiceSet) -> Violation:
+        """The violation labelled with its classes and every service of `services` the class pair connects on
+        (computed on this flow's two endpoints, which stand for their classes)."""
         f = cx.flow
-        allowed = allowed_services(self.net, f.src, f.dst, f.proto, services, self.checker.spec.ephemeral)
-        return Violation(cx, self.label(f.src, cx.src), self.label(f.dst, cx.dst),
-                         describe(allowed) if not allowed.is_empty() else describe(services),
+        key = (self.class_key(f.src), self.class_key(f.dst))
+        text = self._pair_services.get(key)
+        if text is None:
+            allowed = ServiceSet.of({})
+            for proto, _ in services.by_proto:
+                allowed = allowed.union(
+                    allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral))
+            text = describe(allowed) if not allowed.is_empty() else describe(services)
+            self._pair_services[key] = text
+        return Violation(cx, self.label(f.src, cx.src), self.label(f.dst, cx.dst), text,
                          self.members(f.src), self.members(f.dst))
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from .model import Counterexample, Report, Result, Violation
 from .text import GATE_WORDS
 
+TRACED = 3  # violations per class pair shown with their trace; the others as one line each
+
 VERDICT_WORDS = {"proven": "proven", "refuted": "refuted", "error": "not checked (error)"}
 
 COVERED_WORDS = {
@@ -98,6 +100,16 @@ class ClassPair:
     destination: str
     services: str
     violations: tuple[Violation, ...]
+
+    @property
+    def traced(self) -> tuple[Violation, ...]:
+        """The violations shown with their full trace."""
+        return self.violations[:TRACED]
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The flows of the remaining violations, one line each (they differ only in protocol or address)."""
+        return tuple(v.counterexample.flow.text() for v in self.violations[TRACED:])
 
 
 def class_pairs(r: Result) -> list[ClassPair]:

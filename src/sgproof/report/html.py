@@ -97,7 +97,10 @@ def _result(report: Report, r: Result) -> str:
         for n, pair in enumerate(class_pairs(r), 1):
             out.append(f"<h4>Violation group {n}: {_e(pair.source)} → {_e(pair.destination)}</h4>")
             out.append(f"<p>Open on: <code>{_e(pair.services)}</code></p>")
-            out += [_flow(v.counterexample) for v in pair.violations]
+            out += [_flow(v.counterexample) for v in pair.traced]
+            if pair.others:
+                out.append(f"<details><summary>{len(pair.others)} more flow(s) of this class pair</summary><ul>"
+                           + "".join(f"<li><code>{_e(t)}</code></li>" for t in pair.others) + "</ul></details>")
     elif r.counterexample is not None:
         if r.violations_complete is not None:
             out.append(f"<p><b>{_e(violations_note(r))}</b></p>")

@@ -70,8 +70,12 @@ def _result(report: Report, r: Result, lines: list[str]) -> None:
         for n, pair in enumerate(class_pairs(r), 1):
             lines.append(f"#### Violation group {n}: {cell(pair.source)} → {cell(pair.destination)}")
             lines += ["", f"Open on: {pair.services}", ""]
-            for v in pair.violations:
+            for v in pair.traced:
                 _flow(v.counterexample, lines)
+            if pair.others:
+                lines += [f"{len(pair.others)} more flow(s) of this class pair, each allowed the same way:", ""]
+                lines += [f"- {code(t)}" for t in pair.others]
+                lines.append("")
     elif r.counterexample is not None:
         if r.violations_complete is not None:
             lines += [violations_note(r), ""]

@@ -76,8 +76,11 @@ def _result(console: Console, r: Result) -> None:
                 group.append(f"  group {n}: ", style="bold")
                 group.append(f"{pair.source} -> {pair.destination} on {pair.services}")
                 console.print(group)
-                for v in pair.violations:
+                for v in pair.traced:
                     _cx(console, v.counterexample)
+                if pair.others:
+                    console.print(f"  and {len(pair.others)} more flow(s) of this pair: " + "; ".join(pair.others),
+                                  style="dim", markup=False)
         elif r.counterexample is not None:
             _cx(console, r.counterexample)
     console.print()

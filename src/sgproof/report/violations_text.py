@@ -16,8 +16,11 @@ def violation_lines(report: Report) -> list[str]:
         out += ["", f"violations of {r.id} ({r.kind}): {violations_note(r)}"]
         for n, pair in enumerate(class_pairs(r), 1):
             out.append(f"  group {n}: {pair.source} -> {pair.destination} on {pair.services}")
-            for v in pair.violations:
+            for v in pair.traced:
                 out += ["  " + line for line in counterexample_lines(v.counterexample)]
+            if pair.others:
+                out.append(f"    and {len(pair.others)} more flow(s) of this pair:")
+                out += [f"      {t}" for t in pair.others]
     return out
 
 
