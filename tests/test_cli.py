@@ -99,7 +99,7 @@ BAD_SNAPSHOTS = {
 def test_bad_snapshot_is_one_line_and_exit_2(tmp_path: Path, name: str) -> None:
     mutate, place = BAD_SNAPSHOTS[name]
     snap = _snapshot(tmp_path, mutate)
-    code, out, err = run("verify", str(CASES / "seed-blog" / "spec.yaml"), "--snapshot", str(snap))
+    code, _out, err = run("verify", str(CASES / "seed-blog" / "spec.yaml"), "--snapshot", str(snap))
     assert code == 2
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert f"{snap}:{place}: expected" in err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .builders import SUB_A, SUB_B, allow_all_nacl, base, entry, eni, perm, sg, verdicts
+from .builders import SUB_A, SUB_B, allow_all_nacl, base, eni, entry, perm, sg, verdicts
 
 SG1, SG2, SG3 = "sg-00000000000000001", "sg-00000000000000002", "sg-00000000000000003"
 

@@ -99,7 +99,7 @@ def build_atoms(net: Network, spec_cidrs: list[str]) -> Atoms:
 
 def build_classes(net: Network, atoms: Atoms) -> tuple[list[EniClass], list[int]]:
     """Group ENIs into classes; returns the classes and each ENI's class index."""
-    keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    keyed: dict[tuple[str, tuple[str, ...], tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
     cache: dict[tuple[int, int, int], tuple[int, ...]] = {}
     for i, e in enumerate(net.enis):
         priv: list[int] = []
@@ -118,7 +118,7 @@ def build_classes(net: Network, atoms: Atoms) -> tuple[list[EniClass], list[int]
     for (subnet_id, groups, priv_atoms, pub), members in keyed.items():
         for m in members:
             of_eni[m] = len(classes)
-        classes.append(EniClass(subnet_id, groups, priv_atoms, pub, tuple(members)))  # type: ignore[arg-type]
+        classes.append(EniClass(subnet_id, groups, priv_atoms, pub, tuple(members)))
     return classes, of_eni
 
 

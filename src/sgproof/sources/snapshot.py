@@ -254,7 +254,7 @@ def build_network(doc: dict[str, Any], file: str) -> Network:
         prefix_lists[pid] = PrefixList(pid, str(item.get("PrefixListName", pid)), cidrs, _tf(item))
 
     sg_items = list(r.items("SecurityGroups", True))
-    known_groups = {}
+    known_groups: dict[str, str] = {}
     for place, item in sg_items:
         gid = r.str_(item, "GroupId", place)
         if gid in known_groups:
@@ -356,10 +356,10 @@ def build_network(doc: dict[str, Any], file: str) -> Network:
         for place, item in r.items("NetworkInterfaces", True)
     ]
     seen_eni: set[str] = set()
-    for e in enis:
-        if e.id in seen_eni:
-            raise r.fail("NetworkInterfaces", f"one item per network interface id ({e.id} appears twice)")
-        seen_eni.add(e.id)
+    for item_eni in enis:
+        if item_eni.id in seen_eni:
+            raise r.fail("NetworkInterfaces", f"one item per network interface id ({item_eni.id} appears twice)")
+        seen_eni.add(item_eni.id)
 
     vpc_space: dict[int, tuple[tuple[int, int], ...]] = {}
     external: dict[int, tuple[tuple[int, int], ...]] = {}
@@ -506,7 +506,7 @@ def _eni(
         if text not in seen:
             fam, value = r.address(text, f"{place}.PrivateIpAddresses[{j}].PrivateIpAddress")
             private.append((fam, value, value))
-            seen.add(text)
+            seen.add(str(text))
         pub = ((pip or {}).get("Association") or {}).get("PublicIp")
         if pub:
             public.append(r.address(pub, f"{place}.PrivateIpAddresses[{j}].Association.PublicIp")[1])
