@@ -27,7 +27,7 @@ body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: v
 h1 { font-size: 1.7rem; margin: 0 0 .3rem; } h2 { border-bottom: 1px solid var(--line); padding-bottom: .2rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; width: 100%; }
 th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; } td.hash { font-family: ui-monospace, monospace; font-size: .8rem; word-break: break-all; }
+th { background: #f6f8fa; white-space: nowrap; } td.hash { font-family: ui-monospace, monospace; font-size: .8rem; word-break: break-all; }
 code { font-family: ui-monospace, "SFMono-Regular", monospace; font-size: .9em; background: #f6f8fa;
        padding: 0 .2rem; border-radius: 3px; }
 .proven { color: var(--ok); } .refuted { color: var(--bad); } .error { color: var(--warn); }
@@ -35,7 +35,7 @@ code { font-family: ui-monospace, "SFMono-Regular", monospace; font-size: .9em; 
 .inv { border: 1px solid var(--line); border-left: 6px solid var(--line); border-radius: 6px; padding: .2rem 1rem;
        margin: 1rem 0; }
 .inv.proven { border-left-color: var(--ok); } .inv.refuted { border-left-color: var(--bad); }
-.inv.error { border-left-color: var(--warn); } .inv h3 { color: var(--ink); }
+.inv.error { border-left-color: var(--warn); } section.inv { color: var(--ink); }
 .warn { background: #fff8c5; border: 1px solid #d4a72c; padding: .3rem .6rem; border-radius: 4px; }
 tr.block td { background: #ffebe9; font-weight: bold; }
 .summary { font-size: 1.1rem; } .muted { color: var(--muted); }

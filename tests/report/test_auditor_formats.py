@@ -1,0 +1,133 @@
+"""Markdown, HTML, text with every violation, and the terminal layout."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+
+from sgproof.explain.flowmap import flow_map
+from sgproof.report.model import FlowMap, GroupFlow
+from sgproof.report.picture import flow_graph, render_svg
+from sgproof.report.text import render_text
+from sgproof.run import verify
+from sgproof.sources import load_network
+from sgproof.spec import load_spec
+
+from .conftest import REPO, SEED
+
+
+def test_markdown_report_has_scope_summary_picture_and_evidence(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("verify", SEED, "--format", "markdown", "--jobs", "1", "--quiet")
+    assert r.code == 1
+    md = r.stdout
+    assert md.startswith("# sgproof report: seed-blog")
+    for needle in ("| Account | 123456789012 |", "| Region | us-east-1 |", "| Collected at | 2026-11-01T10:00:00Z |",
+                   "examples/seed-blog/network.json sha256 ", "| Z3 |", "Routing: open", "No warnings.",
+                   "| no-app-mysql | deny | ❌ refuted |", "```mermaid", "| ap | db | tcp/3306 |",
+                   "Counterexample:", "`tcp 10.0.3.20:1024 -> 10.0.1.11:3306`", "| source ENIs | 4 |"):
+        assert needle in md, needle
+    assert re.search(r"sha256 [0-9a-f]{64}", md)
+
+
+def test_html_report_is_self_contained(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "report.html"
+    r = run("verify", SEED, "--format", "html", "--output", str(out), "--jobs", "1", "--quiet")
+    assert r.code == 1 and r.stdout == ""
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "@media print" in page
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="flowmap"' in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page), "external asset"
+    assert "<script" not in page
+    assert "no-app-mysql" in page and "tcp 10.0.3.20:1024 -&gt; 10.0.1.11:3306" in page
+
+
+def test_piped_text_is_render_text_byte_for_byte(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("verify", SEED, "--jobs", "1", "--quiet")
+    spec = load_spec(SEED)  # relative, as the CLI got it (run() works in the repository folder)
+    net, info = load_network(snapshot=spec.source)
+    expected = render_text(verify(spec, net, info))
+    strip = re.compile(r"in [0-9.]+s\n$")
+    assert strip.sub("", r.stdout) == strip.sub("", expected)
+    assert "\x1b[" not in r.stdout
+
+
+def test_all_lists_every_violation_and_says_complete(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("verify", SEED, "--all", "--format", "json", "--jobs", "1", "--quiet")
+    doc = json.loads(r.stdout)
+    by_id = {x["id"]: x for x in doc["results"]}
+    refuted = by_id["no-app-mysql"]
+    assert refuted["violations_complete"] is True
+    (v,) = refuted["violations"]
+    assert v["allowed"] is True and v["dst"]["eni"] == "eni-0f00000000000a002"
+    assert v["group"]["services"] == "tcp/3306" and v["group"]["destination"].startswith("app-hosts: ")
+    assert "violations" not in by_id["db-only-from-ap"] and "violations" not in by_id["ap-reaches-db"]
+    text = run("verify", SEED, "--all", "--jobs", "1", "--quiet").stdout
+    assert "violations of no-app-mysql (deny): All 1 violation group(s) are listed" in text
+
+
+def test_max_violations_cut_is_reported(run, wide_spec: str) -> None:  # type: ignore[no-untyped-def]
+    r = run("verify", wide_spec, "--all", "--max-violations", "1", "--format", "json", "--jobs", "1", "--quiet")
+    results = {x["id"]: x for x in json.loads(r.stdout)["results"]}
+    assert len(results["app-closed"]["violations"]) == 1
+    assert results["app-closed"]["violations_complete"] is False
+    assert results["app-closed"]["violations"][0]["group"]["services"] == "all traffic"
+    assert results["app-mysql-closed"]["violations_complete"] is True
+    for fmt, needle in (("text", "--max-violations cut the list"), ("markdown", "--max-violations cut the list"),
+                        ("html", "--max-violations cut the list")):
+        out = run("verify", wide_spec, "--all", "--max-violations", "1", "--format", fmt, "--jobs", "1", "--quiet")
+        assert needle in out.stdout, fmt
+
+
+def test_many_violations_of_one_pair_are_summarised(run, wide_spec: str) -> None:  # type: ignore[no-untyped-def]
+    md = run("verify", wide_spec, "--all", "--max-violations", "10", "--format", "markdown", "--jobs", "1",
+             "--quiet").stdout
+    assert md.count("#### Violation group") == 2  # one class pair per invariant
+    assert "7 more flow(s) of this class pair" in md
+
+
+def test_max_violations_must_be_positive(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("verify", SEED, "--all", "--max-violations", "0", "--jobs", "1", "--quiet")
+    assert r.code == 2 and "--max-violations" in r.stderr
+
+
+def test_terminal_layout_only_on_a_tty(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from sgproof import cli
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Tty())
+    assert cli._default_format(None) == "terminal"
+    assert cli._default_format("out.txt") == "text"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli._default_format(None) == "text"
+
+
+def test_terminal_renderer_colours() -> None:
+    from sgproof.report.terminal import render_terminal
+
+    spec = load_spec(str(REPO / SEED))
+    net, info = load_network(snapshot=spec.source)
+    out = render_terminal(verify(spec, net, info))
+    assert "\x1b[" in out and "REFUTED" in out and "tcp 10.0.3.20:1024 -> 10.0.1.11:3306" in out
+
+
+def test_flow_map_of_seed_blog() -> None:
+    spec = load_spec(str(REPO / SEED))
+    net, _ = load_network(snapshot=spec.source)
+    fm = flow_map(spec, net)
+    g = flow_graph(fm)
+    assert set(g.nodes) == {"ap", "db", "app-hosts", "default-members"}
+    assert set(g.edges) == {("ap", "db"), ("app-hosts", "db")}
+    assert g.edges["ap", "db"]["services"] == "tcp/3306"
+
+
+def test_svg_escapes_and_draws_self_loops() -> None:
+    fm = FlowMap(("a<b", "c"), (GroupFlow("a<b", "a<b", "tcp/22", "x"), GroupFlow("a<b", "c", "all traffic", "y")))
+    svg = render_svg(fm)
+    assert "a&lt;b" in svg and "a<b" not in svg
+    assert svg.count('class="edge"') == 2 and svg.count('class="node"') == 2
