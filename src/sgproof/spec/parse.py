@@ -142,7 +142,7 @@ def load_spec_text(text: str, path: str) -> Spec:
     source = None
     if "source" in top:
         raw = d.scalar(top["source"][1], "a snapshot path")
-        source = str((Path(path).parent / raw)) if not Path(raw).is_absolute() else raw
+        source = str(Path(path).parent / raw) if not Path(raw).is_absolute() else raw
     ephemeral = (1024, 65535)
     if "settings" in top:
         settings = d.mapping(top["settings"][1], "settings")
