@@ -222,3 +222,5 @@ def test_run_collect_several_regions_needs_a_directory(aws_env: str, tmp_path: P
         aws.run_collect(None, (MAIN_REGION, QUIET_REGION), str(file), True, io.StringIO())
     with pytest.raises(InputError, match="a file path"):
         aws.run_collect(None, (MAIN_REGION,), str(tmp_path), True, io.StringIO())
+    with pytest.raises(InputError, match="no directory"):
+        aws.run_collect(None, (MAIN_REGION,), str(tmp_path / "missing" / "x.json"), True, io.StringIO())

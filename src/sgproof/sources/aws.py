@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,8 +34,7 @@ from botocore.exceptions import (
 )
 
 from ..errors import InputError, InternalError, SourceError
-
-Progress = Callable[[str], None]
+from . import Progress
 
 READ_ONLY_PREFIXES = ("Describe", "Get")
 DEFAULT_RETRY_MODE = "adaptive"
@@ -167,7 +166,9 @@ def guarded_client(session: Any, service: str, region: str) -> Any:
     client = session.client(service, region_name=region, config=retry_config())
     # Checked before the parameters are even built, and again just before the request is sent.
     events = client.meta.events
-    events.register_first("before-parameter-build", refuse_writes, unique_id="sgproof-read-only-params")
+    events.register_first(
+        "before-parameter-build", refuse_writes, unique_id="sgproof-read-only-params"
+    )
     events.register_first("before-call", refuse_writes, unique_id="sgproof-read-only-call")
     return client
 
@@ -433,6 +434,10 @@ def run_collect(
     if several and target is not None and target.exists() and not target.is_dir():
         raise InputError(
             output, None, "a directory when several --region are given", "an existing file"
+        )
+    if not several and target is not None and not target.parent.is_dir():
+        raise InputError(
+            output, None, "a file in an existing directory", f"no directory {target.parent}"
         )
     if not several and target is not None and target.is_dir():
         raise InputError(
