@@ -101,7 +101,9 @@ def _tags(kind: str, name: str, **extra: str) -> list[dict[str, Any]]:
 
 def _sg(ec2: Any, built: Built, name: str, vpc: str) -> str:
     """Create a security group, record it under `sg:<name>`, and return its id."""
-    gid = str(ec2.create_security_group(GroupName=name, Description=f"{name} tier", VpcId=vpc)["GroupId"])
+    gid = str(
+        ec2.create_security_group(GroupName=name, Description=f"{name} tier", VpcId=vpc)["GroupId"]
+    )
     ec2.create_tags(Resources=[gid], Tags=[{"Key": "Name", "Value": name}])
     built.ids[f"sg:{name}"] = gid
     return gid
@@ -133,8 +135,12 @@ def build_three_tier(url: str, region: str = MAIN_REGION) -> Built:
     ec2 = admin_client(url, region)
     b = Built(region)
     b.ids["image"] = _image(ec2)
-    prod = ec2.create_vpc(CidrBlock="10.10.0.0/16", TagSpecifications=_tags("vpc", "prod"))["Vpc"]["VpcId"]
-    shared = ec2.create_vpc(CidrBlock="10.20.0.0/16", TagSpecifications=_tags("vpc", "shared"))["Vpc"]["VpcId"]
+    prod = ec2.create_vpc(CidrBlock="10.10.0.0/16", TagSpecifications=_tags("vpc", "prod"))["Vpc"][
+        "VpcId"
+    ]
+    shared = ec2.create_vpc(CidrBlock="10.20.0.0/16", TagSpecifications=_tags("vpc", "shared"))[
+        "Vpc"
+    ]["VpcId"]
     b.ids.update({"vpc:prod": prod, "vpc:shared": shared})
     for name, vpc, cidr in (
         ("web", prod, "10.10.1.0/24"),
@@ -149,7 +155,9 @@ def build_three_tier(url: str, region: str = MAIN_REGION) -> Built:
     ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx["VpcPeeringConnectionId"])
     b.ids["pcx"] = pcx["VpcPeeringConnectionId"]
     for vpc, peer_cidr in ((prod, "10.20.0.0/16"), (shared, "10.10.0.0/16")):
-        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])[
+            "RouteTables"
+        ]
         ec2.create_route(
             RouteTableId=tables[0]["RouteTableId"],
             DestinationCidrBlock=peer_cidr,
@@ -175,27 +183,57 @@ def build_three_tier(url: str, region: str = MAIN_REGION) -> Built:
     ec2.authorize_security_group_ingress(
         GroupId=web,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "PrefixListIds": [{"PrefixListId": bastions}]},
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            },
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "PrefixListIds": [{"PrefixListId": bastions}],
+            },
         ],
     )
     ec2.authorize_security_group_ingress(
         GroupId=app,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": web}]}
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8080,
+                "ToPort": 8080,
+                "UserIdGroupPairs": [{"GroupId": web}],
+            }
         ],
     )
     ec2.authorize_security_group_ingress(
         GroupId=db,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "UserIdGroupPairs": [{"GroupId": app}]},
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.10.0.0/16"}]},
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 3306,
+                "ToPort": 3306,
+                "UserIdGroupPairs": [{"GroupId": app}],
+            },
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "10.10.0.0/16"}],
+            },
         ],
     )
     ec2.authorize_security_group_ingress(
         GroupId=monitoring,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 9100, "ToPort": 9100, "IpRanges": [{"CidrIp": "10.10.0.0/16"}]}
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 9100,
+                "ToPort": 9100,
+                "IpRanges": [{"CidrIp": "10.10.0.0/16"}],
+            }
         ],
     )
 
@@ -218,7 +256,9 @@ def build_three_tier(url: str, region: str = MAIN_REGION) -> Built:
             CidrBlock=cidr,
             PortRange={"From": ports[0], "To": ports[1]},
         )
-    current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [b["subnet:db"]]}])
+    current = ec2.describe_network_acls(
+        Filters=[{"Name": "association.subnet-id", "Values": [b["subnet:db"]]}]
+    )
     association = next(
         a["NetworkAclAssociationId"]
         for a in current["NetworkAcls"][0]["Associations"]
@@ -252,7 +292,9 @@ def build_small(url: str, region: str = SECOND_REGION) -> Built:
     ec2 = admin_client(url, region)
     b = Built(region)
     b.ids["image"] = _image(ec2)
-    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16", TagSpecifications=_tags("vpc", "edge"))["Vpc"]["VpcId"]
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16", TagSpecifications=_tags("vpc", "edge"))["Vpc"][
+        "VpcId"
+    ]
     sub = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
     b.ids.update({"vpc:edge": vpc, "subnet:edge": sub})
     proxy = _sg(ec2, b, "proxy", vpc)

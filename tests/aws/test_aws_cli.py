@@ -73,7 +73,9 @@ def spec(tmp_path: Path) -> Path:
     return path
 
 
-def test_collect_then_verify_the_snapshot(aws_env: str, three_tier: Built, spec: Path, tmp_path: Path) -> None:
+def test_collect_then_verify_the_snapshot(
+    aws_env: str, three_tier: Built, spec: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "net.json"
     collected = run("collect", "--region", MAIN_REGION, "--output", str(out))
     assert collected.exit_code == 0, collected.stderr
@@ -89,7 +91,11 @@ def test_verify_aws_collects_in_memory(aws_env: str, three_tier: Built, spec: Pa
     assert result.exit_code == 1, result.stderr
     assert verdicts(result) == EXPECTED
     source = json.loads(result.stdout)["source"]
-    assert (source["kind"], source["account"], source["region"]) == ("aws", "123456789012", MAIN_REGION)
+    assert (source["kind"], source["account"], source["region"]) == (
+        "aws",
+        "123456789012",
+        MAIN_REGION,
+    )
 
 
 def test_all_proven_exits_zero(aws_env: str, three_tier: Built, tmp_path: Path) -> None:
@@ -106,12 +112,31 @@ def test_several_regions_round_trip_through_a_directory(
     spec = tmp_path / "two.yaml"
     spec.write_text(TWO_REGION_SPEC, encoding="utf-8")
     out = tmp_path / "snapshots"
-    collected = run("collect", "--region", MAIN_REGION, "--region", SECOND_REGION, "--output", str(out), "--quiet")
+    collected = run(
+        "collect",
+        "--region",
+        MAIN_REGION,
+        "--region",
+        SECOND_REGION,
+        "--output",
+        str(out),
+        "--quiet",
+    )
     assert collected.exit_code == 0, collected.stderr
     assert collected.stderr == ""
     assert len(list(out.glob("123456789012-*.json"))) == 2
     from_dir = run("verify", str(spec), "--snapshot", str(out), "--format", "json")
-    live = run("verify", str(spec), "--aws", "--region", MAIN_REGION, "--region", SECOND_REGION, "--format", "json")
+    live = run(
+        "verify",
+        str(spec),
+        "--aws",
+        "--region",
+        MAIN_REGION,
+        "--region",
+        SECOND_REGION,
+        "--format",
+        "json",
+    )
     for result in (from_dir, live):
         assert result.exit_code == 0, result.stdout + result.stderr
         assert verdicts(result) == {"proxy-not-into-db": "proven", "db-only-from-app": "proven"}
@@ -146,7 +171,9 @@ def test_cli_no_credentials(isolated_aws: pytest.MonkeyPatch, moto_url: str, spe
     assert "no usable AWS credentials" in line
 
 
-def test_cli_unreachable_endpoint(aws_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cli_unreachable_endpoint(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     out = tmp_path / "net.json"

@@ -57,7 +57,9 @@ def by_id(doc: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def collected(moto_url: str, three_tier: Built, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def collected(
+    moto_url: str, three_tier: Built, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """The three-tier region, collected once through AWS_ENDPOINT_URL."""
     with pytest.MonkeyPatch.context() as mp:
         point_at(mp, moto_url, tmp_path_factory.mktemp("aws"))
@@ -81,7 +83,9 @@ def test_every_list_is_sorted_by_resource_id(collected: dict[str, Any]) -> None:
         assert ids == sorted(ids)
 
 
-def test_security_groups_keep_sg_and_prefix_list_rules(collected: dict[str, Any], three_tier: Built) -> None:
+def test_security_groups_keep_sg_and_prefix_list_rules(
+    collected: dict[str, Any], three_tier: Built
+) -> None:
     groups = by_id(collected, "SecurityGroups")
     db = groups[three_tier["sg:db"]]
     assert db["GroupName"] == "db"
@@ -94,7 +98,9 @@ def test_security_groups_keep_sg_and_prefix_list_rules(collected: dict[str, Any]
     assert ports == sorted(ports)
 
 
-def test_referenced_prefix_lists_carry_their_entries(collected: dict[str, Any], three_tier: Built) -> None:
+def test_referenced_prefix_lists_carry_their_entries(
+    collected: dict[str, Any], three_tier: Built
+) -> None:
     lists = by_id(collected, "ManagedPrefixLists")
     bastions = lists[three_tier["pl:bastions"]]
     assert bastions["PrefixListName"] == "bastions"
@@ -111,7 +117,11 @@ def test_custom_nacl_entries_are_ordered_by_direction_and_rule_number(
     assert [a["SubnetId"] for a in acl["Associations"]] == [three_tier["subnet:db"]]
     order = [(e["Egress"], e["RuleNumber"]) for e in acl["Entries"]]
     assert order == sorted(order)
-    mine = [(e["Egress"], e["RuleNumber"], e["RuleAction"]) for e in acl["Entries"] if e["RuleNumber"] < 32767]
+    mine = [
+        (e["Egress"], e["RuleNumber"], e["RuleAction"])
+        for e in acl["Entries"]
+        if e["RuleNumber"] < 32767
+    ]
     assert mine == [(False, 100, "allow"), (False, 200, "deny"), (True, 100, "allow")]
 
 
@@ -119,7 +129,9 @@ def test_interfaces_keep_several_groups_and_secondary_addresses(
     collected: dict[str, Any], three_tier: Built
 ) -> None:
     eni = by_id(collected, "NetworkInterfaces")[three_tier["eni:app-1-data"]]
-    assert [g["GroupId"] for g in eni["Groups"]] == sorted([three_tier["sg:app"], three_tier["sg:monitoring"]])
+    assert [g["GroupId"] for g in eni["Groups"]] == sorted(
+        [three_tier["sg:app"], three_tier["sg:monitoring"]]
+    )
     addresses = [(a["PrivateIpAddress"], a["Primary"]) for a in eni["PrivateIpAddresses"]]
     assert addresses == [("10.10.2.50", True), ("10.10.2.51", False), ("10.10.2.52", False)]
     assert eni["Attachment"]["InstanceId"] == three_tier["i:app-1"]
@@ -181,7 +193,9 @@ def test_collect_merged_defaults_to_the_environment_region(aws_env: str) -> None
     assert aws.collect_merged(None, (), None)["Region"] == MAIN_REGION
 
 
-def test_run_collect_one_region_writes_the_file(aws_env: str, three_tier: Built, tmp_path: Path) -> None:
+def test_run_collect_one_region_writes_the_file(
+    aws_env: str, three_tier: Built, tmp_path: Path
+) -> None:
     out = tmp_path / "net.json"
     err = io.StringIO()
     assert aws.run_collect(None, (MAIN_REGION,), str(out), False, err) == 0
@@ -223,4 +237,6 @@ def test_run_collect_several_regions_needs_a_directory(aws_env: str, tmp_path: P
     with pytest.raises(InputError, match="a file path"):
         aws.run_collect(None, (MAIN_REGION,), str(tmp_path), True, io.StringIO())
     with pytest.raises(InputError, match="no directory"):
-        aws.run_collect(None, (MAIN_REGION,), str(tmp_path / "missing" / "x.json"), True, io.StringIO())
+        aws.run_collect(
+            None, (MAIN_REGION,), str(tmp_path / "missing" / "x.json"), True, io.StringIO()
+        )

@@ -8,6 +8,7 @@ with a throttling or server error from the `before-send` event.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,14 +47,20 @@ class StubbedSession:
         """As boto3.Session does."""
         return list(self.real.get_available_regions(service, partition_name=partition_name))
 
-    def queue(self, pages: dict[str, list[dict[str, Any]]], fail: tuple[str, dict[str, Any]] | None = None) -> None:
+    def queue(
+        self, pages: dict[str, list[dict[str, Any]]], fail: tuple[str, dict[str, Any]] | None = None
+    ) -> None:
         """Queue a whole collection: the pages given per snapshot key, one empty page for every other call.
 
         With `fail` = (snapshot key, add_client_error kwargs), that call answers with the error instead.
         """
         self.stubs["sts"].add_response(
             "get_caller_identity",
-            {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/auditor", "UserId": "AIDEXAMPLE"},
+            {
+                "Account": ACCOUNT,
+                "Arn": f"arn:aws:iam::{ACCOUNT}:user/auditor",
+                "UserId": "AIDEXAMPLE",
+            },
             {},
         )
         for key, operation, result_key in aws.EC2_LISTS:
@@ -61,7 +68,9 @@ class StubbedSession:
                 self.stubs["ec2"].add_client_error(operation, **fail[1])
                 return
             for i, page in enumerate(pages.get(key, [{result_key: []}])):
-                self.stubs["ec2"].add_response(operation, page, {"NextToken": f"{key}-{i}"} if i else {})
+                self.stubs["ec2"].add_response(
+                    operation, page, {"NextToken": f"{key}-{i}"} if i else {}
+                )
         for i, page in enumerate(pages.get("Entries", [])):
             expected = {"PrefixListId": "pl-0c0ffee"} | ({"NextToken": f"Entries-{i}"} if i else {})
             self.stubs["ec2"].add_response("get_managed_prefix_list_entries", page, expected)
@@ -78,7 +87,13 @@ class StubbedSession:
 
 def group(gid: str, name: str) -> dict[str, Any]:
     """A minimal describe_security_groups item."""
-    return {"GroupId": gid, "GroupName": name, "Description": name, "VpcId": "vpc-1", "OwnerId": ACCOUNT}
+    return {
+        "GroupId": gid,
+        "GroupName": name,
+        "Description": name,
+        "VpcId": "vpc-1",
+        "OwnerId": ACCOUNT,
+    }
 
 
 @pytest.fixture
@@ -91,14 +106,21 @@ def test_paginated_describes_are_followed_to_the_last_page(offline: pytest.Monke
     pages = {
         "SecurityGroups": [
             {"SecurityGroups": [group("sg-0c", "c")], "NextToken": "SecurityGroups-1"},
-            {"SecurityGroups": [group("sg-0a", "a"), group("sg-0d", "d")], "NextToken": "SecurityGroups-2"},
+            {
+                "SecurityGroups": [group("sg-0a", "a"), group("sg-0d", "d")],
+                "NextToken": "SecurityGroups-2",
+            },
             {"SecurityGroups": [group("sg-0b", "b")]},
         ],
         "ManagedPrefixLists": [
             {
                 "PrefixLists": [
                     {"PrefixListId": "pl-0c0ffee", "PrefixListName": "office", "OwnerId": ACCOUNT},
-                    {"PrefixListId": "pl-0aws", "PrefixListName": "com.amazonaws.x.s3", "OwnerId": "AWS"},
+                    {
+                        "PrefixListId": "pl-0aws",
+                        "PrefixListName": "com.amazonaws.x.s3",
+                        "OwnerId": "AWS",
+                    },
                 ]
             }
         ],
@@ -125,15 +147,23 @@ def test_clients_get_the_retry_budget_and_mode(offline: pytest.MonkeyPatch) -> N
     with StubbedSession() as session:
         session.queue({})
         aws.collect_snapshot(session, QUIET_REGION)
-    retries = {c.retries["mode"] for c in session.configs}, {c.retries["total_max_attempts"] for c in session.configs}
+    retries = (
+        {c.retries["mode"] for c in session.configs},
+        {c.retries["total_max_attempts"] for c in session.configs},
+    )
     assert retries == ({"adaptive"}, {8})
     offline.setenv("AWS_RETRY_MODE", "standard")
     offline.setenv("AWS_MAX_ATTEMPTS", "3")
     assert aws.retry_config().retries == {"mode": "standard", "total_max_attempts": 3}
 
 
-@pytest.mark.parametrize(("name", "value"), [("AWS_MAX_ATTEMPTS", "0"), ("AWS_MAX_ATTEMPTS", "many"), ("AWS_RETRY_MODE", "eager")])
-def test_a_bad_retry_setting_is_one_line(offline: pytest.MonkeyPatch, name: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("AWS_MAX_ATTEMPTS", "0"), ("AWS_MAX_ATTEMPTS", "many"), ("AWS_RETRY_MODE", "eager")],
+)
+def test_a_bad_retry_setting_is_one_line(
+    offline: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     offline.setenv(name, value)
     with pytest.raises(SourceError, match=name):
         aws.retry_config()
@@ -166,7 +196,10 @@ def test_a_bad_retry_setting_is_one_line(offline: pytest.MonkeyPatch, name: str,
         ),
         (
             "Vpcs",
-            {"service_error_code": "AuthFailure", "service_message": "AWS was not able to validate the credentials"},
+            {
+                "service_error_code": "AuthFailure",
+                "service_message": "AWS was not able to validate the credentials",
+            },
             f"{QUIET_REGION}: DescribeVpcs denied (AuthFailure): AWS was not able to validate the credentials;"
             " docs/iam-policy.json lists the permissions sgproof needs",
         ),
@@ -235,7 +268,9 @@ def test_throttling_is_retried_then_succeeds(aws_env: str, monkeypatch: pytest.M
     assert doc["SecurityGroups"]  # moto's default group, read on the second attempt
 
 
-def test_throttling_past_the_budget_is_one_line(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_throttling_past_the_budget_is_one_line(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # in the default, adaptive, mode
     faults = Faults(503, THROTTLED, count=99)
     with pytest.raises(SourceError) as info:
@@ -247,7 +282,9 @@ def test_throttling_past_the_budget_is_one_line(aws_env: str, monkeypatch: pytes
     )
 
 
-def test_server_errors_are_retried_then_reported(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_errors_are_retried_then_reported(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
     once = Faults(500, BROKEN, count=1)
     assert aws.collect_snapshot(faulty_session("DescribeVpcs", once), QUIET_REGION)["Vpcs"]
@@ -268,7 +305,9 @@ def test_no_credentials(isolated_aws: pytest.MonkeyPatch, moto_url: str) -> None
     isolated_aws.setenv("AWS_ENDPOINT_URL", moto_url)
     with pytest.raises(SourceError) as info:
         aws.collect_snapshot(new_session(), QUIET_REGION)
-    assert str(info.value).startswith(f"{QUIET_REGION}: GetCallerIdentity: no usable AWS credentials")
+    assert str(info.value).startswith(
+        f"{QUIET_REGION}: GetCallerIdentity: no usable AWS credentials"
+    )
     assert "\n" not in str(info.value)
 
 
@@ -310,10 +349,107 @@ def test_endpoint_unreachable(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> 
     assert url in message and "\n" not in message
 
 
-def test_run_collect_raises_before_writing_anything(aws_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+def test_run_collect_raises_before_writing_anything(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     out = tmp_path / "net.json"
     with pytest.raises(SourceError):
         aws.run_collect(None, (QUIET_REGION,), str(out), True, io.StringIO())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_order_aws_answers_in_does_not_reach_the_snapshot(offline: pytest.MonkeyPatch) -> None:
+    def pages(flip: bool) -> dict[str, list[dict[str, Any]]]:
+        def o(items: list[Any]) -> list[Any]:
+            return items[::-1] if flip else items
+
+        sg = group("sg-0a", "a") | {
+            "Tags": o([{"Key": "Name", "Value": "a"}, {"Key": "Env", "Value": "prod"}]),
+            "IpPermissions": o(
+                [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 443,
+                        "ToPort": 443,
+                        "IpRanges": o([{"CidrIp": "10.0.0.0/8"}, {"CidrIp": "0.0.0.0/0"}]),
+                    },
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 22,
+                        "ToPort": 22,
+                        "UserIdGroupPairs": o([{"GroupId": "sg-0b"}, {"GroupId": "sg-0a"}]),
+                    },
+                    {"IpProtocol": "-1", "PrefixListIds": [{"PrefixListId": "pl-0c0ffee"}]},
+                ]
+            ),
+        }
+        eni = {
+            "NetworkInterfaceId": "eni-01",
+            "Groups": o(
+                [{"GroupId": "sg-0b", "GroupName": "b"}, {"GroupId": "sg-0a", "GroupName": "a"}]
+            ),
+            "PrivateIpAddresses": o(
+                [
+                    {"PrivateIpAddress": "10.0.0.9", "Primary": True},
+                    {"PrivateIpAddress": "10.0.0.10", "Primary": False},
+                ]
+            ),
+        }
+        acl = {
+            "NetworkAclId": "acl-01",
+            "Entries": o(
+                [
+                    {
+                        "RuleNumber": 32767,
+                        "Egress": True,
+                        "RuleAction": "deny",
+                        "Protocol": "-1",
+                        "CidrBlock": "0.0.0.0/0",
+                    },
+                    {
+                        "RuleNumber": 100,
+                        "Egress": False,
+                        "RuleAction": "allow",
+                        "Protocol": "-1",
+                        "CidrBlock": "0.0.0.0/0",
+                    },
+                    {
+                        "RuleNumber": 32767,
+                        "Egress": False,
+                        "RuleAction": "deny",
+                        "Protocol": "-1",
+                        "CidrBlock": "0.0.0.0/0",
+                    },
+                ]
+            ),
+        }
+        return {
+            "SecurityGroups": [{"SecurityGroups": o([sg, group("sg-0b", "b")])}],
+            "NetworkInterfaces": [{"NetworkInterfaces": [eni]}],
+            "NetworkAcls": [{"NetworkAcls": [acl]}],
+            "ManagedPrefixLists": [
+                {"PrefixLists": [{"PrefixListId": "pl-0c0ffee", "OwnerId": ACCOUNT}]}
+            ],
+            "Entries": [{"Entries": o([{"Cidr": "198.51.100.0/24"}, {"Cidr": "192.0.2.0/24"}])}],
+        }
+
+    rendered = []
+    for flip in (False, True):
+        with StubbedSession() as session:
+            session.queue(pages(flip))
+            doc = aws.collect_snapshot(session, QUIET_REGION)
+        doc.pop("CollectedAt")
+        rendered.append(aws.render(doc))
+    assert rendered[0] == rendered[1]
+    doc = json.loads(rendered[0])
+    acl = doc["NetworkAcls"][0]["Entries"]
+    assert [(e["Egress"], e["RuleNumber"]) for e in acl] == [
+        (False, 100),
+        (False, 32767),
+        (True, 32767),
+    ]
+    eni = doc["NetworkInterfaces"][0]
+    assert [a["PrivateIpAddress"] for a in eni["PrivateIpAddresses"]] == ["10.0.0.10", "10.0.0.9"]
+    assert [g["GroupId"] for g in eni["Groups"]] == ["sg-0a", "sg-0b"]

@@ -45,7 +45,9 @@ def policy_actions() -> set[str]:
     return actions
 
 
-def test_a_full_collection_sends_only_reads_and_exactly_the_policy(aws_env: str, three_tier: Built) -> None:
+def test_a_full_collection_sends_only_reads_and_exactly_the_policy(
+    aws_env: str, three_tier: Built
+) -> None:
     spy = Spy()
     aws.collect_snapshot(spy.session(), MAIN_REGION)
     assert spy.calls, "the spy saw nothing: the hook is not wired"
@@ -62,7 +64,9 @@ def test_run_collect_over_several_regions_sends_only_reads(
     assert spy.calls.count("sts:GetCallerIdentity") == 2
 
 
-def test_the_product_guard_refuses_a_write_before_it_is_sent(aws_env: str, three_tier: Built) -> None:
+def test_the_product_guard_refuses_a_write_before_it_is_sent(
+    aws_env: str, three_tier: Built
+) -> None:
     session = new_session()
     sent: list[str] = []
     session.events.register("before-send", lambda request, **_: sent.append(request.url))
@@ -83,7 +87,11 @@ def test_the_product_guard_refuses_a_write_before_it_is_sent(aws_env: str, three
     [
         ("ec2", "create_vpc", {"CidrBlock": "10.99.0.0/16"}),
         ("ec2", "modify_vpc_attribute", {"VpcId": "vpc-1", "EnableDnsSupport": {"Value": True}}),
-        ("sts", "assume_role", {"RoleArn": "arn:aws:iam::123456789012:role/x", "RoleSessionName": "x"}),
+        (
+            "sts",
+            "assume_role",
+            {"RoleArn": "arn:aws:iam::123456789012:role/x", "RoleSessionName": "x"},
+        ),
     ],
 )
 def test_the_guard_refuses_every_non_read_operation(
