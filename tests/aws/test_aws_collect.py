@@ -240,3 +240,26 @@ def test_run_collect_several_regions_needs_a_directory(aws_env: str, tmp_path: P
         aws.run_collect(
             None, (MAIN_REGION,), str(tmp_path / "missing" / "x.json"), True, io.StringIO()
         )
+
+
+def test_a_profile_brings_its_region_and_credentials(
+    aws_env: str, small: Built, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+    ):
+        monkeypatch.delenv(name)
+    config = tmp_path / "config"
+    config.write_text(f"[profile audit]\nregion = {SECOND_REGION}\n", encoding="utf-8")
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[audit]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    doc = aws.collect_merged("audit", (), None)
+    assert doc["Region"] == SECOND_REGION
+    assert small["vpc:edge"] in {v["VpcId"] for v in doc["Vpcs"]}
