@@ -13,7 +13,7 @@ from ..model import PORTED, Network
 from ..report.model import Counterexample, Result, endpoint_info
 from ..semantics import Endpoint, Flow, evaluate
 from ..semantics.evaluate import port_representatives
-from ..spec import Invariant, Spec, describe
+from ..spec import Invariant, ServiceSet, Spec, describe
 from ..spec.select import EndpointSet, Selection
 from .prepare import build_atoms, build_classes
 from .query import Encoder, Side, SideClass, referenced_groups
@@ -119,11 +119,10 @@ class Checker:
         base_s, ext_s = enc.filter_side(base_s, ext_s, d_behs, bool(ext_d))
         s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
         base_d, ext_d = enc.filter_side(base_d, ext_d, s_behs, bool(ext_s))
-        d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
-        rel_s = referenced_groups(d_behs)
-        rel_d = referenced_groups(s_behs)
-        side_s = Side(enc.project(base_s, True, svc, rel_s, False), ext_s)
-        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s)), ext_d)
+        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d)
+        # a class whose rules admit nothing from the other side cannot take part in a flow
+        side_s.classes = [c for c in side_s.classes if c.beh != ()]
+        side_d.classes = [c for c in side_d.classes if c.beh != ()]
         if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext):
             return None
         if not side_s.classes and not side_d.classes:
@@ -143,6 +142,22 @@ class Checker:
         solver.add(*enc.service_constraints(p, x, sp, svc))
         solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc))
         return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp)
+
+    def _project_sides(self, svc: ServiceSet, base_s: dict[int, list[int]], ext_s: list[tuple[int, int]],
+                       base_d: dict[int, list[int]], ext_d: list[tuple[int, int]]
+                       ) -> tuple[Side, Side, set[str], set[str]]:
+        """Project both sides against each other: behaviours keep only rules that can match the other
+        side, and membership bits only for groups that those rules reference and the side carries."""
+        enc = self.enc
+        seen_by_src = enc.reachable(base_d, ext_d, with_public=False)  # src egress sees dst private addresses
+        seen_by_dst = enc.reachable(base_s, ext_s, with_public=False)
+        proj_s = enc.project(base_s, True, svc, set(), False, seen_by_src)
+        proj_d = enc.project(base_d, False, svc, set(), bool(ext_s), seen_by_dst)
+        rel_s = referenced_groups([c.beh for c in proj_d]) & seen_by_dst.groups
+        rel_d = referenced_groups([c.beh for c in proj_s]) & seen_by_src.groups
+        side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src), ext_s)
+        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst), ext_d)
+        return side_s, side_d, rel_s, rel_d
 
     def _witness(self, inv: Invariant, q: _Query, src: EndpointSet, dst: EndpointSet) -> tuple[Counterexample, dict[str, int]]:
         m = q.solver.model()
@@ -264,11 +279,7 @@ class Checker:
         covered = self._covered(src, dst)
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
-        d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
-        s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
-        rel_s, rel_d = referenced_groups(d_behs), referenced_groups(s_behs)
-        side_s = Side(enc.project(base_s, True, svc, rel_s, False), ext_s)
-        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s)), ext_d)
+        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d)
         if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext):
             return self._result(inv, start, "proven", covered=covered)
         if not side_s.classes and not side_d.classes:

@@ -41,6 +41,22 @@ class SideClass:
     members: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Reachable:
+    """The groups, external presence and atoms of one side, as seen from the other side's rules."""
+
+    groups: frozenset[str]
+    has_ext: bool
+    atom_runs: tuple[Interval, ...]
+
+    def may_match(self, enc: Encoder, peer: Peer) -> bool:
+        if peer.kind == "sg":
+            if peer.ref in enc.net.unknown_groups:
+                return self.has_ext
+            return peer.ref in self.groups
+        return bool(intersect(self.atom_runs, tuple(normalize(enc.peer_atoms(peer)))))
+
+
 @dataclass(slots=True)
 class Side:
     """A query side: its ENI classes and the external atoms it may use."""
@@ -55,16 +71,19 @@ class Side:
 
 @dataclass(slots=True)
 class Terms:
-    """The z3 terms describing one side of a flow (variables, or constants for a fixed class)."""
+    """The z3 terms describing one side of a flow: conditions on its class variable, and its atom."""
 
     ext: Any
     sub: Any
-    nacl: Any
-    beh: Any
     atom: Any
-    mem: dict[str, Any]
-    nacls: list[str]  # nacl ids this side can take
-    behs: list[Behaviour]  # behaviours indexed by beh value
+    mem: dict[str, Any]  # group id -> "the endpoint carries it"
+    behs: list[tuple[Behaviour, Any]]  # (rules, condition that the endpoint has exactly these)
+    unfiltered: Any  # the endpoint is an ENI with no security group
+    nacls: list[tuple[str, Any]]  # (nacl id, condition that the endpoint sits behind it)
+
+
+def _index_runs(indices: list[int]) -> list[tuple[int, int]]:
+    return ranges(indices)
 
 
 class Encoder:
@@ -82,6 +101,8 @@ class Encoder:
         self.nacl_idx = {nid: i for i, nid in enumerate(sorted(net.nacls))}
         self._beh_cache: dict[tuple[tuple[str, ...], bool, ServiceSet], Behaviour | None] = {}
         self._span_cache: dict[tuple[int, int, int], tuple[int, int]] = {}
+        self._chain_cache: dict[tuple[str, bool, ServiceSet | None], Any] = {}
+        self._placeholder_terms: tuple[Any, Any, Any] | None = None  # made lazily: no z3 state before a fork
 
     # ---- slicing and projection -------------------------------------------------------------
     def behaviour(self, groups: tuple[str, ...], egress: bool, services: ServiceSet) -> Behaviour | None:
@@ -160,11 +181,19 @@ class Encoder:
         return kept, ext_kept
 
     def project(self, base: dict[int, list[int]], egress: bool, services: ServiceSet,
-                relevant: set[str], with_public: bool) -> list[SideClass]:
+                relevant: set[str], with_public: bool, other: Reachable) -> list[SideClass]:
+        """Merge classes that this query cannot tell apart; rules that can match nothing on the other
+        side are dropped from behaviours first (they can never fire for this query)."""
         out: dict[tuple[object, ...], SideClass] = {}
+        pruned: dict[Behaviour, Behaviour] = {}
         for c, members in base.items():
             cls = self.classes[c]
             beh = self.behaviour(cls.groups, egress, services)
+            if beh is not None:
+                got = pruned.get(beh)
+                if got is None:
+                    got = pruned[beh] = tuple(r for r in beh if other.may_match(self, r[1]))
+                beh = got
             mem = frozenset(relevant.intersection(cls.groups))
             pub = cls.public_atoms if with_public else ()
             key = (cls.subnet_id, beh, mem, cls.private_atoms, pub)
@@ -172,7 +201,20 @@ class Encoder:
             if sc is None:
                 sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub)
             sc.members.extend(members)
-        return list(out.values())
+        return sorted(out.values(), key=lambda c: (c.beh is None, str(c.beh), c.subnet_id, sorted(c.mem)))
+
+    def reachable(self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]],
+                  with_public: bool) -> Reachable:
+        """What the endpoints of a side look like to rules on the other side."""
+        groups: set[str] = set()
+        atoms: list[tuple[int, int]] = list(ext_runs)
+        for c in base:
+            cls = self.classes[c]
+            groups.update(cls.groups)
+            atoms.extend((a, a) for a in cls.private_atoms)
+            if with_public:
+                atoms.extend((a, a) for a in cls.public_atoms)
+        return Reachable(frozenset(groups), bool(ext_runs), normalize(atoms))
 
     # ---- formulas ----------------------------------------------------------------------------
     @staticmethod
@@ -198,31 +240,40 @@ class Encoder:
         return self.in_runs(other.atom, self.peer_atoms(peer))
 
     def sg_gate(self, own: Terms, other: Terms, p: Any, x: Any) -> Any:
-        alts = [own.ext]
-        for b, beh in enumerate(own.behs):
+        alts = [own.ext, own.unfiltered]
+        for beh, cond in own.behs:
             rules = [z3.And(self.match(m, p, x), self.peer(peer, other)) for m, peer in beh]
             if rules:
-                alts.append(z3.And(own.beh == b, z3.Or(rules)))
-        alts.append(own.beh == -1)  # no security group: unfiltered
+                alts.append(z3.And(cond, z3.Or(rules)))
         return z3.Or(alts)
 
     def nacl_chain(self, nacl_id: str, egress: bool, remote: Any, p: Any, x: Any,
                    services: ServiceSet | None) -> Any:
-        nacl = self.net.nacls[nacl_id]
-        entries = nacl.egress if egress else nacl.ingress
-        if services is not None:
-            entries = tuple(e for e in entries if _rule_overlaps(e.match, services))
-        out: Any = z3.BoolVal(False)
-        for e in reversed(entries):
-            cond = z3.And(self.in_runs(remote, [self.span(e.family, e.lo, e.hi)]), self.match(e.match, p, x))
-            out = z3.If(cond, z3.BoolVal(e.allow), out)
-        return out
+        """First-match evaluation of a NACL direction; built once, then instantiated by substitution."""
+        key = (nacl_id, egress, services)
+        template = self._chain_cache.get(key)
+        if template is None:
+            nacl = self.net.nacls[nacl_id]
+            entries = nacl.egress if egress else nacl.ingress
+            if services is not None:
+                entries = tuple(e for e in entries if _rule_overlaps(e.match, services))
+            out: Any = z3.BoolVal(False)
+            r, pp, xx = self._placeholders
+            for e in reversed(entries):
+                cond = z3.And(self.in_runs(r, [self.span(e.family, e.lo, e.hi)]), self.match(e.match, pp, xx))
+                out = z3.If(cond, z3.BoolVal(e.allow), out)
+            template = self._chain_cache[key] = out
+        r, pp, xx = self._placeholders
+        return z3.substitute(template, (r, remote), (pp, p), (xx, x))
+
+    @property
+    def _placeholders(self) -> tuple[Any, Any, Any]:
+        if self._placeholder_terms is None:
+            self._placeholder_terms = (z3.Int("_remote"), z3.Int("_proto"), z3.Int("_value"))
+        return self._placeholder_terms
 
     def nacl_gate(self, own: Terms, egress: bool, remote: Any, p: Any, x: Any, services: ServiceSet | None) -> Any:
-        alts = [
-            z3.And(own.nacl == self.nacl_idx[n], self.nacl_chain(n, egress, remote, p, x, services))
-            for n in own.nacls
-        ]
+        alts = [z3.And(cond, self.nacl_chain(n, egress, remote, p, x, services)) for n, cond in own.nacls]
         return z3.Or(alts) if alts else z3.BoolVal(False)
 
     def reply(self, p: Any, x: Any, sp: Any) -> tuple[Any, Any]:
@@ -284,42 +335,43 @@ class Encoder:
 
     def side_terms(self, name: str, side: Side, relevant: set[str], solver: z3.Solver,
                    other_ext: Any) -> tuple[Terms, Any]:
-        """Variables for a symbolic side plus the table constraints tying them to its classes."""
+        """A class variable plus conditions on it: which behaviour, NACL, subnet and groups each class
+        has, as runs of class indices (classes come sorted so that runs are few)."""
         cls = z3.Int(f"{name}_cls")
         atom = z3.Int(f"{name}_atom")
         sub = z3.Int(f"{name}_sub")
-        nacl = z3.Int(f"{name}_nacl")
-        beh = z3.Int(f"{name}_beh")
-        mem = {g: z3.Bool(f"{name}_mem_{g}") for g in sorted(relevant)}
         n = len(side.classes)
         ext = (cls == n) if side.has_ext else z3.BoolVal(False)
-        behs: list[Behaviour] = []
-        beh_idx: dict[Behaviour, int] = {}
-        nacls: set[str] = set()
         solver.add(cls >= 0, cls <= (n if side.has_ext else n - 1))
+        by_beh: dict[Behaviour, list[int]] = defaultdict(list)
+        unfiltered: list[int] = []
+        by_nacl: dict[str, list[int]] = defaultdict(list)
+        by_sub: dict[str, list[int]] = defaultdict(list)
+        by_group: dict[str, list[int]] = defaultdict(list)
+        by_atoms: dict[tuple[tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
         for k, c in enumerate(side.classes):
             if c.beh is None:
-                b = -1
+                unfiltered.append(k)
             else:
-                b = beh_idx.get(c.beh, -2)
-                if b == -2:
-                    b = beh_idx[c.beh] = len(behs)
-                    behs.append(c.beh)
-            nacl_id = self.net.subnets[c.subnet_id].nacl_id
-            nacls.add(nacl_id)
-            atom_c = self.in_runs(atom, ranges(c.private_atoms))
-            if c.public_atoms:
-                atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, ranges(c.public_atoms))))
-            solver.add(z3.Implies(cls == k, z3.And(
-                sub == self.subnet_idx[c.subnet_id], nacl == self.nacl_idx[nacl_id], beh == b, atom_c,
-                *[mem[g] == (g in c.mem) for g in mem],
-            )))
+                by_beh[c.beh].append(k)
+            by_nacl[self.net.subnets[c.subnet_id].nacl_id].append(k)
+            by_sub[c.subnet_id].append(k)
+            for g in c.mem:
+                by_group[g].append(k)
+            by_atoms[(c.private_atoms, c.public_atoms)].append(k)
+        for sid, ks in by_sub.items():
+            solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), sub == self.subnet_idx[sid]))
         if side.has_ext:
-            solver.add(z3.Implies(cls == n, z3.And(
-                sub == -1, nacl == -1, beh == -3, self.in_runs(atom, side.ext_atoms),
-                *[z3.Not(v) for v in mem.values()],
-            )))
-        return Terms(ext, sub, nacl, beh, atom, mem, sorted(nacls), behs), cls
+            solver.add(z3.Implies(ext, z3.And(sub == -1, self.in_runs(atom, side.ext_atoms))))
+        for (priv, pub), ks in by_atoms.items():
+            atom_c = self.in_runs(atom, ranges(priv))
+            if pub:
+                atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, ranges(pub))))
+            solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), atom_c))
+        mem = {g: self.in_runs(cls, _index_runs(by_group.get(g, []))) for g in sorted(relevant)}
+        behs = [(beh, self.in_runs(cls, _index_runs(ks))) for beh, ks in by_beh.items()]
+        nacls = [(nid, self.in_runs(cls, _index_runs(ks))) for nid, ks in sorted(by_nacl.items())]
+        return Terms(ext, sub, atom, mem, behs, self.in_runs(cls, _index_runs(unfiltered)), nacls), cls
 
     def slot_terms(self, name: str, side: Side, relevant: set[str], solver: z3.Solver,
                    with_public: bool) -> tuple[list[Terms], list[Any], Any]:
@@ -342,21 +394,9 @@ class Encoder:
                 solver.add(z3.Implies(cls == k, z3.And(atom == a, pub == is_pub)))
             if side.has_ext:
                 solver.add(z3.Implies(base.ext, z3.And(atom == base.atom, z3.Not(pub))))
-            slots.append(Terms(base.ext, base.sub, base.nacl, base.beh, atom, base.mem, base.nacls, base.behs))
+            slots.append(Terms(base.ext, base.sub, atom, base.mem, base.behs, base.unfiltered, base.nacls))
             pubs.append(pub)
         return slots, pubs, cls
-
-    def const_terms(self, c: SideClass | None, atom: Any, relevant: set[str]) -> Terms:
-        """Terms for a fixed class (c) or the external side (None) with a given atom term."""
-        if c is None:
-            return Terms(z3.BoolVal(True), z3.IntVal(-1), z3.IntVal(-1), z3.IntVal(-3), atom,
-                         {g: z3.BoolVal(False) for g in relevant}, [], [])
-        nacl_id = self.net.subnets[c.subnet_id].nacl_id
-        return Terms(
-            z3.BoolVal(False), z3.IntVal(self.subnet_idx[c.subnet_id]), z3.IntVal(self.nacl_idx[nacl_id]),
-            z3.IntVal(-1 if c.beh is None else 0), atom,
-            {g: z3.BoolVal(g in c.mem) for g in relevant}, [nacl_id], [] if c.beh is None else [c.beh],
-        )
 
 
 def referenced_groups(behs: list[Behaviour | None]) -> set[str]:
