@@ -49,31 +49,55 @@ def tree_pids(root: int) -> list[int]:
     return out
 
 
-def memory_kib(pid: int) -> int:
-    """Proportional set size of one process in KiB (RSS where smaps_rollup is missing)."""
-    for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
-        try:
-            with open(path) as fh:
-                for line in fh:
-                    if line.startswith(key):
-                        return int(line.split()[1])
-        except OSError:
-            continue
+def status_rss_kib(pid: int) -> int:
+    """Resident set size of one process in KiB from /proc/PID/status (cheap to read)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size of one process in KiB; walks the page tables, so it is sampled rarely."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 
 def measure_child(stdout_path: str, cmd: list[str]) -> int:
-    """Run `cmd` once; print its wall time, exit code, peak RSS and sampled peak tree memory as JSON."""
-    peak_tree = 0
+    """Run `cmd` once; print its wall time, exit code and memory peaks as JSON.
+
+    maxrss_kib is the largest single process (getrusage, exact); tree_rss_kib sums the RSS of the
+    process tree every 0.5 s (an upper bound: pages a forked worker shares with its parent count
+    twice); tree_pss_kib sums the PSS of the tree every 5 s (shared pages split fairly).
+    """
+    peaks = {"tree_rss_kib": 0, "tree_pss_kib": 0}
     done = threading.Event()
     with open(stdout_path, "wb") as out, open(stdout_path + ".stderr", "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err)
 
         def sample() -> None:
-            nonlocal peak_tree
-            while not done.wait(0.2):
-                peak_tree = max(peak_tree, sum(memory_kib(p) for p in tree_pids(proc.pid)))
+            tick = 0
+            while not done.wait(0.5):
+                pids = tree_pids(proc.pid)
+                peaks["tree_rss_kib"] = max(
+                    peaks["tree_rss_kib"], sum(status_rss_kib(p) for p in pids)
+                )
+                if tick % 10 == 9:
+                    peaks["tree_pss_kib"] = max(
+                        peaks["tree_pss_kib"], sum(pss_kib(p) for p in pids)
+                    )
+                tick += 1
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -82,9 +106,7 @@ def measure_child(stdout_path: str, cmd: list[str]) -> int:
         done.set()
         sampler.join()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(
-        json.dumps({"wall": wall, "rc": rc, "maxrss_kib": usage.ru_maxrss, "tree_kib": peak_tree})
-    )
+    print(json.dumps({"wall": wall, "rc": rc, "maxrss_kib": usage.ru_maxrss, **peaks}))
     return 0
 
 
@@ -99,7 +121,8 @@ class SizeResult:
     floors: list[float] = field(default_factory=list)
     walls: list[float] = field(default_factory=list)
     maxrss_kib: list[int] = field(default_factory=list)
-    tree_kib: list[int] = field(default_factory=list)
+    tree_rss_kib: list[int] = field(default_factory=list)
+    tree_pss_kib: list[int] = field(default_factory=list)
     verdicts: list[dict[str, str]] = field(default_factory=list)
     summaries: list[dict[str, int]] = field(default_factory=list)
     per_invariant: dict[str, list[float]] = field(default_factory=dict)
@@ -118,9 +141,48 @@ class SizeResult:
 
     @property
     def peak_bytes(self) -> int:
-        """Largest peak memory seen: the biggest single process, or the sampled whole tree if larger."""
-        values = self.maxrss_kib + self.tree_kib
+        """Peak memory of sgproof: the largest single process, or the sampled tree PSS if larger."""
+        values = self.maxrss_kib + self.tree_pss_kib
         return max(values) * 1024 if values else 0
+
+    @property
+    def tree_rss_bytes(self) -> int:
+        """Peak of the summed RSS of the process tree (counts fork-shared pages once per process)."""
+        return max(self.tree_rss_kib, default=0) * 1024
+
+
+def revision() -> str:
+    """The commit of the sgproof source under test, marked dirty when src/ has uncommitted changes."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "src"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return head.stdout.strip() + (" + uncommitted changes in src/" if dirty.stdout.strip() else "")
+
+
+def export_revision(rev: str, out: Path) -> tuple[Path, str]:
+    """Export src/ of one commit into bench/out/src-<sha>, so a shared working tree cannot change the run."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    target = out / f"src-{sha}"
+    if not (target / "src" / "sgproof" / "__init__.py").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", sha, "src"], cwd=ROOT, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target / "src", sha
 
 
 def sgproof_command(override: str | None) -> list[str]:
@@ -240,7 +302,8 @@ def run_size(enis: int, args: argparse.Namespace, base: list[str]) -> SizeResult
             break
         res.walls.append(run["wall"])
         res.maxrss_kib.append(run["maxrss_kib"])
-        res.tree_kib.append(run["tree_kib"])
+        res.tree_rss_kib.append(run["tree_rss_kib"])
+        res.tree_pss_kib.append(run["tree_pss_kib"])
         statuses = {r["id"]: r["status"] for r in report["results"]}
         res.verdicts.append(statuses)
         res.summaries.append(report.get("summary", {}))
@@ -282,10 +345,10 @@ def report(results: dict[int, SizeResult], args: argparse.Namespace) -> tuple[st
     """The Markdown report and whether the answers were consistent."""
     lines = [
         f"sgproof benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
-        f"median of {args.repeat} runs, --jobs {args.jobs or 'default'}, seed {args.seed}",
+        f"median of {args.repeat} runs, --jobs {args.jobs or 'default'}, seed {args.seed}, sgproof {args.revision}",
         "",
-        "| ENIs | SGs | addresses | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | peak RSS (MiB) | proven / refuted / error | load avg |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
+        "| ENIs | SGs | addresses | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | peak RSS (MiB) | tree RSS sum (MiB) | proven / refuted / error | load avg |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
     ]
     for enis, r in sorted(results.items()):
         s = r.summaries[0] if r.summaries else {}
@@ -293,13 +356,15 @@ def report(results: dict[int, SizeResult], args: argparse.Namespace) -> tuple[st
         lines.append(
             f"| {enis:,} | {r.info.get('security_groups', 0):,} | {r.info.get('addresses', 0):,} | "
             f"{r.snapshot_bytes / 1e6:.1f} | {fmt(r.floor)} | {fmt(r.wall)} | {fmt(r.wall / r.floor, 1)} | "
-            f"{fmt(growth(results, enis))} | {r.peak_bytes / 2**20:.0f} | {verdict} | "
+            f"{fmt(growth(results, enis))} | {r.peak_bytes / 2**20:.0f} | {r.tree_rss_bytes / 2**20:.0f} | {verdict} | "
             f"{fmt(max(r.loads) if r.loads else float('nan'), 1)} |"
         )
     lines += [
         "",
         "ratio = verify / floor; growth ×2 = verify time over the size half as large; peak RSS = the larger "
-        "of the biggest single process (getrusage) and the sampled PSS of the whole process tree; load avg = "
+        "of the biggest single process (getrusage) and the PSS of the whole process tree sampled every 5 s; "
+        "tree RSS sum = the RSS of all sgproof processes summed every 0.5 s, an upper bound that counts pages "
+        "forked workers share with their parent once per process; load avg = "
         f"highest 1-minute load average seen before a run (above {os.cpu_count()} the machine was shared).",
         "",
         "Targets:",
@@ -409,11 +474,22 @@ def main(argv: list[str] | None = None) -> int:
         "--regenerate", action="store_true", help="generate even when a cached network matches"
     )
     parser.add_argument("--top", type=int, default=8, help="slowest invariants to list")
+    parser.add_argument(
+        "--rev",
+        default=None,
+        help="benchmark this commit's src/ (exported with git archive) instead of the working tree",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    base = sgproof_command(args.sgproof)
+    if args.rev:
+        src, args.revision = export_revision(args.rev, args.out)
+        os.environ["PYTHONPATH"] = str(src) + os.pathsep + os.environ.get("PYTHONPATH", "")
+        base = [sys.executable, "-m", "sgproof"]
+    else:
+        args.revision = revision()
+        base = sgproof_command(args.sgproof)
     results: dict[int, SizeResult] = {}
     for enis in sizes:
         results[enis] = run_size(enis, args, base)
@@ -428,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             "floors": r.floors,
             "walls": r.walls,
             "maxrss_kib": r.maxrss_kib,
-            "tree_kib": r.tree_kib,
+            "tree_rss_kib": r.tree_rss_kib,
+            "tree_pss_kib": r.tree_pss_kib,
             "summaries": r.summaries,
             "per_invariant": r.per_invariant,
             "problems": r.problems,
