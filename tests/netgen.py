@@ -156,6 +156,14 @@ def network(draw: Any) -> dict[str, Any]:
         if draw(st.integers(0, 5)) == 0:
             e["Ipv4Prefixes"] = [{"Ipv4Prefix": f"{base}.{16 * (8 + k)}/28"}]
         enis.append(e)
+    # clones of the first ENI (same subnet and groups, other addresses) exercise class merging
+    for c in range(draw(st.integers(0, 2))):
+        clone = dict(enis[0])
+        ip = enis[0]["PrivateIpAddress"].rsplit(".", 1)[0] + f".{60 + c}"
+        clone.update(NetworkInterfaceId=f"eni-{90 + c:017d}", PrivateIpAddress=ip,
+                     PrivateIpAddresses=[{"PrivateIpAddress": ip, "Primary": True}], Ipv4Prefixes=[])
+        clone.pop("Association", None)
+        enis.append(clone)
     return {
         "Vpcs": vpcs, "Subnets": subnet_items, "SecurityGroups": sgs, "NetworkAcls": nacls,
         "NetworkInterfaces": enis,

@@ -337,8 +337,7 @@ class Checker:
 
     def _no_common_family(self, sc: SideClass | None, dc: SideClass | None, svc: Any) -> Counterexample:
         assert sc is not None and dc is not None
-        s_i = sc.members[0]
-        d_i = next((i for i in dc.members if i != s_i), dc.members[0])
+        s_i, d_i = self._distinct_members(sc, dc)
         se, de = self.net.enis[s_i], self.net.enis[d_i]
         f1, a1, _ = se.private[0]
         f2, a2, _ = de.private[0]
@@ -359,15 +358,12 @@ class Checker:
             s_ep = self._endpoint(Side([], []), 0, ext_atom, None)
             d_eps = self._all_endpoints(dc, None, s_ep.family, with_public=True)
         else:
-            s_i = sc.members[0]
             if dc is None:
                 d_ep = self._endpoint(Side([], []), 0, ext_atom, None)
                 s_eps = self._all_endpoints(sc, None, d_ep.family, with_public=False)
                 pairs = [(s, d_ep) for s in s_eps]
             else:
-                d_i = next(i for i in dc.members if i != s_i) if len(dc.members) > 1 or dc.members[0] != s_i else None
-                if d_i is None:
-                    raise InternalError("reach pair without distinct endpoints")
+                s_i, d_i = self._distinct_members(sc, dc)
                 s_eps = self._all_endpoints(sc, s_i, None, with_public=False)
                 d_all = self._all_endpoints(dc, d_i, None, with_public=False)
                 pairs = [(s, d) for s in s_eps for d in d_all if s.family == d.family]
@@ -391,6 +387,15 @@ class Checker:
             note=f"blocked for every client port in {self.spec.ephemeral[0]}-{self.spec.ephemeral[1]}"
             + (f" and all {len(pairs)} address pairs" if len(pairs) > 1 else ""),
         )
+
+    @staticmethod
+    def _distinct_members(sc: SideClass, dc: SideClass) -> tuple[int, int]:
+        """One ENI of each class, different from each other (the query excludes same-ENI pairs)."""
+        for s_i in sc.members[:2]:
+            for d_i in dc.members[:2]:
+                if s_i != d_i:
+                    return s_i, d_i
+        raise InternalError("a reach pair without two distinct endpoints")
 
     def _all_endpoints(self, c: SideClass | None, eni: int | None, family: int | None,
                        with_public: bool) -> list[Endpoint]:

@@ -99,14 +99,17 @@ class Encoder:
         self.port_reps = port_reps
         self.subnet_idx = {sid: i for i, sid in enumerate(sorted(net.subnets))}
         self.nacl_idx = {nid: i for i, nid in enumerate(sorted(net.nacls))}
-        self._beh_cache: dict[tuple[tuple[str, ...], bool, ServiceSet], Behaviour | None] = {}
+        self._beh_cache: dict[tuple[tuple[str, ...], bool, int], Behaviour | None] = {}
         self._span_cache: dict[tuple[int, int, int], tuple[int, int]] = {}
+        self._services_seen: dict[int, ServiceSet] = {}
         self._chain_cache: dict[tuple[str, bool, ServiceSet | None], Any] = {}
         self._placeholder_terms: tuple[Any, Any, Any] | None = None  # made lazily: no z3 state before a fork
 
     # ---- slicing and projection -------------------------------------------------------------
     def behaviour(self, groups: tuple[str, ...], egress: bool, services: ServiceSet) -> Behaviour | None:
-        key = (groups, egress, services)
+        # keyed by identity (hashing a service set per class is costly); holding each set keeps its id unique
+        self._services_seen.setdefault(id(services), services)
+        key = (groups, egress, id(services))
         hit = self._beh_cache.get(key, False)
         if hit is not False:
             return hit  # type: ignore[return-value]
@@ -388,10 +391,15 @@ class Encoder:
         for j in range(k_slots):
             atom = z3.Int(f"{name}_slot{j}")
             pub = z3.Bool(f"{name}_pub{j}")
+            by_atom: dict[int, list[int]] = defaultdict(list)
+            public: list[int] = []
             for k, (c, atoms) in enumerate(zip(side.classes, atom_lists, strict=True)):
-                a = atoms[j] if j < len(atoms) else atoms[0]
-                is_pub = j < len(atoms) and j >= len(c.private_atoms)
-                solver.add(z3.Implies(cls == k, z3.And(atom == a, pub == is_pub)))
+                by_atom[atoms[j] if j < len(atoms) else atoms[0]].append(k)
+                if len(c.private_atoms) <= j < len(atoms):
+                    public.append(k)
+            for a, ks in by_atom.items():
+                solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), atom == a))
+            solver.add(pub == self.in_runs(cls, _index_runs(public)))
             if side.has_ext:
                 solver.add(z3.Implies(base.ext, z3.And(atom == base.atom, z3.Not(pub))))
             slots.append(Terms(base.ext, base.sub, atom, base.mem, base.behs, base.unfiltered, base.nacls))
