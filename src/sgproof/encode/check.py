@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import z3
@@ -66,7 +66,8 @@ class _Query:
 class Checker:
     """Prepared once per network and spec; checks invariants one by one."""
 
-    def __init__(self, net: Network, spec: Spec, timeout_ms: int = 120_000):
+    def __init__(self, net: Network, spec: Spec, timeout_ms: int = 120_000, optimise: bool = True):
+        self.optimise = optimise  # False: no slicing, pruning or merging (a reference for tests)
         self.net = net
         self.spec = spec
         self.timeout_ms = timeout_ms
@@ -115,14 +116,16 @@ class Checker:
         svc = inv.services
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
-        d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
-        base_s, ext_s = enc.filter_side(base_s, ext_s, d_behs, bool(ext_d))
-        s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
-        base_d, ext_d = enc.filter_side(base_d, ext_d, s_behs, bool(ext_s))
+        if self.optimise:
+            d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
+            base_s, ext_s = enc.filter_side(base_s, ext_s, d_behs, bool(ext_d))
+            s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
+            base_d, ext_d = enc.filter_side(base_d, ext_d, s_behs, bool(ext_s))
         side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d)
-        # a class whose rules admit nothing from the other side cannot take part in a flow
-        side_s.classes = [c for c in side_s.classes if c.beh != ()]
-        side_d.classes = [c for c in side_d.classes if c.beh != ()]
+        if self.optimise:
+            # a class whose rules admit nothing from the other side cannot take part in a flow
+            side_s.classes = [c for c in side_s.classes if c.beh != ()]
+            side_d.classes = [c for c in side_d.classes if c.beh != ()]
         if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext):
             return None
         if not side_s.classes and not side_d.classes:
@@ -151,12 +154,16 @@ class Checker:
         enc = self.enc
         seen_by_src = enc.reachable(base_d, ext_d, with_public=False)  # src egress sees dst private addresses
         seen_by_dst = enc.reachable(base_s, ext_s, with_public=False)
+        merge = self.optimise
+        if not merge:
+            seen_by_src = replace(seen_by_src, everything=True)
+            seen_by_dst = replace(seen_by_dst, everything=True)
         proj_s = enc.project(base_s, True, svc, set(), False, seen_by_src)
         proj_d = enc.project(base_d, False, svc, set(), bool(ext_s), seen_by_dst)
         rel_s = referenced_groups([c.beh for c in proj_d]) & seen_by_dst.groups
         rel_d = referenced_groups([c.beh for c in proj_s]) & seen_by_src.groups
-        side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src), ext_s)
-        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst), ext_d)
+        side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src, merge), ext_s)
+        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge), ext_d)
         return side_s, side_d, rel_s, rel_d
 
     def _witness(self, inv: Invariant, q: _Query, src: EndpointSet, dst: EndpointSet) -> tuple[Counterexample, dict[str, int]]:

@@ -48,8 +48,11 @@ class Reachable:
     groups: frozenset[str]
     has_ext: bool
     atom_runs: tuple[Interval, ...]
+    everything: bool = False  # no pruning (the unoptimised reference encoding)
 
     def may_match(self, enc: Encoder, peer: Peer) -> bool:
+        if self.everything:
+            return True
         if peer.kind == "sg":
             if peer.ref in enc.net.unknown_groups:
                 return self.has_ext
@@ -184,7 +187,7 @@ class Encoder:
         return kept, ext_kept
 
     def project(self, base: dict[int, list[int]], egress: bool, services: ServiceSet,
-                relevant: set[str], with_public: bool, other: Reachable) -> list[SideClass]:
+                relevant: set[str], with_public: bool, other: Reachable, merge: bool = True) -> list[SideClass]:
         """Merge classes that this query cannot tell apart; rules that can match nothing on the other
         side are dropped from behaviours first (they can never fire for this query)."""
         out: dict[tuple[object, ...], SideClass] = {}
@@ -199,7 +202,7 @@ class Encoder:
                 beh = got
             mem = frozenset(relevant.intersection(cls.groups))
             pub = cls.public_atoms if with_public else ()
-            key = (cls.subnet_id, beh, mem, cls.private_atoms, pub)
+            key: tuple[object, ...] = (cls.subnet_id, beh, mem, cls.private_atoms, pub) if merge else (c,)
             sc = out.get(key)
             if sc is None:
                 sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub)
