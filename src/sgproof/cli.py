@@ -69,17 +69,41 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def _progress(quiet: bool, stream: TextIO) -> Callable[[int, int, str], None] | None:
-    if quiet or not stream.isatty():
-        return None
+class _ProgressBar:
+    """A transient progress bar on a terminal's stderr; silent when piped or with --quiet."""
 
-    def show(n: int, total: int, ident: str) -> None:
-        stream.write(f"\r\x1b[2K[{n}/{total}] {ident}")
-        if n == total:
-            stream.write("\r\x1b[2K")
-        stream.flush()
+    def __init__(self, quiet: bool, stream: TextIO):
+        self.bar: Any = None
+        self.task: Any = None
+        if quiet or not stream.isatty() or os.environ.get("TERM") == "dumb":
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-    return show
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=Console(file=stream), transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("reading the network", total=None)
+
+    def phase(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=text)
+
+    def step(self, n: int, total: int, ident: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"checked {ident}", completed=n, total=total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
 
 
 def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -120,11 +144,16 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
         render = _renderer(fmt or _default_format(output))
         if not (snapshot or aws or terraform) and parsed.source:
             snapshot = parsed.source
-        net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
-                                 terraform=terraform, progress=None if quiet else _stderr_line)
         if jobs is not None and jobs < 1:
             raise SgproofError("--jobs takes a number of processes, 1 or more")
-        report = run_verify(parsed, net, info, jobs or default_jobs(), _progress(quiet, sys.stderr))
+        bar = _ProgressBar(quiet, sys.stderr)
+        try:
+            net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
+                                     terraform=terraform, progress=bar.phase if bar.bar else None)
+            bar.phase(f"checking {len(parsed.invariants)} invariants over {len(net.enis)} ENIs")
+            report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step)
+        finally:
+            bar.close()
         if all_violations:
             from .explain.enumerate import add_all_violations
 
@@ -138,10 +167,6 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
         _error_document(fmt, output, spec, exc)
         _fail(exc)
     sys.exit(report.exit_code())
-
-
-def _stderr_line(msg: str) -> None:
-    click.echo(msg, err=True)
 
 
 @main.command()
