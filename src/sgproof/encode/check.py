@@ -9,7 +9,7 @@ from typing import Any
 import z3
 
 from ..errors import InternalError
-from ..model import PORTED, Network
+from ..model import ICMP, ICMPV6, PORTED, TCP, UDP, Network
 from ..report.model import Counterexample, Result, endpoint_info
 from ..semantics import Endpoint, Flow, evaluate
 from ..semantics.evaluate import port_representatives
@@ -203,7 +203,7 @@ class Checker:
 
     def violations(self, inv: Invariant, limit: int) -> tuple[list[Counterexample], bool]:
         """Every distinct violation of a deny/only invariant, one flow per (source class, destination
-        class, protocol); each found group is blocked in the solver before asking again. Returns the
+        class, protocol: tcp, udp, icmp, icmpv6 or any other); each found group is blocked in the solver before asking again. Returns the
         flows and whether the list is complete (the solver said unsat before the limit)."""
         if inv.kind == "reach":
             raise ValueError("violations() enumerates deny and only invariants")
@@ -225,7 +225,10 @@ class Checker:
                 return found, False
             cx, v = self._witness(inv, q, src, dst)
             found.append(cx)
-            q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], q.p == v["p"])))
+            named = (ICMP, TCP, UDP, ICMPV6)
+            # tcp, udp, icmp and icmpv6 each form a group; every other protocol number forms one more
+            same_proto = q.p == v["p"] if v["p"] in named else z3.And([q.p != n for n in named])
+            q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], same_proto)))
         return found, q.solver.check() == z3.unsat
 
     def _candidates(self, side: Side, k: int, atom: int) -> list[Endpoint]:

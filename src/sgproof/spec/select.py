@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+import re
 from fnmatch import fnmatchcase
 
 from ..model import Network
@@ -29,6 +30,16 @@ class EndpointSet:
 
 def _glob(pattern: str, *values: str | None) -> bool:
     return any(v is not None and fnmatchcase(v, pattern) for v in values)
+
+
+def _address_glob(pattern: str, *values: str | None) -> bool:
+    """Glob for Terraform addresses: only * and ? are wildcards, so brackets (web[0]) match literally.
+
+    >>> _address_glob("aws_instance.web[*]", "aws_instance.web[0]")
+    True
+    """
+    regex = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z")
+    return any(v is not None and regex.match(v) is not None for v in values)
 
 
 class Selection:
@@ -127,7 +138,7 @@ class Selection:
             return EndpointSet(self._enis_where(lambda e: any(_glob(p, e.interface_type) for p in v)), none)
         if k == "tf_address":
             return EndpointSet(
-                self._enis_where(lambda e: any(_glob(p, e.tf_address, e.instance_tf_address) for p in v)), none
+                self._enis_where(lambda e: any(_address_glob(p, e.tf_address, e.instance_tf_address) for p in v)), none
             )
         if k == "cidr":
             blocks = [parse_cidr(t) for t in v]
