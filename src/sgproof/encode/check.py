@@ -11,7 +11,7 @@ import z3
 from ..errors import InternalError
 from ..model import ICMP, ICMPV6, PORTED, TCP, UDP, Network
 from ..report.model import Counterexample, Result, endpoint_info
-from ..semantics import Endpoint, Flow, evaluate
+from ..semantics import Endpoint, Flow, connection_exists, evaluate
 from ..semantics.evaluate import port_representatives
 from ..spec import Invariant, ServiceSet, Spec, describe
 from ..spec.select import EndpointSet, Selection
@@ -231,11 +231,16 @@ class Checker:
             q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], same_proto)))
         return found, q.solver.check() == z3.unsat
 
+    def _external(self, atom: int) -> Endpoint:
+        """An external address inside the atom (not its first address, which reads like a network)."""
+        fam, lo, hi = self.atoms.bounds(atom)
+        return Endpoint(None, fam, lo if lo == hi else lo + 1)
+
     def _candidates(self, side: Side, k: int, atom: int) -> list[Endpoint]:
         """Concrete endpoints of class k at an address in the atom (one per ENI; a few at most)."""
-        fam, lo, hi = self.atoms.bounds(atom)
         if k >= len(side.classes):
-            return [Endpoint(None, fam, lo if lo == hi else lo + 1)]
+            return [self._external(atom)]
+        fam, lo, hi = self.atoms.bounds(atom)
         out = []
         for i in side.classes[k].members[:3]:
             e = self.net.enis[i]
@@ -246,12 +251,6 @@ class Checker:
             if found is not None:
                 out.append(found)
         return out
-
-    def _endpoint(self, side: Side, k: int, atom: int, avoid: int | None) -> Endpoint:
-        for ep in self._candidates(side, k, atom):
-            if ep.eni is None or ep.eni != avoid:
-                return ep
-        raise InternalError(f"no ENI of the chosen class owns an address in atom {atom}")
 
     def _pick_pair(self, side_s: Side, ks: int, atom_s: int, side_d: Side, kd: int,
                    atom_d: int) -> tuple[Endpoint, Endpoint]:
@@ -339,7 +338,7 @@ class Checker:
         ):
             cx = self._no_common_family(sc, dc, svc)
         else:
-            cx = self._reach_witness(inv, sc, dc, m, p, x, z3.IntVal(ext_atom), src, dst)
+            cx = self._reach_witness(inv, sc, dc, val(p), val(x), ext_atom, src, dst)
         return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
 
     def _atoms_of(self, c: SideClass, with_public: bool) -> list[int]:
@@ -356,31 +355,21 @@ class Checker:
         return Counterexample(flow, endpoint_info(self.net, s_i, f1, a1), endpoint_info(self.net, d_i, f2, a2),
                               False, (), note=f"{se.id} and {de.id} have no address family in common")
 
-    def _reach_witness(self, inv: Invariant, sc: SideClass | None, dc: SideClass | None, m: Any,
-                       p: Any, x: Any, ea: Any, src: EndpointSet, dst: EndpointSet) -> Counterexample:
-        def val(t: Any) -> int:
-            return int(m.eval(t, model_completion=True).as_long())
-
-        proto, value = val(p), val(x)
-        n4 = self.atoms.n4
-        ext_atom = val(ea)
+    def _reach_witness(self, inv: Invariant, sc: SideClass | None, dc: SideClass | None, proto: int, value: int,
+                       ext_atom: int, src: EndpointSet, dst: EndpointSet) -> Counterexample:
+        """Every address pair of the chosen endpoints fails in the plain evaluator too; show the first."""
         if sc is None:
-            s_ep = self._endpoint(Side([], []), 0, ext_atom, None)
-            d_eps = self._all_endpoints(dc, None, s_ep.family, with_public=True)
+            assert dc is not None
+            s_ep = self._external(ext_atom)
+            pairs = [(s_ep, d) for d in self._all_endpoints(dc, None, s_ep.family, with_public=True)]
+        elif dc is None:
+            d_ep = self._external(ext_atom)
+            pairs = [(s, d_ep) for s in self._all_endpoints(sc, None, d_ep.family, with_public=False)]
         else:
-            if dc is None:
-                d_ep = self._endpoint(Side([], []), 0, ext_atom, None)
-                s_eps = self._all_endpoints(sc, None, d_ep.family, with_public=False)
-                pairs = [(s, d_ep) for s in s_eps]
-            else:
-                s_i, d_i = self._distinct_members(sc, dc)
-                s_eps = self._all_endpoints(sc, s_i, None, with_public=False)
-                d_all = self._all_endpoints(dc, d_i, None, with_public=False)
-                pairs = [(s, d) for s in s_eps for d in d_all if s.family == d.family]
-        if sc is None:
-            pairs = [(s_ep, d) for d in d_eps]
-        from ..semantics import connection_exists
-
+            s_i, d_i = self._distinct_members(sc, dc)
+            s_eps = self._all_endpoints(sc, s_i, None, with_public=False)
+            d_all = self._all_endpoints(dc, d_i, None, with_public=False)
+            pairs = [(s, d) for s in s_eps for d in d_all if s.family == d.family]
         first = None
         for s, d in pairs:
             ok, flow = connection_exists(self.net, s, d, proto, value, self.spec.ephemeral)
@@ -388,7 +377,7 @@ class Checker:
                 raise InternalError(f"{inv.id}: z3 says blocked, but the plain evaluator connects {flow.text()}")
             first = first or flow
         if first is None:
-            raise InternalError(f"{inv.id}: reach counterexample without an address pair (atom {ext_atom}, n4 {n4})")
+            raise InternalError(f"{inv.id}: reach counterexample without an address pair (atom {ext_atom})")
         verdict = evaluate(self.net, first)
         self._replay_checks(inv, first, verdict.allowed, src, dst)
         return Counterexample(
