@@ -1202,7 +1202,7 @@ PUBLIC_SUBNETS = ["prod-public-a-1", "prod-public-b-1", "prod-public-c-1"]
 DB_SUBNETS = ["prod-db-a-1", "prod-db-b-1", "prod-db-c-1"]
 
 INVARIANTS: list[tuple[str, dict[str, Any]]] = [
-    (REFUTED, {"id": "internet-only-web-ports", "description": "the internet reaches no security group on anything but tcp/80 and tcp/443 (refuted: office SSH to the bastions)",
+    (REFUTED, {"id": "internet-only-web-ports", "description": "the internet reaches no security group on anything but tcp/80 and tcp/443 (refuted: the staging debug host, office SSH to the bastions)",
                "deny": {"from": "internet", "to": {"security_group": "*"}, "ports": "all", "except_ports": ["tcp/80", "tcp/443"]}}),
     (PROVEN, {"id": "no-internet-to-db", "description": "no database accepts anything from the internet (the db NACL stops the staging 10.0.0.0/8 rule)",
               "deny": {"from": "internet", "to": "databases", "ports": "all"}}),
