@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -40,6 +41,11 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
     results: list[Result] = []
     if jobs > 1 and total > 1 and "fork" in multiprocessing.get_all_start_methods():
         _CHECKER = checker
+        checker.warm()  # evaluate every selector here, once, rather than in every worker
+        # Workers share the parent's pages until they write them: move everything alive now out of the
+        # collector's reach so that its passes do not copy the network into every worker.
+        gc.collect()
+        gc.freeze()
         try:
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(min(jobs, total)) as pool:
@@ -48,6 +54,7 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
                     if progress:
                         progress(n, total, res.id)
         finally:
+            gc.unfreeze()
             _CHECKER = None
     else:
         for n, inv in enumerate(spec.invariants, 1):

@@ -77,6 +77,14 @@ class Checker:
         self.enc = Encoder(net, self.atoms, classes, class_of, spec.ephemeral,
                            port_representatives(net, *spec.ephemeral))
 
+    def warm(self) -> None:
+        """Evaluate every selector of the spec now (before worker processes fork)."""
+        for inv in self.spec.invariants:
+            src = self.selection.evaluate(inv.src)
+            self.selection.evaluate(inv.dst)
+            if inv.kind == "only":
+                self.selection.evaluate_not(src)
+
     def check(self, inv: Invariant) -> Result:
         start = time.perf_counter()
         try:

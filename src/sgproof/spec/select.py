@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
-import re
 from fnmatch import fnmatchcase
 
 from ..model import Network
@@ -52,9 +52,24 @@ class Selection:
         self.external = (network.external.get(4, ()), network.external.get(6, ()))
         self._cache: dict[tuple[str, str], EndpointSet] = {}
         self._by_group: dict[str, list[int]] = defaultdict(list)
+        self._tags: dict[str, dict[str, set[int]]] = {}
+        self._complements: dict[int, tuple[EndpointSet, EndpointSet]] = {}
         for i, e in enumerate(network.enis):
             for g in e.groups:
                 self._by_group[g].append(i)
+
+    def _tag_index(self, key: str) -> dict[str, set[int]]:
+        """Tag value -> ENIs that carry it under this key, on the ENI itself or on its instance."""
+        index = self._tags.get(key)
+        if index is None:
+            index = defaultdict(set)
+            for i, e in enumerate(self.net.enis):
+                for tags in (e.tags, e.instance_tags):
+                    for k, value in tags:
+                        if k == key:
+                            index[value].add(i)
+            self._tags[key] = index
+        return index
 
     def everything(self) -> EndpointSet:
         return EndpointSet(self.all_enis, self.external)
@@ -70,14 +85,19 @@ class Selection:
         return hit
 
     def evaluate_not(self, inner: EndpointSet) -> EndpointSet:
-        """Every endpoint outside a set (ENIs and external addresses)."""
-        return EndpointSet(
+        """Every endpoint outside a set (ENIs and external addresses); cached per set."""
+        hit = self._complements.get(id(inner))
+        if hit is not None and hit[0] is inner:
+            return hit[1]
+        out = EndpointSet(
             self.all_enis - inner.enis,
             (
                 intersect(self.external[0], complement(inner.ext[0], V4_MAX)),
                 intersect(self.external[1], complement(inner.ext[1], V6_MAX)),
             ),
         )
+        self._complements[id(inner)] = (inner, out)
+        return out
 
     def _enis_where(self, pred: object) -> frozenset[int]:
         return frozenset(i for i, e in enumerate(self.net.enis) if pred(e))  # type: ignore[operator]
@@ -113,11 +133,13 @@ class Selection:
             ids = {g.id for g in net.sgs.values() if any(_glob(p, g.id, g.name) for p in v)}
             return EndpointSet(frozenset(i for g in ids for i in self._by_group.get(g, ())), none)
         if k == "tag":
-            def has_tags(e: object) -> bool:
-                own = dict(e.tags)  # type: ignore[attr-defined]
-                inst = dict(e.instance_tags)  # type: ignore[attr-defined]
-                return all(_glob(val, own.get(key), inst.get(key)) for key, val in v)
-            return EndpointSet(self._enis_where(has_tags), none)
+            # every pair must hold, each on the ENI or on its instance
+            matched: frozenset[int] | None = None
+            for key, pattern in v:
+                index = self._tag_index(key)
+                hits = frozenset(i for value, idx in index.items() if fnmatchcase(value, pattern) for i in idx)
+                matched = hits if matched is None else matched & hits
+            return EndpointSet(matched or frozenset(), none)
         if k == "subnet":
             ids = {s.id for s in net.subnets.values() if any(_glob(p, s.id, s.name) for p in v)}
             return EndpointSet(self._enis_where(lambda e: e.subnet_id in ids), none)
