@@ -199,7 +199,9 @@ class Checker:
         covered = self._covered(src, dst)
         q = self._exists_query(inv, src, dst)
         if q is None:
-            return self._result(inv, start, "proven", covered=covered)
+            # slicing left no source that a destination's rules could admit (or no endpoint at all)
+            return self._result(inv, start, "proven", covered={**covered, "decided_by": "slicing"})
+        covered["decided_by"] = "z3"
         answer = q.solver.check()
         if answer == z3.unsat:
             return self._result(inv, start, "proven", covered=covered)
@@ -297,10 +299,12 @@ class Checker:
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
         side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d)
-        if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext):
-            return self._result(inv, start, "proven", covered=covered)
-        if not side_s.classes and not side_d.classes:
-            return self._result(inv, start, "proven", covered=covered)
+        if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext) or not (
+            side_s.classes or side_d.classes
+        ):
+            # no pair of endpoints to connect (external to external never enters the network)
+            return self._result(inv, start, "proven", covered={**covered, "decided_by": "selection"})
+        covered["decided_by"] = "z3"
         solver = z3.Solver()
         solver.set("timeout", self.timeout_ms)
         p, x = z3.Ints("p x")
