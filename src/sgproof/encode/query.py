@@ -101,7 +101,6 @@ class Encoder:
         self.ephemeral = ephemeral
         self.port_reps = port_reps
         self.subnet_idx = {sid: i for i, sid in enumerate(sorted(net.subnets))}
-        self.nacl_idx = {nid: i for i, nid in enumerate(sorted(net.nacls))}
         self._beh_cache: dict[tuple[tuple[str, ...], bool, int], Behaviour | None] = {}
         self._span_cache: dict[tuple[int, int, int], tuple[int, int]] = {}
         self._services_seen: dict[int, ServiceSet] = {}
