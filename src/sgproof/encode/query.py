@@ -112,9 +112,8 @@ class Encoder:
         # keyed by identity (hashing a service set per class is costly); holding each set keeps its id unique
         self._services_seen.setdefault(id(services), services)
         key = (groups, egress, id(services))
-        hit = self._beh_cache.get(key, False)
-        if hit is not False:
-            return hit  # type: ignore[return-value]
+        if key in self._beh_cache:
+            return self._beh_cache[key]
         if not groups:
             out: Behaviour | None = None
         else:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from ..model import Network
+from ..model import Eni, Network
 from ..model.addr import V4_MAX, V6_MAX, Interval, complement, intersect, normalize, parse_cidr
 from .parse import Selector, Spec
 
@@ -99,8 +100,8 @@ class Selection:
         self._complements[id(inner)] = (inner, out)
         return out
 
-    def _enis_where(self, pred: object) -> frozenset[int]:
-        return frozenset(i for i, e in enumerate(self.net.enis) if pred(e))  # type: ignore[operator]
+    def _enis_where(self, pred: Callable[[Eni], bool]) -> frozenset[int]:
+        return frozenset(i for i, e in enumerate(self.net.enis) if pred(e))
 
     def _eval(self, sel: Selector) -> EndpointSet:
         net = self.net
@@ -168,11 +169,11 @@ class Selection:
                 f: normalize((lo, hi) for ff, lo, hi in blocks if ff == f) for f in (4, 6)
             }
 
-            def in_block(e: object) -> bool:
-                for f, lo, hi in e.private:  # type: ignore[attr-defined]
+            def in_block(e: Eni) -> bool:
+                for f, lo, hi in e.private:
                     if intersect(per_fam[f], ((lo, hi),)):
                         return True
-                return any(intersect(per_fam[4], ((p, p),)) for p in e.public)  # type: ignore[attr-defined]
+                return any(intersect(per_fam[4], ((p, p),)) for p in e.public)
 
             return EndpointSet(
                 self._enis_where(in_block),
