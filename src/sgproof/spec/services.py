@@ -116,9 +116,21 @@ def parse_service(text: str) -> ServiceSet:
 
 
 def describe(services: ServiceSet) -> str:
-    """Human-readable summary of a service set."""
-    if services == ServiceSet.everything():
+    """Human-readable summary of a service set.
+
+    >>> describe(ServiceSet.everything().minus(parse_service("tcp/80").union(parse_service("tcp/443"))))
+    'all traffic except tcp/80, tcp/443'
+    """
+    everything = ServiceSet.everything()
+    if services == everything:
         return "all traffic"
+    missing = everything.minus(services)
+    if len(services.by_proto) > 6 and len(missing.by_proto) <= 3:
+        return f"all traffic except {_words(missing)}"
+    return _words(services)
+
+
+def _words(services: ServiceSet) -> str:
     words = []
     for proto, ivs in services.by_proto:
         from ..model import proto_name
