@@ -3,9 +3,7 @@ evaluator, on generated networks of a few hundred ENIs where brute force is out 
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,23 +13,16 @@ from sgproof.semantics import Endpoint, connection_exists
 from sgproof.sources.snapshot import build_network, read_document
 from sgproof.spec import load_spec
 
+from .benchgen import load_generator
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench_generate_opt", ROOT / "bench" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module", params=[(300, 3), (500, 11)], ids=["300-enis", "500-enis"])
 def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     n, seed = request.param
     out = tmp_path_factory.mktemp(f"net{n}")
-    _generator().write(out, n, seed)
+    load_generator().write(out, n, seed)
     spec = load_spec(str(out / "spec.yaml"))
     net = build_network(read_document(str(out / "network.json")), str(out / "network.json"))
     return net, spec

@@ -10,26 +10,17 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
+from ..benchgen import load_generator
+
 ROOT = Path(__file__).resolve().parents[2]
 ID = re.compile(
     r"^(sg|eni|subnet|vpc|acl|aclassoc|i|pcx|r|ami|eni-attach|ela-attach|vpc-cidr-assoc|subnet-cidr-assoc)-[0-9a-f]{17}$"
 )
-
-
-def load_generator() -> ModuleType:
-    """Import bench/generate.py, which is a script rather than a package module."""
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
