@@ -395,18 +395,16 @@ def _peers(
     prefix_lists: dict[str, PrefixList],
     unknown_groups: set[str],
 ) -> Iterator[tuple[Peer, str, str]]:
-    for j, rng in enumerate(r.list_(perm, "IpRanges", place)):
-        text = (rng or {}).get("CidrIp")
-        fam, lo, hi = r.cidr(text, f"{place}.IpRanges[{j}].CidrIp")
-        if fam != 4:
-            raise r.fail(f"{place}.IpRanges[{j}].CidrIp", "an IPv4 block (IPv6 goes in Ipv6Ranges)", text)
-        yield Peer("cidr", str(text), fam, lo, hi), str(rng.get("Description", "")), f"{place}.IpRanges[{j}]"
-    for j, rng in enumerate(r.list_(perm, "Ipv6Ranges", place)):
-        text = (rng or {}).get("CidrIpv6")
-        fam, lo, hi = r.cidr(text, f"{place}.Ipv6Ranges[{j}].CidrIpv6")
-        if fam != 6:
-            raise r.fail(f"{place}.Ipv6Ranges[{j}].CidrIpv6", "an IPv6 block", text)
-        yield Peer("cidr", str(text), fam, lo, hi), str(rng.get("Description", "")), f"{place}.Ipv6Ranges[{j}]"
+    for key, field, family, expected in (
+        ("IpRanges", "CidrIp", 4, "an IPv4 block (IPv6 goes in Ipv6Ranges)"),
+        ("Ipv6Ranges", "CidrIpv6", 6, "an IPv6 block (IPv4 goes in IpRanges)"),
+    ):
+        for j, rng in enumerate(r.list_(perm, key, place)):
+            text = (rng or {}).get(field)
+            fam, lo, hi = r.cidr(text, f"{place}.{key}[{j}].{field}")
+            if fam != family:
+                raise r.fail(f"{place}.{key}[{j}].{field}", expected, text)
+            yield Peer("cidr", str(text), fam, lo, hi), str(rng.get("Description", "")), f"{place}.{key}[{j}]"
     for j, pl in enumerate(r.list_(perm, "PrefixListIds", place)):
         pid = (pl or {}).get("PrefixListId")
         ppl = f"{place}.PrefixListIds[{j}]"
