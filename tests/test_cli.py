@@ -52,7 +52,7 @@ def test_text_output_names_the_flow_and_the_trace() -> None:
     assert code == 1
     assert "REFUTED no-app-mysql" in out
     assert "tcp 10.0.3.20:1024 -> 10.0.1.11:3306" in out
-    assert "4. security group ingress (destination ENI): sg-0d1e2f3a4b5c60004 all from sg-0d1e2f3a4b5c60004" in out
+    assert "4. security group ingress (destination ENI): sg-0d1e2f3a4b5c60004 (shared-self-sg) all from sg-0d1e2f3a4b5c60004" in out
     assert "assumptions: routing open" in out
 
 

@@ -89,7 +89,7 @@ def endpoint_text(cx: Counterexample, role: str) -> str:
     ep = cx.src if role == "src" else cx.dst
     if ep.external:
         return f"{ep.address} (external)"
-    return f"{ep.address} on {ep.label} in {ep.subnet} [{', '.join(ep.groups) or 'no security group'}]"
+    return f"{ep.address} on {ep.label} in {ep.subnet} [{ep.groups_text()}]"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,14 @@ class EndpointInfo:
     label: str = ""  # instance, Name, interface type
     subnet: str | None = None
     groups: tuple[str, ...] = ()
+    group_names: tuple[str, ...] = ()
+
+    def groups_text(self) -> str:
+        """The ENI's groups as `sg-id (name)`, for people."""
+        if not self.groups:
+            return "no security group"
+        names = self.group_names or self.groups
+        return ", ".join(g if n == g else f"{g} ({n})" for g, n in zip(self.groups, names, strict=False))
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"address": self.address, "eni": self.eni, "external": self.external}
@@ -194,4 +202,5 @@ def endpoint_info(net: Network, eni: int | None, family: int, address: int) -> E
     if eni is None:
         return EndpointInfo(text, None, True)
     e = net.enis[eni]
-    return EndpointInfo(text, e.id, False, e.label(), e.subnet_id, e.groups)
+    names = tuple(net.sgs[g].name if g in net.sgs else g for g in e.groups)
+    return EndpointInfo(text, e.id, False, e.label(), e.subnet_id, e.groups, names)

@@ -39,7 +39,7 @@ def _endpoint(role: str, cx: Counterexample) -> Text:
     if ep.external:
         line.append(" (external)")
     else:
-        line.append(f" on {ep.label} in {ep.subnet} [{', '.join(ep.groups) or 'no security group'}]")
+        line.append(f" on {ep.label} in {ep.subnet} [{ep.groups_text()}]")
     return line
 
 

@@ -17,7 +17,7 @@ GATE_WORDS = {
 def _endpoint(role: str, ep: EndpointInfo) -> str:
     if ep.external:
         return f"  {role}: {ep.address} (external)"
-    groups = ", ".join(ep.groups) or "no security group"
+    groups = ep.groups_text()
     return f"  {role}: {ep.address} on {ep.label} in {ep.subnet} [{groups}]"
 
 

@@ -102,7 +102,8 @@ def _sg_gate(net: Network, gate: str, eni: int, egress: bool, other: Endpoint, p
         sg = net.sgs[gid]
         for rule in sg.egress if egress else sg.ingress:
             if matches(rule.match, proto, value) and _peer_matches(net, rule, other):
-                return Step(gate, gid, rule.text(), "allow", rule.text(), rule.tf_address)
+                named = rule.text() if sg.name == gid else f"({sg.name}) {rule.text()}"
+                return Step(gate, gid, rule.text(), "allow", named, rule.tf_address)
     return Step(gate, ",".join(e.groups), None, "no-match", "no rule of " + ", ".join(e.groups) + " admits it")
 
 
