@@ -159,4 +159,7 @@ def test_bundled_examples_run() -> None:
 def test_query_answers_with_a_witness() -> None:
     code, out, _ = run("query", "--to", "{tag: {Role: app}}", "--ports", "tcp/3306",
                        "--snapshot", str(CASES / "seed-blog" / "network.json"))
-    assert code == 0 and "tcp 10.0.3.20" in out
+    assert code == 0 and out.startswith("yes: a flow can go") and "tcp 10.0.3.20" in out
+    code, out, _ = run("query", "--from", "{internet: true}", "--to", "{security_group: '*-mysql'}",
+                       "--snapshot", str(CASES / "seed-blog" / "network.json"))
+    assert code == 0 and out.startswith("no: proven that")

@@ -185,7 +185,12 @@ def query(src: str | None, dst: str, ports: str, snapshot: str | None, aws: bool
         net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
                                  terraform=terraform)
         report = run_verify(parsed, net, info, 1)
-        _emit(_renderer(fmt)(report), output)
+        if fmt == "text":
+            from .report.text import render_query_text
+
+            _emit(render_query_text(report), output)
+        else:
+            _emit(_renderer(fmt)(report), output)
         if any(r.status == "error" for r in report.results):
             sys.exit(2)
     except SgproofError as exc:

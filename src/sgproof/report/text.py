@@ -65,3 +65,19 @@ def render_text(report: Report) -> str:
     out.append(f"summary: {c['proven']} proven, {c['refuted']} refuted, {c['errors']} errors "
                f"in {report.seconds:.2f}s")
     return "\n".join(out) + "\n"
+
+
+def render_query_text(report: Report) -> str:
+    """The answer to `sgproof query`: a witness flow with its trace, or the proof that none exists."""
+    r = report.results[0]
+    if r.status == "refuted" and r.counterexample is not None:
+        out = ["yes: a flow can go " + r.statement.replace("no endpoint of ", "from ", 1)
+               .replace(" can open a connection to any endpoint of ", " to ", 1)]
+        out += counterexample_lines(r.counterexample)
+    elif r.status == "proven":
+        out = [f"no: proven that {r.statement}, for every address, port and ENI of the snapshot"]
+    else:
+        out = [f"error: {r.error}"]
+    out.append(f"assumptions: routing {report.assumptions.routing}; client ports {report.assumptions.ephemeral_ports}")
+    out += [f"warning: {w}" for w in report.assumptions.warnings]
+    return "\n".join(out) + "\n"
