@@ -47,7 +47,15 @@ def _error_document(fmt: str | None, output: str | None, spec: str, exc: Sgproof
     from .report.sarif import render_sarif_error
 
     message = exc.render()
-    text = render_sarif_error(message, spec, __version__) if fmt == "sarif" else render_junit_error(message, spec)
+    if fmt == "sarif":
+        file = getattr(exc, "file", None)
+        place = getattr(exc, "place", None) or ""
+        line, _, col = place.partition(":")
+        located = line.isdigit() and col.isdigit()
+        text = render_sarif_error(message, spec, __version__, file, int(line) if located else None,
+                                  int(col) if located else None)
+    else:
+        text = render_junit_error(message, spec)
     try:
         _emit(text, output)
     except SgproofError as write_exc:

@@ -98,7 +98,10 @@ def test_bad_input_becomes_a_sarif_document(run, bad_spec: str, tmp_path) -> Non
     _validate_sarif(doc)
     (inv,) = doc["runs"][0]["invocations"]
     assert inv["executionSuccessful"] is False
-    assert "expected a group" in inv["toolExecutionNotifications"][0]["message"]["text"]
+    note = inv["toolExecutionNotifications"][0]
+    assert "expected a group" in note["message"]["text"]
+    # located where the error is: the spec's line 4, column 16 (the group name)
+    assert note["locations"][0]["physicalLocation"]["region"] == {"startLine": 4, "startColumn": 16}
 
 
 def test_bad_input_becomes_a_junit_error(run, bad_spec: str) -> None:  # type: ignore[no-untyped-def]

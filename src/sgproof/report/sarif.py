@@ -120,11 +120,17 @@ def render_sarif(report: Report) -> str:
     return json.dumps(sarif_document(report), indent=2) + "\n"
 
 
-def render_sarif_error(message: str, spec: str | None, version: str) -> str:
-    """A SARIF log for a run that stopped on bad input: a failed invocation carrying the message."""
+def render_sarif_error(message: str, spec: str | None, version: str, file: str | None = None,
+                       line: int | None = None, column: int | None = None) -> str:
+    """A SARIF log for a run that stopped on bad input: a failed invocation carrying the message,
+    located at the file (and line and column) the error names, else at the spec."""
     note: dict[str, Any] = {"level": "error", "message": {"text": message}}
-    if spec:
-        note["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": spec_uri(spec)}}}]
+    where = file or spec
+    if where:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": spec_uri(where)}}
+        if line is not None:
+            physical["region"] = {"startLine": line, **({"startColumn": column} if column else {})}
+        note["locations"] = [{"physicalLocation": physical}]
     doc = {"$schema": SCHEMA, "version": "2.1.0", "runs": [{
         "tool": {"driver": _driver(version, [])},
         "invocations": [{"executionSuccessful": False, "exitCode": 2, "toolExecutionNotifications": [note]}],
