@@ -8,7 +8,7 @@ import time
 from ..encode.check import Checker
 from ..model import Network
 from ..report.model import FlowMap, GroupFlow, Report
-from ..spec import Invariant, ServiceSet, Spec, describe
+from ..spec import Invariant, Selector, ServiceSet, Spec, describe
 from .enumerate import allowed_services
 
 PER_PAIR = 4  # violation groups looked at per group pair; the edge then says "at least"
@@ -16,9 +16,13 @@ PER_PAIR = 4  # violation groups looked at per group pair; the edge then says "a
 
 def flow_map(spec: Spec, net: Network, budget_seconds: float = 20.0) -> FlowMap:
     """For each ordered pair of named groups, whether any flow is allowed and on which services."""
-    names = tuple(spec.groups)
-    if not names:
+    if not spec.groups:
         return FlowMap((), ())
+    selectors = dict(spec.groups)
+    if not any(sel.key == "internet" for sel in selectors.values()):
+        # the picture always shows what the internet can reach, and what reaches it
+        selectors.setdefault("internet", Selector("internet", True, (), "<flow map>", "internet: true"))
+    names = tuple(selectors)
     checker = Checker(net, spec)
     everything = ServiceSet.everything()
     edges: list[GroupFlow] = []
@@ -29,7 +33,7 @@ def flow_map(spec: Spec, net: Network, budget_seconds: float = 20.0) -> FlowMap:
             if time.perf_counter() - t0 > budget_seconds:
                 errors.append(f"stopped after {budget_seconds:.0f}s: pairs after {a} -> {b} were not checked")
                 return FlowMap(names, tuple(edges), tuple(errors))
-            inv = Invariant(f"flow:{a}->{b}", "deny", "", spec.groups[a], spec.groups[b], everything, "all",
+            inv = Invariant(f"flow:{a}->{b}", "deny", "", selectors[a], selectors[b], everything, "all",
                             True, 0, "")
             found, complete = checker.violations(inv, PER_PAIR)
             if not found:
