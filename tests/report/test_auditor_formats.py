@@ -121,8 +121,10 @@ def test_flow_map_of_seed_blog() -> None:
     net, _ = load_network(snapshot=spec.source)
     fm = flow_map(spec, net)
     g = flow_graph(fm)
-    assert set(g.nodes) == {"ap", "db", "app-hosts", "default-members"}
-    assert set(g.edges) == {("ap", "db"), ("app-hosts", "db")}
+    assert set(g.nodes) == {"ap", "db", "app-hosts", "default-members", "internet"}
+    # every group may open connections to the internet (egress and NACLs are open); nothing comes in
+    assert set(g.edges) == {("ap", "db"), ("app-hosts", "db")} | {
+        (n, "internet") for n in ("ap", "db", "app-hosts", "default-members")}
     assert g.edges["ap", "db"]["services"] == "tcp/3306"
 
 
