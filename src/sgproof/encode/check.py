@@ -174,23 +174,29 @@ class Checker:
         side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge), ext_d)
         return side_s, side_d, rel_s, rel_d
 
-    def _readable_model(self, solver: z3.Solver, p: Any, atom: Any) -> Any:
+    def _readable_model(self, solver: z3.Solver, p: Any, atom: Any, services: ServiceSet) -> Any:
         """The model of a sat solver, preferring one a reader expects: tcp or udp, or the ICMP of the
-        flow's address family. Falls back to z3's first model when no such flow exists."""
+        flow's address family. Only asked when the ports admit anything else, and only for a moment;
+        otherwise (or when no such flow exists) z3's first model stands."""
+        protos = {proto for proto, _ in services.by_proto}
+        if protos <= {TCP, UDP, ICMP} or protos <= {TCP, UDP, ICMPV6}:
+            return solver.model()
         n4 = self.atoms.n4
         solver.push()
         solver.add(z3.Or(p == TCP, p == UDP, z3.And(p == ICMP, atom < n4), z3.And(p == ICMPV6, atom >= n4)))
+        solver.set("timeout", 2000)
         try:
             if solver.check() == z3.sat:
                 return solver.model()
         finally:
+            solver.set("timeout", self.timeout_ms)
             solver.pop()
         if solver.check() != z3.sat:
             raise InternalError("the solver's answer changed between two identical checks")
         return solver.model()
 
     def _witness(self, inv: Invariant, q: _Query, src: EndpointSet, dst: EndpointSet) -> tuple[Counterexample, dict[str, int]]:
-        m = self._readable_model(q.solver, q.p, q.s_atom)
+        m = self._readable_model(q.solver, q.p, q.s_atom, inv.services)
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -351,7 +357,7 @@ class Checker:
         if answer != z3.sat:
             return self._result(inv, start, "error", covered=covered,
                                 error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
-        m = self._readable_model(solver, p, s_slots[0].atom)
+        m = self._readable_model(solver, p, s_slots[0].atom, svc)
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
