@@ -86,10 +86,7 @@ def trace_rows(cx: Counterexample) -> list[tuple[str, str, str, str, str]]:
 
 
 def endpoint_text(cx: Counterexample, role: str) -> str:
-    ep = cx.src if role == "src" else cx.dst
-    if ep.external:
-        return f"{ep.address} (external)"
-    return f"{ep.address} on {ep.label} in {ep.subnet} [{ep.groups_text()}]"
+    return (cx.src if role == "src" else cx.dst).text()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,16 @@ class EndpointInfo:
     groups: tuple[str, ...] = ()
     group_names: tuple[str, ...] = ()
 
+    def place_text(self) -> str:
+        """Where the address lives, after the address: ` (external)` or ` on ENI in subnet [groups]`."""
+        if self.external:
+            return " (external)"
+        return f" on {self.label} in {self.subnet} [{self.groups_text()}]"
+
+    def text(self) -> str:
+        """The address and where it lives, for people."""
+        return self.address + self.place_text()
+
     def groups_text(self) -> str:
         """The ENI's groups as `sg-id (name)`, for people."""
         if not self.groups:

@@ -36,10 +36,7 @@ def _endpoint(role: str, cx: Counterexample) -> Text:
     line = Text()
     line.append(f"  {role}: ", style="dim")
     line.append(ep.address, style="bold")
-    if ep.external:
-        line.append(" (external)")
-    else:
-        line.append(f" on {ep.label} in {ep.subnet} [{ep.groups_text()}]")
+    line.append(ep.place_text())
     return line
 
 

@@ -15,10 +15,7 @@ GATE_WORDS = {
 
 
 def _endpoint(role: str, ep: EndpointInfo) -> str:
-    if ep.external:
-        return f"  {role}: {ep.address} (external)"
-    groups = ep.groups_text()
-    return f"  {role}: {ep.address} on {ep.label} in {ep.subnet} [{groups}]"
+    return f"  {role}: {ep.text()}"
 
 
 def counterexample_lines(cx: Counterexample) -> list[str]:
