@@ -1038,6 +1038,19 @@ def _inline_perms(b: _Builder, inst: Inst, gid: str, key: str) -> list[Json]:
     return out
 
 
+def _inline_or_standalone(b: _Builder, inst: Inst, standalone: list[Any], noun: str, kind: str) -> Json:
+    """The configuration expressions of a group or NACL, refusing inline blocks beside standalone rules
+    (the provider makes the two overwrite each other)."""
+    exprs: Json = (inst.config or {}).get("expressions") or {}
+    if ("ingress" in exprs or "egress" in exprs) and standalone:
+        first = standalone[0][0]
+        raise InputError(b.path, first.place,
+                         f"{noun} of {inst.address} either inline (ingress/egress blocks) or as {kind}, not both: "
+                         "the provider makes them overwrite each other",
+                         f"{inst.address} has inline {noun} and {first.address} adds one")
+    return exprs
+
+
 def _security_groups(b: _Builder, doc: _Doc) -> None:
     standalone = _standalone_sg_rules(b)
     old_atoms = _old_rule_atoms(b)
@@ -1046,14 +1059,8 @@ def _security_groups(b: _Builder, doc: _Doc) -> None:
         gid = b.ident(inst)
         managed.add(gid)
         v = inst.values
-        exprs = (inst.config or {}).get("expressions") or {}
-        inline = "ingress" in exprs or "egress" in exprs
         rules = standalone.get(gid, [])
-        if inline and rules:
-            raise InputError(b.path, rules[0][0].place,
-                             f"rules of {inst.address} either inline (ingress/egress blocks) or as standalone "
-                             "rule resources, not both: the provider makes them overwrite each other",
-                             f"{inst.address} has inline rules and {rules[0][0].address} adds one")
+        exprs = _inline_or_standalone(b, inst, rules, "rules", "standalone rule resources")
         vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
         is_default = inst.type == "aws_default_security_group"
         if is_default:
@@ -1139,14 +1146,8 @@ def _nacls(b: _Builder, doc: _Doc) -> None:
         aid = b.ident(inst)
         managed.add(aid)
         v = inst.values
-        exprs = (inst.config or {}).get("expressions") or {}
-        inline = "ingress" in exprs or "egress" in exprs
         rules = standalone.get(aid, [])
-        if inline and rules:
-            raise InputError(b.path, rules[0][0].place,
-                             f"entries of {inst.address} either inline (ingress/egress blocks) or as "
-                             "aws_network_acl_rule resources, not both: the provider makes them overwrite each other",
-                             f"{inst.address} has inline entries and {rules[0][0].address} adds one")
+        exprs = _inline_or_standalone(b, inst, rules, "entries", "aws_network_acl_rule resources")
         is_default = inst.type == "aws_default_network_acl"
         if is_default:
             vpc = b.ids(inst, "vpc_id", "vpc", single=True, required=False)
