@@ -139,6 +139,7 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
            all_violations: bool, max_violations: int) -> None:
     """Check every invariant of SPEC: exit 0 all proven, 1 some refuted, 2 bad input."""
     try:
+        from .encode.check import Checker
         from .run import default_jobs
         from .run import verify as run_verify
         from .sources import load_network
@@ -155,17 +156,19 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
             net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
                                      terraform=terraform, progress=bar.phase if bar.bar else None)
             bar.phase(f"checking {len(parsed.invariants)} invariants over {len(net.enis)} ENIs")
-            report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step)
+            bar.phase(f"preparing {len(net.enis)} ENIs")
+            checker = Checker(net, parsed)
+            report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step, checker)
         finally:
             bar.close()
         if all_violations:
             from .explain.enumerate import add_all_violations
 
-            report = add_all_violations(report, parsed, net, max_violations)
+            report = add_all_violations(report, checker, max_violations)
         if fmt in ("markdown", "html"):
             from .explain.flowmap import add_flow_map
 
-            report = add_flow_map(report, parsed, net)
+            report = add_flow_map(report, checker)
         _emit(render(report), output)
     except SgproofError as exc:
         _error_document(fmt, output, spec, exc)

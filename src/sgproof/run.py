@@ -31,12 +31,13 @@ def default_jobs() -> int:
 
 
 def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
-           progress: Callable[[int, int, str], None] | None = None) -> Report:
-    """Check every invariant of a spec; results come back in spec order whatever the job count."""
+           progress: Callable[[int, int, str], None] | None = None, checker: Checker | None = None) -> Report:
+    """Check every invariant of a spec; results come back in spec order whatever the job count.
+    A checker already prepared for this network and spec is reused."""
     global _CHECKER
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    checker = Checker(net, spec)
+    checker = checker or Checker(net, spec)
     total = len(spec.invariants)
     results: list[Result] = []
     if jobs > 1 and total > 1 and "fork" in multiprocessing.get_all_start_methods():

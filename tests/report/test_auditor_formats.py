@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from sgproof.encode.check import Checker
 from sgproof.explain.flowmap import flow_map
 from sgproof.report.model import FlowMap, GroupFlow
 from sgproof.report.picture import flow_graph, render_svg
@@ -119,7 +120,7 @@ def test_terminal_renderer_colours() -> None:
 def test_flow_map_of_seed_blog() -> None:
     spec = load_spec(str(REPO / SEED))
     net, _ = load_network(snapshot=spec.source)
-    fm = flow_map(spec, net)
+    fm = flow_map(Checker(net, spec))
     g = flow_graph(fm)
     assert set(g.nodes) == {"ap", "db", "app-hosts", "default-members", "internet"}
     # every group may open connections to the internet (egress and NACLs are open); nothing comes in

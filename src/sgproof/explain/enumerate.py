@@ -10,21 +10,20 @@ from ..model import Network
 from ..model.addr import Interval, normalize
 from ..report.model import Counterexample, EndpointInfo, Report, Result, Violation
 from ..semantics import Endpoint, connection_exists
-from ..spec import ServiceSet, Spec, describe
+from ..spec import ServiceSet, describe
 from ..spec.select import EndpointSet
 
 
-def add_all_violations(report: Report, spec: Spec, net: Network, max_violations: int) -> Report:
+def add_all_violations(report: Report, checker: Checker, max_violations: int) -> Report:
     """The report with, on each refuted deny/only result, every violation group up to the limit."""
     if max_violations < 1:
         from ..errors import SgproofError
 
         raise SgproofError("--max-violations takes a number of violations, 1 or more")
-    by_id = {inv.id: inv for inv in spec.invariants}
+    by_id = {inv.id: inv for inv in checker.spec.invariants}
     todo = [r for r in report.results if r.status == "refuted" and r.kind in ("deny", "only")]
     if not todo:
         return report
-    checker = Checker(net, spec)
     labeller = ClassLabeller(checker)
     results: list[Result] = []
     for r in report.results:

@@ -6,16 +6,16 @@ import dataclasses
 import time
 
 from ..encode.check import Checker
-from ..model import Network
 from ..report.model import FlowMap, GroupFlow, Report
-from ..spec import Invariant, Selector, ServiceSet, Spec, describe
+from ..spec import Invariant, Selector, ServiceSet, describe
 from .enumerate import allowed_services
 
 PER_PAIR = 4  # violation groups looked at per group pair; the edge then says "at least"
 
 
-def flow_map(spec: Spec, net: Network, budget_seconds: float = 20.0) -> FlowMap:
+def flow_map(checker: Checker, budget_seconds: float = 20.0) -> FlowMap:
     """For each ordered pair of named groups, whether any flow is allowed and on which services."""
+    spec, net = checker.spec, checker.net
     if not spec.groups:
         return FlowMap((), ())
     selectors = dict(spec.groups)
@@ -23,7 +23,6 @@ def flow_map(spec: Spec, net: Network, budget_seconds: float = 20.0) -> FlowMap:
         # the picture always shows what the internet can reach, and what reaches it
         selectors.setdefault("internet", Selector("internet", True, (), "<flow map>", "internet: true"))
     names = tuple(selectors)
-    checker = Checker(net, spec)
     everything = ServiceSet.everything()
     edges: list[GroupFlow] = []
     errors: list[str] = []
@@ -51,6 +50,6 @@ def flow_map(spec: Spec, net: Network, budget_seconds: float = 20.0) -> FlowMap:
     return FlowMap(names, tuple(edges), tuple(errors))
 
 
-def add_flow_map(report: Report, spec: Spec, net: Network) -> Report:
+def add_flow_map(report: Report, checker: Checker) -> Report:
     """The report with its picture of allowed flows between the spec's groups."""
-    return dataclasses.replace(report, flow_map=flow_map(spec, net))
+    return dataclasses.replace(report, flow_map=flow_map(checker))
