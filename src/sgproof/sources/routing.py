@@ -174,14 +174,14 @@ def build_routing(r: _Reader, doc: dict[str, Any], vpcs: dict[str, Vpc], subnets
                                  _tf(item), gateway)
     subnet_table: dict[str, str] = {}
     for sid, sub in sorted(subnets.items()):
-        tid = explicit.get(sid) or main.get(sub.vpc_id)
-        if tid is None:
+        chosen = explicit.get(sid) or main.get(sub.vpc_id)
+        if chosen is None:
             raise r.fail("RouteTables", f"a main route table for {sub.vpc_id} (an association with Main: true), "
                          f"since subnet {sid} has no explicit association")
-        if tables[tid].vpc_id != sub.vpc_id:
-            raise r.fail(f"RouteTables ({tid})", f"a route table of {sub.vpc_id} for its subnet {sid}",
-                         tables[tid].vpc_id)
-        subnet_table[sid] = tid
+        if tables[chosen].vpc_id != sub.vpc_id:
+            raise r.fail(f"RouteTables ({chosen})", f"a route table of {sub.vpc_id} for its subnet {sid}",
+                         tables[chosen].vpc_id)
+        subnet_table[sid] = chosen
     for vid in sorted(vpcs):
         if vid not in main:
             raise r.fail("RouteTables", f"a main route table for {vid} (an association with Main: true)", "none")
