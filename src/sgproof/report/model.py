@@ -169,12 +169,14 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class Assumptions:
-    routing: str
+    routing: str  # the bare token "open" or "modelled"
     ephemeral_ports: str
     warnings: tuple[str, ...]
+    enis_hosting_nothing: int = 0  # contract 4.6
 
     def as_json(self) -> dict[str, Any]:
-        return {"routing": self.routing, "ephemeral_ports": self.ephemeral_ports, "warnings": list(self.warnings)}
+        return {"routing": self.routing, "ephemeral_ports": self.ephemeral_ports, "warnings": list(self.warnings),
+                "enis_hosting_nothing": self.enis_hosting_nothing}
 
 
 @dataclass(frozen=True, slots=True)
