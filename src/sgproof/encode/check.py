@@ -486,7 +486,8 @@ class Checker:
         ):
             cx = self._no_common_family(sc, dc, svc)
         else:
-            cx = self._reach_witness(inv, sc, dc, val(p), val(x), ext_atom, src, dst)
+            chosen = (self._chosen(sc, s_slots, val), self._chosen(dc, d_slots, val))
+            cx = self._reach_witness(inv, sc, dc, val(p), val(x), ext_atom, src, dst, chosen)
         return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
 
     def _hostless_pair(self, src: EndpointSet, dst: EndpointSet, svc: ServiceSet) -> Counterexample | None:
@@ -548,20 +549,29 @@ class Checker:
         return Counterexample(flow, endpoint_info(self.net, s_i, f1, a1), endpoint_info(self.net, d_i, f2, a2),
                               False, (), note=f"{se.id} and {de.id} have no address family in common")
 
+    @staticmethod
+    def _chosen(c: SideClass | None, slots: list[Any], val: Any) -> int | None:
+        """The atom the refutation chose for a plan's unknown address (its slot follows the known ones)."""
+        if c is None or not c.unknown_atoms:
+            return None
+        known = [a for a in c.private_atoms if a not in set(c.unknown_atoms)]
+        return int(val(slots[len(known)].atom))
+
     def _reach_witness(self, inv: Invariant, sc: SideClass | None, dc: SideClass | None, proto: int, value: int,
-                       ext_atom: int, src: EndpointSet, dst: EndpointSet) -> Counterexample:
+                       ext_atom: int, src: EndpointSet, dst: EndpointSet,
+                       chosen: tuple[int | None, int | None] = (None, None)) -> Counterexample:
         """Every address pair of the chosen endpoints fails in the plain evaluator too; show the first."""
         if sc is None:
             assert dc is not None
             s_ep = self._external(ext_atom)
-            pairs = [(s_ep, d) for d in self._all_endpoints(dc, None, s_ep.family, with_public=True)]
+            pairs = [(s_ep, d) for d in self._all_endpoints(dc, None, s_ep.family, True, chosen[1])]
         elif dc is None:
             d_ep = self._external(ext_atom)
-            pairs = [(s, d_ep) for s in self._all_endpoints(sc, None, d_ep.family, with_public=False)]
+            pairs = [(s, d_ep) for s in self._all_endpoints(sc, None, d_ep.family, False, chosen[0])]
         else:
             s_i, d_i = self._distinct_members(sc, dc)
-            s_eps = self._all_endpoints(sc, s_i, None, with_public=False)
-            d_all = self._all_endpoints(dc, d_i, None, with_public=False)
+            s_eps = self._all_endpoints(sc, s_i, None, False, chosen[0])
+            d_all = self._all_endpoints(dc, d_i, None, False, chosen[1])
             pairs = [(s, d) for s in s_eps for d in d_all if s.family == d.family]
         first = None
         for s, d in pairs:
@@ -590,19 +600,25 @@ class Checker:
         raise InternalError("a reach pair without two distinct endpoints")
 
     def _all_endpoints(self, c: SideClass | None, eni: int | None, family: int | None,
-                       with_public: bool) -> list[Endpoint]:
-        """One address per atom of an ENI of the class (the atoms stand for all its addresses)."""
+                       with_public: bool, chosen: int | None = None) -> list[Endpoint]:
+        """One address per atom of an ENI of the class (the atoms stand for all its addresses); of the
+        block where a plan's ENI gets its one address, only the chosen atom."""
         assert c is not None
         i = eni if eni is not None else c.members[0]
         e = self.net.enis[i]
         out = []
+        unknown = set(c.unknown_atoms)
         for atom in self._atoms_of(c, with_public):
+            if atom in unknown and atom != chosen:
+                continue
             f, lo, hi = self.atoms.bounds(atom)
             if family is not None and f != family:
                 continue
             for ff, a, b in e.private:
                 if ff == f and a <= hi and b >= lo:
-                    out.append(Endpoint(i, f, max(a, lo)))
+                    # AWS never assigns the first four addresses of a block
+                    first = min(max(a + 4, lo), hi) if atom in unknown and b - a >= 8 else max(a, lo)
+                    out.append(Endpoint(i, f, first))
                     break
             else:
                 for pub in e.public:
