@@ -71,6 +71,8 @@ class Counterexample:
             out["dst_port"] = f.value
         elif f.proto in ICMPS:
             out["icmp_type"], out["icmp_code"] = divmod(f.value, 256)
+        if f.proto in PORTED and any(s.gate == "nat" for s in self.trace):
+            out["nat_src_port"] = f.nport
         out["allowed"] = self.allowed
         trace = self.trace
         if not self.allowed:
@@ -88,6 +90,8 @@ def step_json(s: Step) -> dict[str, Any]:
     out: dict[str, Any] = {"gate": s.gate, "id": s.id, "rule": s.rule, "verdict": s.verdict}
     if s.tf_address:
         out["tf_address"] = s.tf_address
+    if s.gate in ("route", "route-reply", "nat") and s.text:
+        out["reason"] = s.text  # why a route delivers, drops or is unknown (contract 4.5)
     return out
 
 
