@@ -95,7 +95,8 @@ def matches(m: Match, proto: int, value: int) -> bool:
     return (m.proto == ANY_PROTO or m.proto == proto) and m.lo <= value <= m.hi
 
 
-def _peer_matches(net: Network, rule: SgRule, other: Endpoint) -> bool:
+def peer_matches(net: Network, rule: SgRule, other: Endpoint) -> bool:
+    """Whether the rule's peer (CIDR, prefix list or group) names the other end of a flow."""
     peer = rule.peer
     if peer.kind == "cidr":
         return peer.family == other.family and peer.lo <= other.address <= peer.hi
@@ -112,7 +113,7 @@ def _sg_gate(net: Network, gate: str, eni: int, egress: bool, other: Endpoint, p
     for gid in e.groups:
         sg = net.sgs[gid]
         for rule in sg.egress if egress else sg.ingress:
-            if matches(rule.match, proto, value) and _peer_matches(net, rule, other):
+            if matches(rule.match, proto, value) and peer_matches(net, rule, other):
                 named = rule.text() if sg.name == gid else f"({sg.name}) {rule.text()}"
                 return Step(gate, gid, rule.text(), "allow", named, rule.tf_address)
     return Step(gate, ",".join(e.groups), None, "no-match", "no rule of " + ", ".join(e.groups) + " admits it")

@@ -195,8 +195,13 @@ class Router:
             return out("deny", f"{tgw} has no available attachment from {src_vpc}"), None
         if self.rt.tgw_tables is None:
             return out("unknown", f"the route tables of {tgw} were not collected (TransitGatewayRouteTables)"), None
-        table = next((t for _, t in sorted(self.rt.tgw_tables.items()) if sender.id in t.attachment_ids), None)
+        mine = [t for _, t in sorted(self.rt.tgw_tables.items()) if t.tgw_id == tgw]
+        table = next((t for t in mine if sender.id in t.attachment_ids), None)
+        if table is None and sender.route_table is not None:
+            table = self.rt.tgw_tables.get(sender.route_table)
         if table is None:
+            if any(not t.associations_known for t in mine):
+                return out("unknown", f"the associations of {tgw}'s route tables were not collected"), None
             return out("deny", f"attachment {sender.id} is associated with no route table of {tgw}"), None
         if table.routes is None:
             return out("unknown", f"the routes of {table.id} were not collected"), None
