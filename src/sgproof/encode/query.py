@@ -417,13 +417,17 @@ class Encoder:
                         for np in nports]
             parts.append(z3.And(z3.Or(conds), req, z3.Or(reps), z3.Or(nat_reps)))
         for legs, conds in sorted(tgws.items(), key=lambda kv: (kv[0].sender_subnet, kv[0].receiver_subnet)):
+            # AWS: towards the gateway the sender's subnet (out) and the attachment subnet (in) are both
+            # evaluated, even as one subnet; from the gateway into the attachment's own subnet nothing is
             sa, sb = legs.sender_subnet, legs.receiver_subnet
             not_sa, not_sb = s.sub != self.subnet_idx[sa], d.sub != self.subnet_idx[sb]
-            req = z3.And(req_direct, z3.Implies(not_sa, self.chain_at(sa, False, s.atom, p, x, services)),
-                         z3.Implies(not_sb, self.chain_at(sb, True, d.atom, p, x, services)))
-            reps = [z3.And(rep_direct(need, rx), z3.Implies(need, z3.And(
-                z3.Implies(not_sb, self.chain_at(sb, False, d.atom, p, rx, None)),
-                z3.Implies(not_sa, self.chain_at(sa, True, s.atom, p, rx, None))))) for need, rx in replies]
+            req = z3.And(s_out, self.chain_at(sa, False, s.atom, p, x, services),
+                         z3.Implies(not_sb, z3.And(self.chain_at(sb, True, d.atom, p, x, services), d_in)))
+            reps = [z3.Implies(need, z3.And(
+                self.nacl_gate(d, True, s.atom, p, rx, None), self.chain_at(sb, False, d.atom, p, rx, None),
+                z3.Implies(not_sa, z3.And(self.chain_at(sa, True, s.atom, p, rx, None),
+                                          self.nacl_gate(s, False, d.atom, p, rx, None)))))
+                for need, rx in replies]
             parts.append(z3.And(z3.Or(conds), req, z3.Or(reps)))
         if not parts:
             return self.F()
