@@ -341,3 +341,35 @@ def test_a_denied_route_search_is_one_line(isolated_aws: pytest.MonkeyPatch) -> 
         f"{QUIET_REGION}: SearchTransitGatewayRoutes denied (UnauthorizedOperation): You are not"
         " authorized to perform this operation.; docs/iam-policy.json lists the permissions sgproof needs"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "id_key", "extra"),
+    [
+        ("RouteTables", "RouteTableId", {"VpcId": "vpc-01"}),
+        ("EgressOnlyInternetGateways", "EgressOnlyInternetGatewayId", {}),
+        ("VpcEndpoints", "VpcEndpointId", {"VpcEndpointType": "Interface"}),
+        ("TransitGatewayAttachments", "TransitGatewayAttachmentId", {"ResourceType": "vpn"}),
+        ("TransitGatewayVpcAttachments", "TransitGatewayAttachmentId", {"VpcId": "vpc-01"}),
+    ],
+)
+def test_routing_lists_are_read_to_the_last_page(
+    isolated_aws: pytest.MonkeyPatch, key: str, id_key: str, extra: dict[str, Any]
+) -> None:
+    ids = ["x-0c", "x-0a", "x-0b"]
+    pages: dict[str, list[dict[str, Any]]] = {
+        key: [
+            {key: [{id_key: i} | extra]} | ({"NextToken": f"{key}-{n + 1}"} if n < 2 else {})
+            for n, i in enumerate(ids)
+        ]
+    }
+    doc = collect(pages, ())
+    assert [item[id_key] for item in doc[key]] == sorted(ids)
+
+
+def test_a_deleted_table_is_kept_without_searching_it(isolated_aws: pytest.MonkeyPatch) -> None:
+    pages = table_pages(TABLE)
+    pages["TransitGatewayRouteTables"][0]["TransitGatewayRouteTables"][0]["State"] = "deleted"
+    doc = collect(pages, ())  # no search or association call is queued: none may be made
+    (table,) = doc["TransitGatewayRouteTables"]
+    assert (table["State"], table["Routes"], table["Associations"]) == ("deleted", [], [])

@@ -115,6 +115,7 @@ READ_OPERATIONS: frozenset[str] = frozenset(
 # is split by.
 TGW_ROUTE_STATES = ("active", "blackhole")
 TGW_ROUTE_TYPES = ("static", "propagated")
+GONE_TGW_ROUTE_TABLE_STATES = frozenset({"deleting", "deleted"})
 
 # Fields that order the items of a list, by the list's key; the item's canonical JSON breaks ties.
 # (`TransitGatewayAttachments` also orders the attachments inside a transit gateway route.)
@@ -479,6 +480,10 @@ def _complete_tgw_route_tables(ec2: Any, doc: dict[str, Any], region: str, say: 
     known = [p["PrefixListId"] for p in doc.get("ManagedPrefixLists", []) if p.get("PrefixListId")]
     for table in doc.get("TransitGatewayRouteTables", []):
         tid = table["TransitGatewayRouteTableId"]
+        if table.get("State") in GONE_TGW_ROUTE_TABLE_STATES:
+            # AWS lists a deleted table for a while; it routes nothing and searching it fails.
+            table["Routes"], table["Associations"] = [], []
+            continue
         table["Routes"] = _tgw_routes(ec2, tid, known, region)
         table["Associations"] = _paginate(
             ec2,
