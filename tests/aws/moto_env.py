@@ -10,15 +10,19 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import botocore.loaders
 import botocore.session
+import moto.ec2.models.nat_gateways as moto_nat
 import pytest
+from moto.backends import get_backend
 
 MAIN_REGION = "us-east-1"  # the three-tier network with a peered shared-services VPC
 SECOND_REGION = "eu-west-1"  # a small second network, for multi-region collection
 QUIET_REGION = "ap-southeast-2"  # nothing built: moto's defaults only, for error and retry tests
+MOTO_ACCOUNT = "123456789012"  # the account moto serves fake credentials from
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -154,6 +158,24 @@ def _main_table(ec2: Any, vpc: str) -> str:
     return str(tables[0]["RouteTableId"])
 
 
+def _nat_gateway(ec2: Any, b: Built, subnet: str, private_ip: str) -> str:
+    """A public NAT gateway in `subnet` whose ENI is what AWS makes: `private_ip`, type nat_gateway.
+
+    moto gives a NAT gateway's ENI a random address, outside its subnet, and the plain `interface`
+    type. The server runs in this process, so both are put right in its backend.
+    """
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    with mock.patch.object(moto_nat, "random_private_ip", lambda *_a, **_k: private_ip):
+        nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]
+    eni = get_backend("ec2")[MOTO_ACCOUNT][b.region].get_network_interface(
+        nat["NatGatewayAddresses"][0]["NetworkInterfaceId"]
+    )
+    eni.interface_type = "nat_gateway"
+    eni.requester_managed = True
+    eni.description = f"Interface for NAT Gateway {nat['NatGatewayId']}"
+    return str(nat["NatGatewayId"])
+
+
 def _add_routing(ec2: Any, b: Built) -> None:
     """Gateways and route tables for the three-tier network, as a real account would have them.
 
@@ -171,10 +193,7 @@ def _add_routing(ec2: Any, b: Built) -> None:
     eigw = ec2.create_egress_only_internet_gateway(VpcId=prod)["EgressOnlyInternetGateway"][
         "EgressOnlyInternetGatewayId"
     ]
-    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
-    nat = ec2.create_nat_gateway(SubnetId=b["subnet:web"], AllocationId=allocation)["NatGateway"][
-        "NatGatewayId"
-    ]
+    nat = _nat_gateway(ec2, b, b["subnet:web"], "10.10.1.200")
     vgw = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
     ec2.attach_vpn_gateway(VpnGatewayId=vgw, VpcId=prod)
     b.ids.update({"igw": igw, "eigw": eigw, "nat": nat, "vgw": vgw})

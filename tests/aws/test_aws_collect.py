@@ -239,7 +239,14 @@ def test_gateways_and_endpoints_are_collected(collected: dict[str, Any], three_t
     assert [a["VpcId"] for a in eigw["Attachments"]] == [three_tier["vpc:prod"]]
     nat = by_id(collected, "NatGateways")[three_tier["nat"]]
     assert (nat["SubnetId"], nat["State"]) == (three_tier["subnet:web"], "available")
-    assert [bool(a.get("PublicIp")) for a in nat["NatGatewayAddresses"]] == [True]
+    (address,) = nat["NatGatewayAddresses"]
+    assert (address["PrivateIp"], bool(address.get("PublicIp"))) == ("10.10.1.200", True)
+    eni = by_id(collected, "NetworkInterfaces")[address["NetworkInterfaceId"]]
+    assert (eni["InterfaceType"], eni["SubnetId"], eni["PrivateIpAddress"]) == (
+        "nat_gateway",
+        three_tier["subnet:web"],
+        "10.10.1.200",
+    )
     vgw = by_id(collected, "VpnGateways")[three_tier["vgw"]]
     assert vgw["VpcAttachments"] == [{"State": "attached", "VpcId": three_tier["vpc:prod"]}]
     endpoint = by_id(collected, "VpcEndpoints")[three_tier["vpce:s3"]]
