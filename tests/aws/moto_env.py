@@ -179,11 +179,12 @@ def _nat_gateway(ec2: Any, b: Built, subnet: str, private_ip: str) -> str:
 def _add_routing(ec2: Any, b: Built) -> None:
     """Gateways and route tables for the three-tier network, as a real account would have them.
 
-    web: a public subnet (its own table: default route to the internet gateway, which also holds the
-    NAT gateway); app: private (its own table: default route to the NAT gateway, IPv6 out through the
-    egress-only gateway, 192.168/16 to a VPN gateway, the lab VPC through a transit gateway); db: the
-    main table (no default route; S3 through a gateway endpoint). Every table routes the peered
-    shared VPC, and the shared VPC's main table routes back.
+    web: a public subnet holding the NAT gateway (its own table: default route to the internet
+    gateway); app: private (its own table: default route to the NAT gateway, IPv6 out through the
+    egress-only gateway, 192.168/16 to a VPN gateway, the lab VPC through a transit gateway whose
+    attachment sits in the app subnet); db: the main table (no default route; S3 through a gateway
+    endpoint). Every prod table routes the peered shared VPC, whose main table routes back; the lab
+    VPC's main table routes the app subnet back through the transit gateway.
     """
     prod, shared = b["vpc:prod"], b["vpc:shared"]
     igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", "prod"))[
