@@ -401,12 +401,8 @@ def check_source(spec: Spec) -> None:
     except OSError:
         return  # a missing or unreadable path is the reader's error, naming the path
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        file, _, place = (spec.source_where or spec.path).partition(":")
-        where = spec.source_where or ""
-        parts = where.rsplit(":", 2)
-        if len(parts) == 3:
-            file, place = parts[0], f"{parts[1]}:{parts[2]}"
-        raise InputError(file, place or None, "source: a snapshot file or directory",
+        file, line, col = (spec.source_where or f"{spec.path}::").rsplit(":", 2)
+        raise InputError(file, f"{line}:{col}" if line else None, "source: a snapshot file or directory",
                          f"{spec.source}: {_file_kind(spec.source)}")
 
 
@@ -647,9 +643,11 @@ def _group_leaves(sel: Selector) -> list[Selector]:
     return out
 
 
-def _place(sel: Selector) -> tuple[str, str]:
-    file, line, col = sel.where.rsplit(":", 2)
-    return file, f"{line}:{col}"
+def _place(sel: Selector) -> tuple[str, str | None]:
+    parts = sel.where.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return parts[0], f"{parts[1]}:{parts[2]}"
+    return sel.where, None
 
 
 def _check_known(sel: Selector, groups: dict[str, Selector]) -> None:
@@ -706,3 +704,75 @@ def _check_groups(groups: dict[str, Selector]) -> dict[str, int]:
                 state[name] = 1
                 stack.append((name, iter(leaves[name])))
     return depth
+
+
+# ---- the command line's `query` ------------------------------------------------------------
+
+class _OptionDoc(_Doc):
+    """A command-line option's value read as YAML: errors name the option, not a document."""
+
+    def __init__(self, option: str, text: str):
+        super().__init__(option)
+        self.one_line = "\n" not in text.strip()
+
+    def at(self, node: yaml.Node) -> str:
+        return "" if self.one_line else super().at(node)
+
+    def where(self, node: yaml.Node) -> str:
+        return self.path if self.one_line else super().where(node)
+
+    def fail(self, node: yaml.Node, expected: str, found: object = None) -> InputError:
+        return InputError(self.path, self.at(node) or None, expected, found)
+
+    def say(self, node: yaml.Node, message: str) -> InputError:
+        return SpecError(self.path, self.at(node) or None, message)
+
+
+def _option_node(option: str, text: str) -> yaml.Node:
+    if not text.strip():
+        raise SpecError(option, None, "expected a selector such as '{security_group: web}' (got nothing)")
+    one_line = "\n" not in text.strip()
+    try:
+        node = compose(text, option)
+    except SpecError as exc:
+        raise SpecError(option, None if one_line else exc.place, exc.message) from None
+    except InputError as exc:
+        raise InputError(option, None if one_line else exc.place, exc.expected, exc.found) from None
+    if node is None:
+        raise SpecError(option, None, "expected a selector such as '{security_group: web}' (got nothing)")
+    return node
+
+
+def query_spec(src: str | None, dst: str, ports: str, base: Spec | None) -> Spec:
+    """The one-invariant spec of `sgproof query`: a deny from --from to --to on --ports, with the
+    groups and settings of `base` (--spec) when given. Every error names the option it is about."""
+    groups = dict(base.groups) if base is not None else {}
+    sels: dict[str, Selector | None] = {"--from": None}
+    for option, text in (("--from", src), ("--to", dst)):
+        if text is None:
+            continue
+        d = _OptionDoc(option, text)
+        sel = selector(d, _option_node(option, text))
+        for leaf in _group_leaves(sel):
+            if leaf.value in groups:
+                continue
+            if base is None:
+                raise SpecError(option, None, f"{leaf.value!r} is not a selector: write a mapping such as "
+                                f"'{{security_group: {leaf.value}}}', or give --spec SPEC to use its groups")
+            have = ", ".join(groups) or "none"
+            raise SpecError(option, None, f"{base.path} has no group {leaf.value!r} (its groups: {have})")
+        if _tree_depth(sel, _group_depths(groups)) > MAX_DEPTH:
+            raise SpecError(option, None, f"the selector nests more than {MAX_DEPTH} levels deep")
+        sels[option] = sel
+    pd = _OptionDoc("--ports", ports)
+    services = services_of(pd, _option_node("--ports", ports))
+    inv = Invariant("query", "deny", "", sels["--from"], sels["--to"], services, ports.strip(), True, 0, "query")
+    ephemeral = base.ephemeral if base is not None else (1024, 65535)
+    return Spec(base.path if base is not None else "<query>", "query",
+                base.source if base is not None else None, ephemeral, groups, (inv,),
+                base.source_where if base is not None else None)
+
+
+def _group_depths(groups: dict[str, Selector]) -> dict[str, int]:
+    """Each group's nesting depth with the groups it names laid in (groups already checked acyclic)."""
+    return _check_groups(groups) if groups else {}

@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..model import Eni, Network
-from ..model.addr import V4_MAX, V6_MAX, Interval, complement, intersect, normalize, parse_cidr
+from ..model.addr import (
+    V4_MAX,
+    V6_MAX,
+    Interval,
+    complement,
+    format_address,
+    intersect,
+    normalize,
+    parse_cidr,
+)
 from .parse import Selector, Spec
 
 TOP = {4: V4_MAX, 6: V6_MAX}
@@ -184,3 +193,36 @@ class Selection:
                 (intersect(self.external[0], per_fam[4]), intersect(self.external[1], per_fam[6])),
             )
         raise AssertionError(f"unhandled selector key {k}")  # the parser admits only SELECTOR_KEYS
+
+
+def public_address_notes(selection: Selection, sel: Selector | None) -> list[str]:
+    """One note per ENI that a `cidr` of the selector selects by its public address only: the ENI is
+    selected as an endpoint (contract sections 3 and 4), so answers cover its private addresses too."""
+    if sel is None:
+        return []
+    net, groups = selection.net, selection.spec.groups
+    notes: list[str] = []
+    seen: set[str] = set()
+    todo, walked = [sel], set()
+    while todo:
+        s = todo.pop()
+        if s.key == "group":
+            if s.value not in walked and s.value in groups:
+                walked.add(s.value)
+                todo.append(groups[s.value])
+            continue
+        todo.extend(s.children)
+        if s.key != "cidr":
+            continue
+        for text in s.value:
+            fam, lo, hi = parse_cidr(text)
+            for e in net.enis:
+                if e.id in seen or any(f == fam and a <= hi and lo <= b for f, a, b in e.private):
+                    continue
+                hits = [p for p in e.public if fam == 4 and lo <= p <= hi]
+                if hits:
+                    seen.add(e.id)
+                    notes.append(f"cidr {text} selects {e.id} by its public address {format_address(4, hits[0])}: "
+                                 "the ENI is selected as an endpoint, so the answer covers flows to and from "
+                                 "every address of it (its private ones too), not only the public one")
+    return notes
