@@ -153,7 +153,7 @@ def test_groups_naming_groups_are_walked_once(tmp_path: Path) -> None:
     assert len(load_spec_text(text, "<t>").groups) == 10
     spec = tmp_path / "spec.yaml"
     spec.write_text(text)
-    code, out, err = run("verify", str(spec), "--snapshot", NET, "--format", "json", "--jobs", "1")
+    code, _out, err = run("verify", str(spec), "--snapshot", NET, "--format", "json", "--jobs", "1")
     assert code in (0, 1) and err == "", err
 
 

@@ -28,7 +28,7 @@ def _renderer(fmt: str) -> Callable[[Any], str]:
 
 
 def _fail(exc: SgproofError) -> None:
-    click.echo(f"sgproof: error: {exc.render()}", err=True)
+    click.echo(f"sgproof: error: {' '.join(exc.render().split())}", err=True)
     sys.exit(exc.exit_code)
 
 

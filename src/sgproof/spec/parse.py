@@ -264,6 +264,19 @@ def _mark(m: Any) -> str | None:
     return f"{m.line + 1}:{m.column + 1}" if m is not None else None
 
 
+def _yaml_error(exc: yaml.YAMLError, text: str, path: str) -> InputError:
+    """PyYAML's error as one located line."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        place = f"{before.count(chr(10)) + 1}:{exc.position - (before.rfind(chr(10)) + 1) + 1}"
+        return InputError(path, place, "characters that YAML allows", f"U+{exc.character:04X}"
+                          if isinstance(exc.character, int) else repr(exc.character))
+    if isinstance(exc, yaml.MarkedYAMLError):
+        return InputError(path, _mark(exc.problem_mark or exc.context_mark), "valid YAML",
+                          " ".join((exc.problem or str(exc)).split()))
+    return InputError(path, None, "valid YAML", " ".join(str(exc).split()))
+
+
 def check_yaml(text: str, path: str) -> None:
     """Refuse YAML that sgproof would not read faithfully or cheaply, before composing it:
     explicit tags, nesting deeper than MAX_DEPTH and more than MAX_NODES nodes after alias expansion.
@@ -306,11 +319,8 @@ def check_yaml(text: str, path: str) -> None:
                 if frames:
                     frames[-1][1] += nodes
                     frames[-1][2] = max(frames[-1][2], depth + 1)
-    except yaml.MarkedYAMLError as exc:
-        raise InputError(path, _mark(exc.problem_mark or exc.context_mark), "valid YAML",
-                         exc.problem or str(exc)) from None
     except yaml.YAMLError as exc:
-        raise InputError(path, None, "valid YAML", str(exc)) from None
+        raise _yaml_error(exc, text, path) from None
 
 
 def compose(text: str, path: str) -> yaml.Node | None:
@@ -318,11 +328,8 @@ def compose(text: str, path: str) -> yaml.Node | None:
     check_yaml(text, path)
     try:
         node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        raise InputError(path, _mark(exc.problem_mark or exc.context_mark), "valid YAML",
-                         exc.problem or str(exc)) from None
     except yaml.YAMLError as exc:
-        raise InputError(path, None, "valid YAML", str(exc)) from None
+        raise _yaml_error(exc, text, path) from None
     return node
 
 
