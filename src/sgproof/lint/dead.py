@@ -23,6 +23,8 @@ def dead_rules(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
         if sg.id not in carried:
             continue  # every rule of a group on no ENI is unused: sg-unused / sg-reference-empty say so
         for rule in (*sg.ingress, *sg.egress):
+            if _used_by_example(net, rule, ephemeral):
+                continue  # a concrete flow the plain evaluator allows uses it: alive, no solver needed
             got = checker.rule_use(rule)
             if isinstance(got, str):
                 raise InternalError(f"lint: the solver could not decide whether {sg.id} rule {rule.text()} is "
@@ -37,6 +39,69 @@ def dead_rules(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
                           f"admit is blocked elsewhere ({blocked['why']})",
                           ({"proof": "unsat: no flow that every other gate admits matches this rule"},
                            _rule_ev(rule), blocked), tf)
+
+
+def _candidates(net: Network, rule: SgRule, limit: int = 3) -> list[tuple[Endpoint, Endpoint]]:
+    """A few (member, peer) endpoint pairs the rule matches: the ENIs that carry its group, and ENIs or
+    external addresses its peer names (ENIs of the member's own VPC first)."""
+    members = [i for i, e in enumerate(net.enis) if rule.sg_id in e.groups and e.hosts][:limit]
+    out = []
+    peer = rule.peer
+    for own in members:
+        vpc = net.enis[own].vpc_id
+        others: list[Endpoint] = []
+        if peer.kind == "sg":
+            if peer.ref in net.unknown_groups:
+                for f in (4, 6):
+                    ivs = net.external.get(f, ())
+                    if ivs:
+                        others.append(Endpoint(None, f, ivs[-1][0] + 1 if ivs[-1][0] < ivs[-1][1] else ivs[-1][0]))
+            else:
+                ks = sorted((k for k, e in enumerate(net.enis) if peer.ref in e.groups and e.hosts and k != own),
+                            key=lambda k: (net.enis[k].vpc_id != vpc, k))[:limit]
+                others += [Endpoint(k, f, a) for k in ks for f, a, _ in net.enis[k].private[:1]]
+        else:
+            blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
+            for f, lo, hi in blocks:
+                ks = sorted((k for k, e in enumerate(net.enis) if k != own and e.hosts
+                             and any(ff == f and a <= hi and b >= lo for ff, a, b in e.private)),
+                            key=lambda k: (net.enis[k].vpc_id != vpc, k))[:limit]
+                for k in ks:
+                    a = next(max(a, lo) for ff, a, b in net.enis[k].private if ff == f and a <= hi and b >= lo)
+                    others.append(Endpoint(k, f, a))
+                for x, y in net.external.get(f, ()):
+                    if x <= hi and y >= lo:
+                        a = max(x, lo)
+                        others.append(Endpoint(None, f, a + 1 if a < min(y, hi) else a))
+                        break
+        for o in others:
+            for ff, a, _ in net.enis[own].private:
+                if ff == o.family:
+                    out.append((Endpoint(own, ff, a), o))
+                    if o.eni is None and ff == 4 and not rule.egress:
+                        out += [(Endpoint(own, 4, pub), o) for pub in net.enis[own].public[:1]]
+                    break
+    return out
+
+
+def _used_by_example(net: Network, rule: SgRule, ephemeral: tuple[int, int]) -> bool:
+    from ..semantics.evaluate import matches, peer_matches, port_representatives
+    from ..semantics.routing import NAT_PORTS
+
+    proto = rule.match.proto if rule.match.proto != -1 else 6
+    values = [rule.match.lo] if proto in PORTED or proto in (1, 58) else [0]
+    sports = port_representatives(net, *ephemeral)[:4] if proto in PORTED else [0]
+    nports = port_representatives(net, *NAT_PORTS)[:4] if proto in PORTED else [0]
+    for me, other in _candidates(net, rule):
+        src, dst = (me, other) if rule.egress else (other, me)
+        for v in values:
+            if not (matches(rule.match, proto, v) and peer_matches(net, rule, other)):
+                continue
+            for sp in sports:
+                for npt in nports:
+                    if evaluate(net, Flow(src, dst, proto, v, sp, npt)).allowed:
+                        return True
+    return False
 
 
 def _blocked_example(net: Network, rule: SgRule, ephemeral: tuple[int, int]) -> dict[str, object]:
