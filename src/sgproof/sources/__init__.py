@@ -12,6 +12,7 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,33 +54,26 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-# Bounds on what a JSON input may be. Each is far beyond real data (a 20,000-ENI account is ~60 MB and
-# 8 levels deep; a Terraform plan of a large estate a few hundred MB and ~40 levels), and each keeps a
-# crafted file from exhausting memory, the stack or int() (which refuses numbers over 4,300 digits).
+# Bounds on what a JSON input may be. Each is far beyond real data (a 20,000-ENI account is ~40 MB and
+# 8 levels deep; a Terraform plan of a large estate a few hundred MB and ~12 levels), and each keeps a
+# crafted file from exhausting memory or the stack. Integers are bounded by int() itself (4,300 digits).
 MAX_JSON_BYTES = 1 << 30
 MAX_JSON_DEPTH = 200
-MAX_INT_DIGITS = 40
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _BadJson(Exception):
     """Raised from the decoder's hooks: what was expected and what was found."""
 
-    def __init__(self, expected: str, found: str, needle: str | None = None):
+    def __init__(self, expected: str, found: str):
         super().__init__(expected)
         self.expected = expected
         self.found = found
-        self.needle = needle
-
-
-def _parse_int(text: str) -> int:
-    if len(text) > MAX_INT_DIGITS + 1:
-        raise _BadJson(f"integers of at most {MAX_INT_DIGITS} digits", f"{len(text.lstrip('-'))} digits", text)
-    return int(text)
 
 
 def _parse_constant(name: str) -> Any:
-    raise _BadJson("standard JSON numbers (NaN and Infinity are not JSON)", name, name)
+    raise _BadJson("standard JSON numbers (NaN and Infinity are not JSON)", name)
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -104,6 +98,7 @@ def _line_col(data: str | bytes, offset: int) -> str:
 
 
 def os_reason(exc: OSError) -> str:
+    """Why a path could not be read, in words."""
     if exc.errno == errno.ENAMETOOLONG:
         return "a path too long for the file system"
     if exc.errno == errno.ELOOP:
@@ -118,21 +113,38 @@ def _json_path(parts: tuple[str | int, ...]) -> str:
     return out
 
 
-def _check_tree(doc: Any, path: str) -> None:
+def _children(value: Any) -> Any:
+    return value.items() if isinstance(value, dict) else enumerate(value)
+
+
+def _too_deep(doc: Any) -> bool:
+    level = [doc]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [c for v in level for c in (v.values() if type(v) is dict else v) if type(c) in (dict, list)]
+        if not level:
+            return False
+    return True
+
+
+def _check_tree(doc: Any, path: str, surrogates: bool) -> None:
     """Refuse nesting deeper than MAX_JSON_DEPTH and strings with lone surrogates (they cannot be printed)."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())] if isinstance(doc, dict | list) else []
+    if not isinstance(doc, dict | list):
+        return
+    deep = _too_deep(doc)
+    if not deep and not surrogates:
+        return
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
     while stack:
         value, where = stack.pop()
         if len(where) >= MAX_JSON_DEPTH:
             raise InputError(path, _json_path(where[:8]) + "...", f"JSON nested at most {MAX_JSON_DEPTH} levels deep",
                              "deeper nesting")
-        children: Any = value.items() if isinstance(value, dict) else enumerate(value)
-        for k, v in children:
-            if isinstance(k, str) and not k.isascii() and _SURROGATE.search(k):
+        for k, v in _children(value):
+            if isinstance(k, str) and _SURROGATE.search(k):
                 raise InputError(path, _json_path(where), "keys of valid Unicode text", "a lone surrogate escape")
             if isinstance(v, dict | list):
                 stack.append((v, (*where, k)))
-            elif isinstance(v, str) and not v.isascii() and _SURROGATE.search(v):
+            elif isinstance(v, str) and _SURROGATE.search(v):
                 raise InputError(path, _json_path((*where, k)), "valid Unicode text", "a lone surrogate escape")
 
 
@@ -163,18 +175,25 @@ def load_json(path: str, what: str) -> Any:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        found = "UTF-16 (re-save it as UTF-8)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else f"byte {data[exc.start]:#04x}"
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        found = "UTF-16 (re-save it as UTF-8)" if utf16 else f"byte {data[exc.start]:#04x}"
         raise InputError(path, _line_col(data, exc.start), f"UTF-8 text in the {what}", found) from None
+    del data
     try:
-        doc = json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant, object_pairs_hook=_object)
+        doc = json.loads(text, parse_constant=_parse_constant, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"{exc.lineno}:{exc.colno}", f"valid JSON ({exc.msg})") from None
     except RecursionError:
         raise InputError(path, None, f"JSON nested at most {MAX_JSON_DEPTH} levels deep", "deeper nesting") from None
     except _BadJson as exc:
-        at = text.find(exc.needle) if exc.needle else -1
-        raise InputError(path, _line_col(text, at) if at >= 0 else None, exc.expected, exc.found) from None
-    _check_tree(doc, path)
+        raise InputError(path, None, exc.expected, exc.found) from None
+    except ValueError:  # int() refuses integers longer than its limit
+        limit = sys.get_int_max_str_digits()
+        m = re.search(r"\d{" + str(limit + 1) + ",}", text)
+        where = _line_col(text, m.start()) if m else None
+        found = f"{len(m.group())} digits" if m else "a longer one"
+        raise InputError(path, where, f"integers of at most {limit} digits", found) from None
+    _check_tree(doc, path, _SURROGATE_ESCAPE.search(text) is not None)
     return doc
 
 
