@@ -20,7 +20,6 @@ from sgproof.sources.snapshot import build_network, read_document
 from .builders import SUB_A, SUB_B, VPC, allow_all_nacl, base, eni, entry, perm, sg, verdicts
 
 SG1, SG2 = "sg-00000000000000001", "sg-00000000000000002"
-ACL = "acl-00000000000000001"
 
 
 def doc0() -> dict[str, Any]:

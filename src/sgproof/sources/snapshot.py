@@ -201,8 +201,8 @@ class _Reader:
         return value
 
     def opt_id(self, item: dict[str, Any], key: str, place: str) -> str | None:
-        """An optional id: absent (or null) gives None, otherwise a non-empty string."""
-        return None if item.get(key) is None else self.str_(item, key, place)
+        """An optional id: absent, null or "" (Terraform's unset) gives None, otherwise a non-empty string."""
+        return None if item.get(key) in (None, "") else self.str_(item, key, place)
 
     def bool_(self, item: dict[str, Any], key: str, place: str, default: bool) -> bool:
         value = item.get(key)
