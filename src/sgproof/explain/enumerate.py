@@ -137,10 +137,12 @@ class ClassLabeller:
         key = (self.class_key(f.src), self.class_key(f.dst))
         text = self._pair_services.get(key)
         if text is None:
-            allowed = ServiceSet.of({})
+            parts: dict[int, list[Interval]] = {}
             for proto, _ in services.by_proto:
-                allowed = allowed.union(
-                    allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral))
+                got = allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral)
+                for p, ivs in got.by_proto:
+                    parts.setdefault(p, []).extend(ivs)
+            allowed = ServiceSet.of(parts)
             text = describe(allowed) if not allowed.is_empty() else describe(services)
             self._pair_services[key] = text
         src_side, dst_side = sides if sides is not None else (None, None)

@@ -81,36 +81,41 @@ def _pair(checker: Checker, a: str, b: str, selectors: dict[str, Selector],
             allowed = allowed.union(_services(checker, more))
     except InternalError as exc:
         return GroupFlow(a, b, f"not decided: {exc}", "", "unknown")
-    sel = checker.selection
+    sa, sb = checker.selection.evaluate(selectors[a]), checker.selection.evaluate(selectors[b])
     return GroupFlow(a, b, describe(allowed) + ("" if exact else " (at least)"), found[0].flow.text(),
-                     src_part=_external_part(checker, sel.evaluate(selectors[a]), found, "src", out_of_time),
-                     dst_part=_external_part(checker, sel.evaluate(selectors[b]), found, "dst", out_of_time))
+                     src_part=_external_part(checker, sa, sb, found, "src", out_of_time),
+                     dst_part=_external_part(checker, sb, sa, found, "dst", out_of_time))
 
 
 def _services(checker: Checker, found: list[Counterexample]) -> ServiceSet:
     """Every service over which the found flows' endpoints connect (each stands for its class pair)."""
     everything = ServiceSet.everything()
-    allowed = ServiceSet.of({})
+    parts: dict[int, list[tuple[int, int]]] = {}
     for cx in found:
         f = cx.flow
         for proto, _ in everything.by_proto:
-            allowed = allowed.union(allowed_services(checker.net, f.src, f.dst, proto, everything,
-                                                     checker.spec.ephemeral))
-    return allowed
+            got = allowed_services(checker.net, f.src, f.dst, proto, everything, checker.spec.ephemeral)
+            for p, ivs in got.by_proto:
+                parts.setdefault(p, []).extend(ivs)
+    return ServiceSet.of(parts)
 
 
-def _external_part(checker: Checker, group: EndpointSet, found: list[Counterexample], role: str,
-                   out_of_time: Callable[[], bool]) -> str:
+def _external_part(checker: Checker, group: EndpointSet, other: EndpointSet, found: list[Counterexample],
+                   role: str, out_of_time: Callable[[], bool]) -> str:
     """When the flows' `role` end is external: the group's external addresses shown to connect with the
     same other end and service (one address per atom: the rules cannot tell an atom's addresses apart),
-    as CIDR blocks; "" when that is every external address of the group, or the end is an ENI."""
+    as CIDR blocks; "" when that is every external address of the group that could take part (of a
+    family some ENI of the other group has), or when the end is an ENI."""
     atoms, net = checker.atoms, checker.net
+    families = {f for i in other.enis for f, _, _ in net.enis[i].private}
+    if any(net.enis[i].public for i in other.enis):
+        families.add(4)
     reached: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
     swept: set[int] = set()
     cut = False
     for cx in found:
         f = cx.flow
-        ext, other = (f.src, f.dst) if role == "src" else (f.dst, f.src)
+        ext, peer = (f.src, f.dst) if role == "src" else (f.dst, f.src)
         if ext.eni is not None:
             continue
         fam = ext.family
@@ -125,14 +130,14 @@ def _external_part(checker: Checker, group: EndpointSet, found: list[Counterexam
                 _, alo, ahi = atoms.bounds(atom)
                 alo, ahi = max(alo, lo), min(ahi, hi)
                 probe = Endpoint(None, fam, alo if alo == ahi else alo + 1)
-                s, d = (probe, other) if role == "src" else (other, probe)
+                s, d = (probe, peer) if role == "src" else (peer, probe)
                 if connection_exists(net, s, d, f.proto, f.value, checker.spec.ephemeral)[0]:
                     reached[fam].append((alo, ahi))
         swept.add(fam)
     if not swept:
         return ""
     got = (normalize(reached[4]), normalize(reached[6]))
-    if not cut and got == group.ext:
+    if not cut and all(got[f == 6] == group.ext_of(f) for f in families):
         return ""
     parts = []
     for fam, ivs in ((4, got[0]), (6, got[1])):

@@ -23,6 +23,9 @@ from .text import GATE_WORDS, step_resource, step_rule
 STYLES = {"proven": "bold green", "refuted": "bold red", "error": "bold yellow"}
 
 
+WIDE = 110  # narrower terminals get the trace as one block per step instead of a table
+
+
 def _trace(cx: Counterexample) -> Table:
     t = Table(show_header=True, header_style="dim", box=None, pad_edge=False)
     resources = [step_resource(s) for s in cx.trace]
@@ -30,14 +33,25 @@ def _trace(cx: Counterexample) -> Table:
     t.add_column("gate", overflow="fold", ratio=2)
     # each id whole on one line: a list of groups wraps between ids, never inside one
     widest = max((len(part) for r in resources for part in r.split(", ")), default=8)
-    t.add_column("resource", min_width=widest + 1, overflow="fold", ratio=2)
-    t.add_column("rule", overflow="fold", ratio=3)
-    t.add_column("verdict", no_wrap=True)
+    t.add_column("resource", min_width=widest + 1, ratio=2)
+    t.add_column("rule", ratio=3)
+    t.add_column("verdict", no_wrap=True, min_width=8)
     for n, (s, resource) in enumerate(zip(cx.trace, resources, strict=True), 1):
         style = "green" if s.verdict == "allow" else "bold red"
         t.add_row(Text(str(n)), Text(GATE_WORDS.get(s.gate, s.gate)), Text(resource), Text(step_rule(s)),
                   Text(s.verdict, style=style))
     return t
+
+
+def _trace_blocks(console: Console, cx: Counterexample) -> None:
+    """The trace for a narrow terminal: `n. gate resource verdict`, then the rule on its own (wrapping) line."""
+    for n, s in enumerate(cx.trace, 1):
+        head = Text(f"    {n}. ")
+        head.append(s.gate, style="dim")
+        head.append(f" {step_resource(s)} ")
+        head.append(s.verdict, style="green" if s.verdict == "allow" else "bold red")
+        console.print(head)
+        console.print(Padding(Text(step_rule(s)), (0, 0, 0, 7)))
 
 
 def _endpoint(role: str, cx: Counterexample) -> Text:
@@ -58,8 +72,10 @@ def _cx(console: Console, cx: Counterexample) -> None:
     console.print(_endpoint("destination", cx))
     if cx.note:
         console.print(Text(f"  note: {cx.note}", style="dim"))
-    if cx.trace:
+    if cx.trace and console.width >= WIDE:
         console.print(Padding(_trace(cx), (0, 0, 0, 4)))
+    elif cx.trace:
+        _trace_blocks(console, cx)
 
 
 def _result(console: Console, r: Result) -> None:

@@ -108,7 +108,8 @@ def _sg_gate(net: Network, gate: str, eni: int, egress: bool, other: Endpoint, p
                 pl = None
                 shown = rule.text()
                 if rule.peer.kind == "pl":
-                    pl = (rule.peer.ref, net.prefix_lists[rule.peer.ref].name)
+                    name = net.prefix_lists[rule.peer.ref].name
+                    pl = (rule.peer.ref, "" if name == rule.peer.ref else name)
                     if pl[1]:
                         shown += f" ({pl[1]})"
                 named = shown if sg.name == gid else f"({sg.name}) {shown}"
