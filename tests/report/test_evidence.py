@@ -143,7 +143,8 @@ def test_max_violations_without_all_is_a_usage_error(run) -> None:  # type: igno
 
 def test_external_class_label_is_the_whole_set_not_the_witness_group(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     spec = hostile.write(tmp_path)
-    text = Path(spec).read_text() + "  - id: bastion-closed\n    deny: {to: bastion, ports: all}\n"
+    text = Path(spec).read_text() + ("  - id: bastion-closed\n    deny: {to: bastion, ports: all}\n"
+                                     "  - id: office-closed\n    deny: {from: office, to: bastion, ports: all}\n")
     Path(spec).write_text(text)
     doc = _json(run, spec, "--all")
     res = {x["id"]: x for x in doc["results"]}["bastion-closed"]
@@ -151,10 +152,9 @@ def test_external_class_label_is_the_whole_set_not_the_witness_group(run, tmp_pa
     assert sources and all(s.startswith("external addresses (every address outside the snapshot's VPCs; e.g. ")
                            for s in sources), sources
     assert not any(s.startswith("office") for s in sources)
-    office = _json(run, spec, "--all")  # a side that is exactly a spec group is named by it
-    res = {x["id"]: x for x in office["results"]}["no-ssh-from-internet"]
-    assert res["violations"][0]["group"]["source"].startswith(
-        "external addresses (every address outside the snapshot's VPCs; e.g. 203.0.113.")
+    # a side that is exactly one of the spec's groups is named by it
+    res = {x["id"]: x for x in doc["results"]}["office-closed"]
+    assert res["violations"][0]["group"]["source"].startswith("office: external addresses (203.0.113.0/24; e.g. ")
 
 
 # ---- item 16: times ----------------------------------------------------------------------------------

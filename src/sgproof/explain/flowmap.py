@@ -18,7 +18,7 @@ from ..report.model import Counterexample, FlowMap, GroupFlow, Report
 from ..semantics import Endpoint, connection_exists
 from ..spec import Invariant, Selector, ServiceSet, describe
 from ..spec.select import EndpointSet
-from .enumerate import allowed_services, ranges_text
+from .enumerate import allowed_services, cidrs, ranges_text
 
 PER_PAIR = 4  # violation groups asked for per query
 ROUNDS = 4  # queries for services beyond those found, before an edge's services say "(at least)"
@@ -79,12 +79,13 @@ def _pair(checker: Checker, a: str, b: str, selectors: dict[str, Selector],
                 break
             found += more
             allowed = allowed.union(_services(checker, more))
+        sa, sb = checker.selection.evaluate(selectors[a]), checker.selection.evaluate(selectors[b])
+        src_part = _external_part(checker, inv, sa, sb, found, "src", out_of_time)
+        dst_part = _external_part(checker, inv, sb, sa, found, "dst", out_of_time)
     except InternalError as exc:
         return GroupFlow(a, b, f"not decided: {exc}", "", "unknown")
-    sa, sb = checker.selection.evaluate(selectors[a]), checker.selection.evaluate(selectors[b])
     return GroupFlow(a, b, describe(allowed) + ("" if exact else " (at least)"), found[0].flow.text(),
-                     src_part=_external_part(checker, sa, sb, found, "src", out_of_time),
-                     dst_part=_external_part(checker, sb, sa, found, "dst", out_of_time))
+                     src_part=src_part, dst_part=dst_part)
 
 
 def _services(checker: Checker, found: list[Counterexample]) -> ServiceSet:
@@ -100,53 +101,87 @@ def _services(checker: Checker, found: list[Counterexample]) -> ServiceSet:
     return ServiceSet.of(parts)
 
 
-def _external_part(checker: Checker, group: EndpointSet, other: EndpointSet, found: list[Counterexample],
-                   role: str, out_of_time: Callable[[], bool]) -> str:
-    """When the flows' `role` end is external: the group's external addresses shown to connect with the
-    same other end and service (one address per atom: the rules cannot tell an atom's addresses apart),
-    as CIDR blocks; "" when that is every external address of the group that could take part (of a
-    family some ENI of the other group has), or when the end is an ENI."""
-    atoms, net = checker.atoms, checker.net
+def _external_part(checker: Checker, inv: Invariant, group: EndpointSet, other: EndpointSet,
+                   found: list[Counterexample], role: str, out_of_time: Callable[[], bool]) -> str:
+    """When some flow's `role` end is external: the group's external addresses that connect, as CIDR
+    blocks ("" when that is every external address of the group that could take part: of a family some
+    ENI of the other group has). Each found flow's other end and service is tried from one address per
+    atom of the group (the rules cannot tell an atom's addresses apart); then the engine is asked for a flow
+    from the group's remaining external addresses, whose answers are tried in turn, until it proves that
+    none is left (the blocks are then exact) or the rounds or the budget run out ("and maybe more")."""
+    net = checker.net
     families = {f for i in other.enis for f, _, _ in net.enis[i].private}
     if any(net.enis[i].public for i in other.enis):
         families.add(4)
     reached: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
-    swept: set[int] = set()
-    cut = False
-    for cx in found:
-        f = cx.flow
-        ext, peer = (f.src, f.dst) if role == "src" else (f.dst, f.src)
-        if ext.eni is not None:
-            continue
-        fam = ext.family
-        tried = 0
-        for lo, hi in group.ext_of(fam):
-            first, last = atoms.index(fam, lo), atoms.index(fam, hi)
-            for atom in range(first, last + 1):
-                if tried >= MAX_ATOMS or out_of_time():
-                    cut = True
-                    break
-                tried += 1
-                _, alo, ahi = atoms.bounds(atom)
-                alo, ahi = max(alo, lo), min(ahi, hi)
-                probe = Endpoint(None, fam, alo if alo == ahi else alo + 1)
-                s, d = (probe, peer) if role == "src" else (peer, probe)
-                if connection_exists(net, s, d, f.proto, f.value, checker.spec.ephemeral)[0]:
-                    reached[fam].append((alo, ahi))
-        swept.add(fam)
-    if not swept:
+    todo = [cx for cx in found if (cx.flow.src if role == "src" else cx.flow.dst).eni is None]
+    if not todo:
         return ""
+    exact = False
+    for _ in range(ROUNDS):
+        for cx in todo:
+            if not _sweep(checker, group, cx, role, reached, out_of_time):
+                return _part_text(reached, group, families, False)
+        if out_of_time():
+            break
+        got = (normalize(reached[4]), normalize(reached[6]))
+        if role == "src":
+            narrower = dataclasses.replace(inv, src=_minus_blocks(inv.src, got))
+        else:
+            narrower = dataclasses.replace(inv, dst=_minus_blocks(inv.dst, got))
+        more, done = checker.violations(narrower, PER_PAIR)
+        todo = [cx for cx in more if (cx.flow.src if role == "src" else cx.flow.dst).eni is None]
+        if not todo:
+            exact = done  # an answer with an ENI at this end says nothing more about the external addresses
+            break
+    return _part_text(reached, group, families, exact)
+
+
+def _sweep(checker: Checker, group: EndpointSet, cx: Counterexample, role: str,
+           reached: dict[int, list[tuple[int, int]]], out_of_time: Callable[[], bool]) -> bool:
+    """Add the group's external atoms that connect with the flow's other end and service; False when cut."""
+    atoms, f = checker.atoms, cx.flow
+    ext, peer = (f.src, f.dst) if role == "src" else (f.dst, f.src)
+    tried = 0
+    for lo, hi in group.ext_of(ext.family):
+        for atom in range(atoms.index(ext.family, lo), atoms.index(ext.family, hi) + 1):
+            if tried >= MAX_ATOMS or out_of_time():
+                return False
+            tried += 1
+            _, alo, ahi = atoms.bounds(atom)
+            alo, ahi = max(alo, lo), min(ahi, hi)
+            probe = Endpoint(None, ext.family, alo if alo == ahi else alo + 1)
+            s, d = (probe, peer) if role == "src" else (peer, probe)
+            if connection_exists(checker.net, s, d, f.proto, f.value, checker.spec.ephemeral)[0]:
+                reached[ext.family].append((alo, ahi))
+    return True
+
+
+def _minus_blocks(sel: Selector | None, got: tuple[tuple[tuple[int, int], ...], ...]) -> Selector:
+    """The selector `sel` without the external address blocks in `got` (for the next question)."""
+    blocks = [c for fam, ivs in ((4, got[0]), (6, got[1])) for lo, hi in ivs for c in cidrs(fam, lo, hi)]
+    base = sel or Selector("anywhere", True, (), "<flow map>", "anywhere: true")
+    if not blocks:
+        return base
+    text = f"cidr: [{', '.join(blocks)}]"
+    found = Selector("cidr", blocks, (), "<flow map>", text)
+    rest = Selector("not", None, (found,), "<flow map>", f"not: {{{text}}}")
+    return Selector("all_of", None, (base, rest), "<flow map>", f"all_of: [{base.text}, {rest.text}]")
+
+
+def _part_text(reached: dict[int, list[tuple[int, int]]], group: EndpointSet, families: set[int],
+               exact: bool) -> str:
     got = (normalize(reached[4]), normalize(reached[6]))
-    if not cut and all(got[f == 6] == group.ext_of(f) for f in families):
+    if exact and all(got[f == 6] == group.ext_of(f) for f in families):
         return ""
     parts = []
     for fam, ivs in ((4, got[0]), (6, got[1])):
-        if not cut and ivs and ivs == group.ext_of(fam):
+        if exact and ivs and ivs == group.ext_of(fam):
             parts.append(f"every IPv{fam} address of it")
         elif ivs:
             parts.append(ranges_text((ivs, ()) if fam == 4 else ((), ivs)))
     text = ", ".join(parts) or "addresses not narrowed down"
-    return text + (" and maybe more" if cut else "")
+    return text + ("" if exact else " and maybe more")
 
 
 def add_flow_map(report: Report, checker: Checker, budget_seconds: float = 20.0) -> Report:

@@ -37,10 +37,12 @@ def code(text: str) -> str:
     return f"`{quoted}`"
 
 
-def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]], raw: int = 0) -> list[str]:
-    """A table; the first `raw` columns of each row are already Markdown (escaped by the caller)."""
+def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]], raw: int | tuple[int, ...] = 0) -> list[str]:
+    """A table; columns `raw` (the first `raw` ones, or those listed) are already Markdown (escaped by the
+    caller), the others are escaped here."""
+    done = set(range(raw)) if isinstance(raw, int) else set(raw)
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(c if i < raw else cell(c) for i, c in enumerate(row)) + " |" for row in rows]
+    out += ["| " + " | ".join(c if i in done else cell(c) for i, c in enumerate(row)) + " |" for row in rows]
     return out
 
 
@@ -114,8 +116,9 @@ def render_markdown(report: Report) -> str:
             lines += ["```mermaid", render_mermaid(fm), "```", ""]
             lines += _table(("from", "to", "services", "example flow"),
                             [(e.end_text("src"), e.end_text("dst"),
-                              e.services if e.status == "allowed" else f"unknown: {e.services}", e.example)
-                             for e in fm.edges])
+                              e.services if e.status == "allowed" else f"unknown: {e.services}",
+                              code(e.example) if e.example else "")
+                             for e in fm.edges], raw=(3,))
             lines.append("")
         elif fm.complete:
             lines += [f"Proven: no flow goes between any two of the groups {md(', '.join(fm.groups) or '(none)')}.",
