@@ -23,6 +23,7 @@ from sgproof.spec import load_spec
 
 from . import hostile
 from .conftest import SEED
+from .test_machine_formats import _validate_sarif
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -270,7 +271,8 @@ def test_hostile_strings_are_harmless_in_every_format(run, spec: str) -> None:  
     assert any(s.get("description", "").startswith("office ssh <img") and "\x1b[31m" in s["description"]
                for s in steps)
     sarif = json.loads(out["sarif"])
-    assert sarif["runs"][0]["results"]
+    _validate_sarif(sarif)
+    assert any("office ssh <img" in res["message"]["text"] for res in sarif["runs"][0]["results"])
 
 
 def test_hostile_strings_in_the_terminal_are_literal(spec: str) -> None:

@@ -179,7 +179,8 @@ class FlowMap:
         lines = ["A solid arrow A → B: some endpoint of A can open a connection to some endpoint of B, proven by "
                  "the example flow (replayed through the plain evaluator); its label lists services proven open "
                  "(\"(at least)\" when more may be open). Where only some external addresses of a group take "
-                 "part, the edge says so: \"some of internet (203.0.113.0/24)\"."]
+                 "part, the edge names them, \"some of internet (203.0.113.0/24)\": proven that the group's other "
+                 "external addresses open no connection that way (\"and maybe more\" when not proven)."]
         if self.complete:
             lines.append("No arrow between two groups: proven that no flow on any protocol or port goes that way.")
         else:
