@@ -78,7 +78,7 @@ class _ProgressBar:
     every `interval` seconds, so a long run shows it is alive; nothing with --quiet."""
 
     def __init__(self, quiet: bool, stream: TextIO, clock: Callable[[], float] | None = None,
-                 interval: float = 10.0):
+                 interval: float = 5.0):
         import time
 
         self.bar: Any = None
