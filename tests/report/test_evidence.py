@@ -98,6 +98,24 @@ def test_flow_map_edges_are_proven_and_say_which_external_addresses(spec: str) -
     assert all(d["status"] == "allowed" for _, _, d in g.edges(data=True))
 
 
+def test_flow_map_cut_while_narrowing_keeps_the_witness_and_says_maybe_more(spec: str) -> None:
+    checker = _checker(spec)
+    now = [0.0]
+    ask = checker.violations
+
+    def violations(inv, limit):  # type: ignore[no-untyped-def]
+        out = ask(inv, limit)
+        if inv.id == "flow:internet->bastion":
+            now[0] = 100.0  # the budget runs out right after the first answer for this pair
+        return out
+
+    checker.violations = violations  # type: ignore[method-assign]
+    fm = flow_map(checker, budget_seconds=20, clock=lambda: now[0])
+    edge = next(e for e in fm.edges if (e.src, e.dst) == ("internet", "bastion"))
+    assert edge.status == "allowed" and edge.services.endswith("(at least)")
+    assert edge.src_part in ("203.0.113.0/24 and maybe more", "198.51.100.0/24 and maybe more")
+
+
 def test_flow_map_in_the_reports_draws_unknown_and_legend(run, spec: str) -> None:  # type: ignore[no-untyped-def]
     md = run("verify", spec, "--format", "markdown", "--jobs", "1", "--quiet").stdout
     assert "| some of internet \\(198.51.100.0/24, 203.0.113.0/24\\) | bastion |" not in md  # parens not escaped

@@ -142,6 +142,11 @@ def _sweep(checker: Checker, group: EndpointSet, cx: Counterexample, role: str,
     """Add the group's external atoms that connect with the flow's other end and service; False when cut."""
     atoms, f = checker.atoms, cx.flow
     ext, peer = (f.src, f.dst) if role == "src" else (f.dst, f.src)
+    # the flow itself replayed: its address's atom (within the group) connects, whatever the budget says
+    _, alo, ahi = atoms.bounds(atoms.index(ext.family, ext.address))
+    for lo, hi in group.ext_of(ext.family):
+        if lo <= ext.address <= hi:
+            reached[ext.family].append((max(alo, lo), min(ahi, hi)))
     tried = 0
     for lo, hi in group.ext_of(ext.family):
         for atom in range(atoms.index(ext.family, lo), atoms.index(ext.family, hi) + 1):
