@@ -8,6 +8,7 @@ from typing import Any
 
 from .audit import spec_uri, where_column
 from .model import Counterexample, Report, Result
+from .text import step_resource, step_rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # a refutation's level and the score code-scanning dashboards sort by, from the invariant's severity
@@ -56,8 +57,7 @@ def _message(r: Result, cx: Counterexample, services: str = "") -> str:
         lines[0] += f" Services open between these classes: {services}."
     lines.append(f"Claim: {r.statement}.")
     for n, s in enumerate(cx.trace, 1):
-        rule = s.text or (f"rule {s.rule}" if s.rule is not None else "")
-        lines.append(f"{n}. {s.gate} {s.id} {rule} => {s.verdict}")
+        lines.append(f"{n}. {s.gate} {step_resource(s)} {step_rule(s)} => {s.verdict}")
     if cx.note:
         lines.append(f"Note: {cx.note}")
     return "\n".join(lines)
@@ -111,6 +111,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
             "results": results,
             "properties": {"spec": report.spec, "source": report.source.as_json(),
                            "assumptions": report.assumptions.as_json(), "summary": report.counts(),
+                           "seconds": report.times_json(),
                            "z3": report.z3_version},
         }],
     }
