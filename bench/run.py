@@ -22,10 +22,10 @@ ROOT = HERE.parent
 GIB = 1 << 30
 FLOOR_CODE = (
     "import json, sys, time\n"
-    "t = time.perf_counter()\n"
+    "t, c = time.perf_counter(), time.process_time()\n"
     "with open(sys.argv[1], 'rb') as fh:\n"
     "    json.load(fh)\n"
-    "print(time.perf_counter() - t)\n"
+    "print(time.perf_counter() - t, time.process_time() - c)\n"
 )
 TARGET_RATIO = 10.0  # at 10k ENIs
 TARGET_GROWTH = 2.1
@@ -108,7 +108,8 @@ def measure_child(stdout_path: str, cmd: list[str]) -> int:
         done.set()
         sampler.join()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"wall": wall, "rc": rc, "maxrss_kib": usage.ru_maxrss, **peaks}))
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"wall": wall, "cpu": cpu, "rc": rc, "maxrss_kib": usage.ru_maxrss, **peaks}))
     return 0
 
 
@@ -125,7 +126,9 @@ class SizeResult:
     atoms: int = 0
     snapshot_bytes: int = 0
     floors: list[float] = field(default_factory=list)
+    floor_cpus: list[float] = field(default_factory=list)
     walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     maxrss_kib: list[int] = field(default_factory=list)
     tree_rss_kib: list[int] = field(default_factory=list)
     tree_pss_kib: list[int] = field(default_factory=list)
@@ -139,6 +142,16 @@ class SizeResult:
     def floor(self) -> float:
         """Median json.load time."""
         return statistics.median(self.floors) if self.floors else float("nan")
+
+    @property
+    def floor_cpu(self) -> float:
+        """Median CPU time of json.load."""
+        return statistics.median(self.floor_cpus) if self.floor_cpus else float("nan")
+
+    @property
+    def cpu(self) -> float:
+        """Median CPU time (user + system) of the whole verify process tree."""
+        return statistics.median(self.cpus) if self.cpus else float("nan")
 
     @property
     def wall(self) -> float:
@@ -255,12 +268,13 @@ def generate(
     return info
 
 
-def measure_floor(network: Path) -> float:
-    """json.load of the snapshot in a fresh interpreter, timed inside it."""
+def measure_floor(network: Path) -> tuple[float, float]:
+    """json.load of the snapshot in a fresh interpreter, timed inside it: (wall, CPU) seconds."""
     proc = subprocess.run(
         [sys.executable, "-c", FLOOR_CODE, str(network)], capture_output=True, text=True, check=True
     )
-    return float(proc.stdout.strip())
+    wall, cpu = proc.stdout.split()
+    return float(wall), float(cpu)
 
 
 def measure_verify(cmd: list[str], out: Path, timeout: float) -> dict[str, Any]:
@@ -307,7 +321,9 @@ def run_size(
         cmd += ["--jobs", str(args.jobs)]
     for i in range(args.repeat):
         res.loads.append(os.getloadavg()[0])
-        res.floors.append(measure_floor(network))
+        floor, floor_cpu = measure_floor(network)
+        res.floors.append(floor)
+        res.floor_cpus.append(floor_cpu)
         try:
             run = measure_verify(cmd, out, args.timeout)
         except subprocess.TimeoutExpired:
@@ -315,7 +331,7 @@ def run_size(
             log(f"[{tag}] run {i + 1}: timeout")
             break
         log(
-            f"[{tag}] run {i + 1}: floor {res.floors[-1]:.2f} s, verify {run['wall']:.2f} s, exit {run['rc']}, peak {run['maxrss_kib'] / 1024:.0f} MiB"
+            f"[{tag}] run {i + 1}: floor {res.floors[-1]:.2f} s, verify {run['wall']:.2f} s (CPU {run['cpu']:.2f} s), exit {run['rc']}, peak {run['maxrss_kib'] / 1024:.0f} MiB"
         )
         try:
             report = json.loads(run["stdout"])
@@ -334,6 +350,7 @@ def run_size(
             res.problems.append(f"run {i + 1}: stdout is not JSON: {run['stdout'][:300]!r}")
             break
         res.walls.append(run["wall"])
+        res.cpus.append(run["cpu"])
         res.maxrss_kib.append(run["maxrss_kib"])
         res.tree_rss_kib.append(run["tree_rss_kib"])
         res.tree_pss_kib.append(run["tree_pss_kib"])
@@ -387,8 +404,8 @@ def report(cases: Cases, args: argparse.Namespace) -> tuple[str, bool]:
         f"sgproof benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
         f"median of {args.repeat} runs, --jobs {args.jobs or 'default'}, seed {args.seed}, sgproof {args.revision}",
         "",
-        "| profile | routing | ENIs | SGs | addresses | classes | class share | atoms | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | peak RSS (MiB) | tree RSS sum (MiB) | proven / refuted / error | load avg |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
+        "| profile | routing | ENIs | SGs | addresses | classes | class share | atoms | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | floor CPU (s) | verify CPU (s) | CPU ratio | peak RSS (MiB) | tree RSS sum (MiB) | proven / refuted / error | load avg |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
     ]
     for (profile, routing), results in cases.items():
         for enis, r in sorted(results.items()):
@@ -399,14 +416,18 @@ def report(cases: Cases, args: argparse.Namespace) -> tuple[str, bool]:
                 f"| {profile} | {'on' if routing else 'off'} | {enis:,} | {r.info.get('security_groups', 0):,} | "
                 f"{r.info.get('addresses', 0):,} | {r.classes:,} | {share} | {r.atoms:,} | "
                 f"{r.snapshot_bytes / 1e6:.1f} | {fmt(r.floor)} | {fmt(r.wall)} | {fmt(r.wall / r.floor, 1)} | "
-                f"{fmt(growth(results, enis))} | {r.peak_bytes / 2**20:.0f} | {r.tree_rss_bytes / 2**20:.0f} | {verdict} | "
+                f"{fmt(growth(results, enis))} | {fmt(r.floor_cpu)} | {fmt(r.cpu)} | {fmt(r.cpu / r.floor_cpu, 1)} | "
+                f"{r.peak_bytes / 2**20:.0f} | {r.tree_rss_bytes / 2**20:.0f} | {verdict} | "
                 f"{fmt(max(r.loads) if r.loads else float('nan'), 1)} |"
             )
     lines += [
         "",
         "classes = ENI classes (same subnet, groups and address atoms), class share = classes / ENIs, "
         "atoms = address atoms, both as sgproof reports them; ratio = verify / floor; growth ×2 = verify "
-        "time over the same profile and routing at half the size; peak RSS = the larger "
+        "time over the same profile and routing at half the size; CPU = user + system time of json.load and of the "
+        "whole verify process tree (workers included; it counts what the run did, not what the other sessions on "
+        "the machine made it wait, so on a loaded machine it is the steadier figure, while the targets are on wall "
+        "time); peak RSS = the larger "
         "of the biggest single process (getrusage) and the PSS of the whole process tree sampled every 5 s; "
         "tree RSS sum = the RSS of all sgproof processes summed every 0.5 s, an upper bound that counts pages "
         "forked workers share with their parent once per process; load avg = "
@@ -585,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
                 "address_atoms": r.atoms,
                 "snapshot_bytes": r.snapshot_bytes,
                 "floors": r.floors,
+                "floor_cpus": r.floor_cpus,
+                "cpus": r.cpus,
                 "walls": r.walls,
                 "maxrss_kib": r.maxrss_kib,
                 "tree_rss_kib": r.tree_rss_kib,
