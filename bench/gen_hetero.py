@@ -352,11 +352,9 @@ class HeteroBuilder:
                 "PrivateIpAddress": address,
             }
             if i == 0 and public:
-                item["Association"] = {
-                    "IpOwnerId": "amazon" if not nat else self.owner,
-                    "PublicDnsName": f"ec2-{public.replace('.', '-')}.compute-1.amazonaws.com",
-                    "PublicIp": public,
-                }
+                item["Association"] = self.association(public, elastic=nat)
+            elif i > 0 and public and self.rng.random() < 0.5:  # an Elastic IP on a secondary
+                item["Association"] = self.association(self.public_ip(), elastic=True)
             private.append(item)
         six: list[dict[str, str]] = []
         prefixes6: list[dict[str, str]] = []
@@ -446,6 +444,19 @@ class HeteroBuilder:
         self.enis.append(record)
         self.hosts.setdefault(team.role, []).append(record)
         return record
+
+    def association(self, public: str, elastic: bool) -> dict[str, str]:
+        """The Association of a private address with a public one: AWS's own, or an Elastic IP."""
+        out = {"IpOwnerId": self.owner if elastic else "amazon"}
+        if elastic:
+            out = {
+                "AllocationId": self.new_id("eipalloc"),
+                "AssociationId": self.new_id("eipassoc"),
+                **out,
+            }
+        out["PublicDnsName"] = f"ec2-{public.replace('.', '-')}.compute-1.amazonaws.com"
+        out["PublicIp"] = public
+        return out
 
     def ipv6_in(self, subnet: Subnet) -> str:
         """An unused address of the subnet's /64, below the delegated /80s."""

@@ -88,14 +88,15 @@ class Routing:
         """The NatGateways item of a public NAT gateway whose ENI (InterfaceType nat_gateway) exists."""
         nat_id = eni["Description"].rsplit(" ", 1)[-1]
         assert nat_id.startswith("nat-"), eni["Description"]
+        public = eni.get("Association", {})
         address: dict[str, Any] = {
-            "AllocationId": self.new_id("eipalloc"),
+            "AllocationId": public.get("AllocationId") or self.new_id("eipalloc"),
             "NetworkInterfaceId": eni["NetworkInterfaceId"],
             "PrivateIp": eni["PrivateIpAddress"],
         }
-        if "Association" in eni:
-            address["PublicIp"] = eni["Association"]["PublicIp"]
-            address["AssociationId"] = self.new_id("eipassoc")
+        if public:
+            address["PublicIp"] = public["PublicIp"]
+            address["AssociationId"] = public.get("AssociationId") or self.new_id("eipassoc")
         address.update(IsPrimary=True, Status="succeeded")
         self.nats.append(
             {

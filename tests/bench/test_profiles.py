@@ -169,12 +169,30 @@ def test_nat_gateways_match_their_enis(routed: dict[str, Any]) -> None:
 
 
 def test_public_addresses_sit_on_their_private_address(routed: dict[str, Any]) -> None:
-    """An ENI's public IP is the Association of its primary private address."""
+    """An ENI's public IP is the Association of its primary private address; each is unique."""
+    seen: Counter[str] = Counter()
     for eni in routed["NetworkInterfaces"]:
-        if "Association" in eni:
-            primary = [p for p in eni["PrivateIpAddresses"] if p["Primary"]]
-            assert primary[0]["Association"]["PublicIp"] == eni["Association"]["PublicIp"]
-            assert primary[0]["PrivateIpAddress"] == eni["PrivateIpAddress"]
+        primary = [p for p in eni["PrivateIpAddresses"] if p["Primary"]]
+        assert primary[0]["PrivateIpAddress"] == eni["PrivateIpAddress"]
+        assert primary[0].get("Association") == eni.get("Association")
+        seen.update(
+            p["Association"]["PublicIp"] for p in eni["PrivateIpAddresses"] if "Association" in p
+        )
+    assert seen and max(seen.values()) == 1
+
+
+def test_elastic_ips_on_secondary_addresses() -> None:
+    """Some heterogeneous edge hosts have an Elastic IP on a secondary address, some do not."""
+    doc = document("heterogeneous", 2000, 1, True)
+    secondaries = [
+        p
+        for e in doc["NetworkInterfaces"]
+        if "Association" in e
+        for p in e["PrivateIpAddresses"][1:]
+    ]
+    with_eip = [p for p in secondaries if "Association" in p]
+    assert with_eip and len(with_eip) < len(secondaries)
+    assert all(p["Association"]["AllocationId"].startswith("eipalloc-") for p in with_eip)
 
 
 def test_transit_gateway(routed: dict[str, Any]) -> None:
