@@ -387,11 +387,13 @@ def fmt(value: float, digits: int = 2) -> str:
     return "–" if value != value else f"{value:.{digits}f}"  # NaN check
 
 
-def growth(results: dict[int, SizeResult], enis: int) -> float:
-    """Time at `enis` over time at half of it, when both were measured."""
+def growth(results: dict[int, SizeResult], enis: int, cpu: bool = False) -> float:
+    """Time (wall, or CPU) at `enis` over time at half of it, when both were measured."""
     half = results.get(enis // 2) if enis % 2 == 0 else None
     if half is None or not half.walls or not results[enis].walls:
         return float("nan")
+    if cpu:
+        return results[enis].cpu / half.cpu
     return results[enis].wall / half.wall
 
 
@@ -404,8 +406,8 @@ def report(cases: Cases, args: argparse.Namespace) -> tuple[str, bool]:
         f"sgproof benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
         f"median of {args.repeat} runs, --jobs {args.jobs or 'default'}, seed {args.seed}, sgproof {args.revision}",
         "",
-        "| profile | routing | ENIs | SGs | addresses | classes | class share | atoms | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | floor CPU (s) | verify CPU (s) | CPU ratio | peak RSS (MiB) | tree RSS sum (MiB) | proven / refuted / error | load avg |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
+        "| profile | routing | ENIs | SGs | addresses | classes | class share | atoms | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | floor CPU (s) | verify CPU (s) | CPU ratio | CPU growth ×2 | peak RSS (MiB) | tree RSS sum (MiB) | proven / refuted / error | load avg |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
     ]
     for (profile, routing), results in cases.items():
         for enis, r in sorted(results.items()):
@@ -417,6 +419,7 @@ def report(cases: Cases, args: argparse.Namespace) -> tuple[str, bool]:
                 f"{r.info.get('addresses', 0):,} | {r.classes:,} | {share} | {r.atoms:,} | "
                 f"{r.snapshot_bytes / 1e6:.1f} | {fmt(r.floor)} | {fmt(r.wall)} | {fmt(r.wall / r.floor, 1)} | "
                 f"{fmt(growth(results, enis))} | {fmt(r.floor_cpu)} | {fmt(r.cpu)} | {fmt(r.cpu / r.floor_cpu, 1)} | "
+                f"{fmt(growth(results, enis, cpu=True))} | "
                 f"{r.peak_bytes / 2**20:.0f} | {r.tree_rss_bytes / 2**20:.0f} | {verdict} | "
                 f"{fmt(max(r.loads) if r.loads else float('nan'), 1)} |"
             )
