@@ -1,4 +1,9 @@
-"""Seeded generator of large, realistic AWS network snapshots plus the 20-invariant benchmark spec."""
+"""Seeded generator of large, realistic AWS network snapshots plus a 20-invariant benchmark spec.
+
+Two profiles: `friendly` (this file; services share group sets, few ENI classes) and
+`heterogeneous` (gen_hetero.py; nearly every ENI its own class). Routing (gen_routes.py) is on
+unless `--routing off`, which makes the same network without route tables and gateways.
+"""
 
 from __future__ import annotations
 
