@@ -67,7 +67,7 @@ TEAMS = (
     Team("web", "app", "api", "web-api-2", 0.09),
     Team("web", "app", "api", "web-api-3", 0.08),
     Team("web", "app", "api", "web-api-4", 0.07),
-    Team("web", "app", "reporting", "web-reporting", 0, fixed=0, azs=("a", "b")),
+    Team("web", "app", "reporting", "web-reporting", 0, azs=("a", "b")),  # anchors only
     Team("web", "app", "worker", "web-worker-1", 0.12, prefix=24),
     Team("web", "app", "worker", "web-worker-2", 0.08, prefix=24),
     Team("web", "app", "v6api", "web-v6api", 0.06),
@@ -299,15 +299,15 @@ class HeteroBuilder:
 
     # ---------------------------------------------------------------- plan and placement
     def counts(self) -> dict[str, int]:
-        """ENIs per team (random hosts only; anchors and fixed teams come on top of the budget)."""
+        """Random hosts per team: what the fixed teams and anchors leave of the ENIs, split by VPC
+        share (the last VPC takes the rounding) and team weight."""
         fixed = sum(t.fixed for t in TEAMS) + sum(a.count for a in ANCHORS)
         budget = self.n - fixed
         out: dict[str, int] = {}
         for spec in VPCS:
             teams = [t for t in TEAMS if t.vpc == spec.name and t.weight]
-            total = round(budget * spec.share) if spec.name != "ops" else 0
-            if spec.name == "ops":
-                total = budget - sum(out.values())
+            last = spec is VPCS[-1]
+            total = budget - sum(out.values()) if last else round(budget * spec.share)
             weight = sum(t.weight for t in teams)
             share = [int(total * t.weight / weight) for t in teams]
             share[0] += total - sum(share)
