@@ -18,7 +18,7 @@ from sgproof.spec.parse import load_spec_text
 from . import netgen
 from .diff_oracle import DiffOracle, Key, Point
 
-EXAMPLES = int(os.environ.get("SGPROOF_DIFF_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("SGPROOF_DIFF_COMMAND_EXAMPLES", "20"))
 
 
 @st.composite

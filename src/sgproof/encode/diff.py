@@ -304,6 +304,9 @@ class Differ:
                 w_atom = atoms[0]
                 w_proto, ivs = svc.by_proto[0]
                 w_value = ivs[0][0]
+            echo = {ICMP: 8 * 256, ICMPV6: 128 * 256}.get(w_proto)
+            if echo is not None and svc.contains(w_proto, echo):
+                w_value = echo  # ICMP witnesses are echo requests where the group holds them
             out.append(self._group(change, pos, neg, side_s, side_d, ks, kd, s_id, d_id, family, svc, w_proto,
                                    w_value, w_atom, atoms))
         return out
@@ -323,9 +326,16 @@ class Differ:
         return [a for lo, hi in runs for a in range(lo, hi + 1) if (a < n4) == (family == 4)]
 
     def _ext_address(self, atom: int) -> int:
-        """An address inside the atom (not its first, which reads like a network address)."""
-        _f, lo, hi = self.atoms.bounds(atom)
-        return lo if lo == hi else lo + 1
+        """An address inside the atom that a person can try: globally routable where the atom has one,
+        else its second address (its first reads like a network address). Every address of an atom
+        behaves alike in both networks."""
+        f, lo, hi = self.atoms.bounds(atom)
+        start = lo if lo == hi else lo + 1
+        cand = start
+        for rlo, rhi in _RESERVED[f]:
+            if rlo <= cand <= rhi:
+                cand = rhi + 2  # past the range and past the next network address
+        return cand if cand <= hi else start
 
     def _protocols(self, proto: int) -> tuple[list[int], int | None]:
         """The protocol numbers of proto's group that some rule names, and one stand-in for all the
@@ -430,9 +440,9 @@ class Differ:
 
     def _info(self, side: _SideQ, k: int, pos: _Net, ext: tuple[tuple[int, int, int], ...]) -> ClassInfo:
         if k >= side.n:
-            text = tuple(format_interval(*r) for r in ext)
-            return ClassInfo("external addresses " + ", ".join(text[:4])
-                             + (f" and {len(text) - 4} more ranges" if len(text) > 4 else ""), (), text, ext)
+            shown = tuple(format_interval(*r) for r in ext)
+            return ClassInfo("external addresses " + ", ".join(shown[:4])
+                             + (f" and {len(shown) - 4} more ranges" if len(shown) > 4 else ""), (), shown, ext)
         j = side.joints[k]
         names = [n for n, sets in self.group_names.items()
                  if any(x.index.get(j.ids[0]) in es.enis for x, es in zip(self.nets, sets, strict=True))]
@@ -485,6 +495,20 @@ class Differ:
         return cx, out
 
 
+def _reserved() -> dict[int, tuple[Interval, ...]]:
+    """Address ranges that are not globally routable (RFC 6890 and the documentation ranges)."""
+    from ..model.addr import parse_cidr
+
+    v4 = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+          "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+          "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3"]
+    v6 = ["::/3", "4000::/2", "8000::/1", "2001::/23", "2001:db8::/32", "2002::/16"]
+    return {f: normalize((lo, hi) for _f, lo, hi in map(parse_cidr, cidrs)) for f, cidrs in ((4, v4), (6, v6))}
+
+
+_RESERVED = _reserved()
+
+
 def proto_text(proto: int, value: int) -> str:
     from ..model import proto_name
 
@@ -528,8 +552,7 @@ def cause_items(pos: _Net, neg: _Net, flow: Flow, oflow: Flow | None) -> list[di
         """The change word for something only the allowing (in_pos) or only the blocking network has."""
         return "added" if in_pos == new_side else "removed"
 
-    eps = [(flow.src, oflow.src if oflow else None, "source"), (flow.dst, oflow.dst if oflow else None, "destination")]
-    for ep, oep, role in eps:
+    for ep in (flow.src, flow.dst):
         if ep.eni is None:
             if oflow is None and not any(lo <= ep.address <= hi for lo, hi in neg.net.external.get(ep.family, ())):
                 add({"kind": "external", "id": ep.text(), "change": present(True),
@@ -703,7 +726,7 @@ def run_diff(old: Network, new: Network, spec: Spec, src: Selector | None, dst: 
     return added, removed, c1 and c2, truncated, d.undecided, time.perf_counter() - t0
 
 
-__all__ = ["Differ", "cause_items", "run_diff", "union_atoms", "SERVICE_MAX"]
+__all__ = ["SERVICE_MAX", "Differ", "cause_items", "run_diff", "union_atoms"]
 
 
 # ---- the two inputs ----------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ class ChangeGroup:
 
         return normalize((p, p) for p, _ in self.services.by_proto)
 
+    def protocols_text(self) -> str:
+        return _ranges_text(self.protocols())
+
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "from": self.src.as_json(), "to": self.dst.as_json(),
