@@ -120,6 +120,10 @@ class Differ:
         self.group_names = {name: (self.nets[0].selection.evaluate(sel), self.nets[1].selection.evaluate(sel))
                             for name, sel in spec.groups.items()}
         self.undecided: str | None = None
+        self._signatures: dict[int, tuple[int, ...]] | None = None
+        from ..model.addr import parse_cidr
+
+        self._spec_blocks = [parse_cidr(c) for c in spec_cidrs]
 
     # ---- preparation ----------------------------------------------------------------------------
     def _prepare(self, name: str, net: Network) -> _Net:
@@ -234,11 +238,12 @@ class Differ:
 
             ks, kd, proto, value = val(s_cls), val(d_cls), val(p), val(x)
             family = 4 if val(ps.atom) < n4 else 6
-            groups = self._groups(change, pos, neg, side_s, side_d, ks, kd, family, proto, value,
-                                  val(ps.atom), val(pd.atom))
+            groups, srcs, dsts = self._groups(change, pos, neg, side_s, side_d, ks, kd, family, proto, value,
+                                              val(ps.atom), val(pd.atom))
             found.extend(groups)
             same_proto = p == proto if proto in NAMED else z3.And([p != q for q in NAMED])
-            solver.add(z3.Not(z3.And(s_cls == ks, d_cls == kd, fam4 == (family == 4), same_proto)))
+            solver.add(z3.Not(z3.And(Encoder.in_runs(s_cls, ranges(srcs)), Encoder.in_runs(d_cls, ranges(dsts)),
+                                     fam4 == (family == 4), same_proto)))
 
     def _present(self, x: _Net, k: int, side: _SideQ, cls: Any, t: Terms) -> Any:
         """The endpoint exists in network x: its joint class has an ENI class there, or its atom is external there."""
@@ -273,8 +278,13 @@ class Differ:
 
     # ---- expanding a found group with the plain evaluator ------------------------------------------
     def _groups(self, change: str, pos: _Net, neg: _Net, side_s: _SideQ, side_d: _SideQ, ks: int, kd: int,
-                family: int, proto: int, value: int, atom_s: int, atom_d: int) -> list[ChangeGroup]:
-        """The found group, exact: its services (and, for an external side, its addresses) by evaluation."""
+                family: int, proto: int, value: int, atom_s: int, atom_d: int
+                ) -> tuple[list[ChangeGroup], list[int], list[int]]:
+        """The found group, exact: its services (and, for an external side, its addresses) by evaluation.
+
+        Between two ENI classes, the other classes of one side that change in exactly the same way
+        towards the same class join the group (often one rule opens a port to many classes). Returns
+        the groups and the source and destination classes they cover."""
         s_ext, d_ext = ks >= side_s.n, kd >= side_d.n
         s_id, d_id = self._pair(side_s, ks, side_d, kd)
         protos, spare = self._protocols(proto)
@@ -285,17 +295,25 @@ class Differ:
             witness_svc = self._changed(pos, neg, ("eni", s_id), ("eni", d_id), family, protos, spare)
             by_addr[witness_svc] = []
         else:
-            for atom in self._ext_atoms(side_s.ext_runs if s_ext else side_d.ext_runs, family):
-                addr = self._ext_address(atom)
+            for rep, alike in self._ext_classes(side_s.ext_runs if s_ext else side_d.ext_runs, family):
+                addr = self._ext_address(rep)
                 ends = (("ext", addr), ("eni", d_id)) if s_ext else (("eni", s_id), ("ext", addr))
                 svc = self._changed(pos, neg, ends[0], ends[1], family, protos, spare)
                 if not svc.is_empty():
-                    by_addr[svc].append(atom)
-                if atom == witness_atom:
+                    by_addr[svc].extend(alike)
+                if witness_atom in alike:
                     witness_svc = svc
+            for atoms in by_addr.values():
+                atoms.sort()
         if witness_svc is None or not witness_svc.contains(proto, value):
             raise InternalError(f"diff: the solver found a connection {change} on {proto_text(proto, value)} that "
                                 "the plain evaluator does not confirm")
+        srcs, dsts = [ks], [kd]
+        if not (s_ext or d_ext):
+            srcs = self._alike(pos, neg, side_s, ks, d_id, True, family, proto, value, protos, spare, witness_svc)
+            if len(srcs) == 1:
+                dsts = self._alike(pos, neg, side_d, kd, s_id, False, family, proto, value, protos, spare,
+                                   witness_svc)
         out = []
         for svc, atoms in sorted(by_addr.items(), key=lambda kv: kv[1][:1]):
             if svc == witness_svc:
@@ -307,8 +325,25 @@ class Differ:
             echo = {ICMP: 8 * 256, ICMPV6: 128 * 256}.get(w_proto)
             if echo is not None and svc.contains(w_proto, echo):
                 w_value = echo  # ICMP witnesses are echo requests where the group holds them
-            out.append(self._group(change, pos, neg, side_s, side_d, ks, kd, s_id, d_id, family, svc, w_proto,
+            out.append(self._group(change, pos, neg, side_s, side_d, srcs, dsts, s_id, d_id, family, svc, w_proto,
                                    w_value, w_atom, atoms))
+        return out, srcs, dsts
+
+    def _alike(self, pos: _Net, neg: _Net, side: _SideQ, k: int, other_id: str | None, is_src: bool, family: int,
+               proto: int, value: int, protos: list[int], spare: int | None, svc: ServiceSet) -> list[int]:
+        """Classes of `side` whose changed services towards (or from) other_id are exactly svc."""
+        out = [k]
+        for k2, j in enumerate(side.joints):
+            rep = next((i for i in j.ids if i != other_id), None)
+            if k2 == k or rep is None:
+                continue
+            ends: tuple[tuple[str, Any], tuple[str, Any]] = (("eni", rep), ("eni", other_id)) if is_src else (
+                ("eni", other_id), ("eni", rep))
+            if not self._connects(pos, *ends, family, proto, value) or self._connects(neg, *ends, family, proto,
+                                                                                       value):
+                continue  # quick test on the witness's service before the whole set
+            if self._changed(pos, neg, *ends, family, protos, spare) == svc:
+                out.append(k2)
         return out
 
     def _pair(self, side_s: _SideQ, ks: int, side_d: _SideQ, kd: int) -> tuple[str | None, str | None]:
@@ -321,9 +356,44 @@ class Differ:
                     return s, d
         raise InternalError("diff: a class pair without two distinct endpoints")
 
-    def _ext_atoms(self, runs: list[tuple[int, int]], family: int) -> list[int]:
+    def _ext_classes(self, runs: list[tuple[int, int]], family: int) -> list[tuple[int, list[int]]]:
+        """The external atoms of the runs in one family, grouped by the address blocks of both networks that
+        hold them (atoms in no different block behave alike everywhere): (representative, atoms)."""
         n4 = self.atoms.n4
-        return [a for lo, hi in runs for a in range(lo, hi + 1) if (a < n4) == (family == 4)]
+        atoms = [a for lo, hi in runs for a in range(lo, hi + 1) if (a < n4) == (family == 4)]
+        if self._signatures is None:
+            self._signatures = self._ext_signatures()
+        by_sig: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for a in atoms:
+            by_sig[self._signatures.get(a, ())].append(a)
+        return [(alike[0], alike) for alike in by_sig.values()]
+
+    def _ext_signatures(self) -> dict[int, tuple[int, ...]]:
+        """For every external atom, the blocks that contain it: each rule peer, prefix list entry, NACL
+        entry, external range (of either network) and spec CIDR. Public IPs cut the external space
+        too, but no predicate on external addresses names them."""
+        from bisect import bisect_left, bisect_right
+
+        ext = sorted({a for x in self.nets for lo, hi in x.ext_runs for a in range(lo, hi + 1)})
+        blocks: set[tuple[int, int, int]] = set(self._spec_blocks)
+        for x in self.nets:
+            net = x.net
+            for sg in net.sgs.values():
+                for r in (*sg.ingress, *sg.egress):
+                    if r.peer.kind == "cidr":
+                        blocks.add((r.peer.family, r.peer.lo, r.peer.hi))
+            for pl in net.prefix_lists.values():
+                blocks.update(pl.cidrs)
+            for nacl in net.nacls.values():
+                blocks.update((e.family, e.lo, e.hi) for e in (*nacl.ingress, *nacl.egress))
+            for f, ivs in net.external.items():
+                blocks.update((f, lo, hi) for lo, hi in ivs)
+        sigs: dict[int, list[int]] = defaultdict(list)
+        for n, (f, lo, hi) in enumerate(sorted(blocks)):
+            a, b = self.atoms.span(f, lo, hi)
+            for atom in ext[bisect_left(ext, a):bisect_right(ext, b)]:
+                sigs[atom].append(n)
+        return {a: tuple(v) for a, v in sigs.items()}
 
     def _ext_address(self, atom: int) -> int:
         """An address inside the atom that a person can try: globally routable where the atom has one,
@@ -413,7 +483,8 @@ class Differ:
         return None
 
     # ---- one group: labels, witness, blocking step, cause ---------------------------------------------
-    def _group(self, change: str, pos: _Net, neg: _Net, side_s: _SideQ, side_d: _SideQ, ks: int, kd: int,
+    def _group(self, change: str, pos: _Net, neg: _Net, side_s: _SideQ, side_d: _SideQ, srcs: list[int],
+               dsts: list[int],
                s_id: str | None, d_id: str | None, family: int, svc: ServiceSet, proto: int, value: int,
                ext_atom: int, ext_atoms: list[int]) -> ChangeGroup:
         addr = self._ext_address(ext_atom)
@@ -434,11 +505,12 @@ class Differ:
         other, blocked = self._in_other(pos, neg, flow)
         cause = tuple(cause_items(pos, neg, flow, other.flow if other is not None else None))
         ext = _ext_ranges(self.atoms, ext_atoms)
-        src = self._info(side_s, ks, pos, ext)
-        dst = self._info(side_d, kd, pos, ext)
+        src = self._info(side_s, srcs, pos, ext)
+        dst = self._info(side_d, dsts, pos, ext)
         return ChangeGroup(change, src, dst, family, svc, witness, other, blocked, cause)
 
-    def _info(self, side: _SideQ, k: int, pos: _Net, ext: tuple[tuple[int, int, int], ...]) -> ClassInfo:
+    def _info(self, side: _SideQ, ks: list[int], pos: _Net, ext: tuple[tuple[int, int, int], ...]) -> ClassInfo:
+        k = ks[0]
         if k >= side.n:
             shown = tuple(format_interval(*r) for r in ext)
             return ClassInfo("external addresses " + ", ".join(shown[:4])
@@ -452,6 +524,9 @@ class Differ:
         groups = ", ".join(g if x.net.sgs[g].name == g else f"{g} ({x.net.sgs[g].name})" for g in e.groups)
         who = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} more"
         text = (f"{', '.join(names)}: " if names else "") + f"{who} [{groups or 'no security group'}] in {e.subnet_id}"
+        if len(ks) > 1:
+            ids = tuple(sorted({i for k2 in ks for i in side.joints[k2].ids}))
+            text = f"{len(ids)} ENIs in {len(ks)} classes alike here, e.g. {text}"
         return ClassInfo(text, ids, ())
 
     def _in_other(self, pos: _Net, neg: _Net, flow: Flow) -> tuple[Counterexample | None, dict[str, Any]]:
