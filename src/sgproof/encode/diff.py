@@ -35,6 +35,8 @@ from .prepare import Atoms, build_atoms, build_classes, ranges
 from .query import Encoder, Side, SideClass, Terms
 
 NAMED = (ICMP, TCP, UDP, ICMPV6)
+# gates whose decision does not depend on the client port (the request's SGs and NACLs, routing)
+SPORT_FREE = frozenset({"sg-egress", "sg-ingress", "nacl-out", "nacl-in", "route", "route-reply"})
 NAMES = ("OLD", "NEW")
 
 
@@ -271,7 +273,9 @@ class Differ:
             for dt, dpub in zip(d_slots, d_pubs, strict=True):
                 usable = z3.And((st.atom < n4) == fam4, (dt.atom < n4) == fam4, z3.Not(spub),
                                 z3.Implies(dpub, ps.ext))
-                conn = z3.Or([enc.allowed(st, dt, p, x, z3.If(ported, r, 0), self.services) for r in reps])
+                # gates 1-3 of the request do not depend on the client port: build them once per pair
+                req = enc.request(st, dt, p, x, self.services)
+                conn = z3.And(req, z3.Or([enc.reply_ok(st, dt, p, x, z3.If(ported, r, 0)) for r in reps]))
                 blocked.append(z3.Implies(usable, z3.Not(conn)))
         here = z3.And(self._present(neg, nk, side_s, s_cls, ps), self._present(neg, nk, side_d, d_cls, pd))
         solver.add(z3.Implies(here, z3.And(blocked)))
@@ -478,8 +482,11 @@ class Differ:
         """A flow (with some client port) that x allows, or None."""
         for port in (x.reps or [self.ephemeral[0]]) if proto in PORTED else [0]:
             flow = Flow(s, d, proto, value, port)
-            if evaluate(x.net, flow).allowed:
+            verdict = evaluate(x.net, flow)
+            if verdict.allowed:
                 return flow
+            if all(step.gate in SPORT_FREE for step in verdict.blocked_by):
+                return None  # blocked where the client port plays no part: no other port gets through
         return None
 
     # ---- one group: labels, witness, blocking step, cause ---------------------------------------------
