@@ -299,3 +299,29 @@ def test_cli_sarif_locates_the_terraform_resource() -> None:
     results = json.loads(out)["runs"][0]["results"]
     names = {loc["logicalLocations"][0]["fullyQualifiedName"] for r in results for loc in r["locations"]}
     assert "aws_vpc_security_group_ingress_rule.db_mysql_world[0]" in names or "aws_instance.db" in names
+
+
+def _routes(extra: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"RouteTables": [{"RouteTableId": "rtb-00000000000000001", "VpcId": "vpc-00000000000000001",
+                             "Associations": [{"Main": True}],
+                             "Routes": [{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local",
+                                         "Origin": "CreateRouteTable", "State": "active"}, *extra]}],
+            "InternetGateways": [{"InternetGatewayId": "igw-00000000000000001",
+                                  "Attachments": [{"VpcId": "vpc-00000000000000001", "State": "available"}]}]}
+
+
+def test_a_route_added() -> None:
+    old = two_tier(**_routes([]))
+    old["NetworkInterfaces"][1]["Groups"].append({"GroupId": SSH})
+    old["NetworkInterfaces"][1]["Association"] = {"PublicIp": "54.0.0.2"}
+    new = copy.deepcopy(old)
+    new["RouteTables"][0]["Routes"].append({"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-00000000000000001",
+                                            "Origin": "CreateRoute", "State": "active"})
+    added, removed = diff(old, new)
+    assert not removed
+    inbound = [g for g in added if g.src.is_external and g.dst.enis == (ENI_B,) and g.protocol == 6]
+    assert inbound and inbound[0].services.contains(6, 22)
+    assert inbound[0].blocked["gate"] in ("route", "route-reply")
+    assert any(c["kind"] == "route" for c in inbound[0].cause)
+    # no internet route, no change: the same networks without it are equal
+    assert diff(old, copy.deepcopy(old)) == ([], [])

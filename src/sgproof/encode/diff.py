@@ -25,8 +25,9 @@ from ..model import ANY_PROTO, ICMP, ICMPS, ICMPV6, PORTED, SERVICE_MAX, TCP, UD
 from ..model.addr import Interval, format_interval, normalize
 from ..report.diff_model import ChangeGroup, ClassInfo
 from ..report.model import Counterexample, endpoint_info, step_json
-from ..semantics import Endpoint, Flow, evaluate
+from ..semantics import Endpoint, Flow, Step, evaluate
 from ..semantics.evaluate import ICMP_REPLY, nacl_decision, port_representatives
+from ..semantics.routing import NAT_PORTS
 from ..spec import ServiceSet, Spec
 from ..spec.parse import Selector
 from ..spec.select import Selection
@@ -36,7 +37,8 @@ from .query import Encoder, Side, SideClass, Terms
 
 NAMED = (ICMP, TCP, UDP, ICMPV6)
 # gates whose decision does not depend on the client port (the request's SGs and NACLs, routing)
-SPORT_FREE = frozenset({"sg-egress", "sg-ingress", "nacl-out", "nacl-in", "route", "route-reply"})
+SPORT_FREE = frozenset({"sg-egress", "sg-ingress", "nacl-out", "nacl-in", "nacl-tgw-in", "nacl-tgw-out",
+                        "nacl-nat-in", "nacl-nat-out", "nat", "route", "route-reply"})
 NAMES = ("OLD", "NEW")
 
 
@@ -63,6 +65,7 @@ class _Net:
     ext_runs: list[tuple[int, int]]  # atoms that are external endpoints here
     relevant: set[str]
     reps: list[int]
+    nat_reps: list[int]
     _addr_cache: dict[tuple[int, int, bool], list[int]] = field(default_factory=dict)
 
     def addresses(self, eni: int, family: int, with_public: bool, atoms: Atoms) -> list[int]:
@@ -131,16 +134,17 @@ class Differ:
     def _prepare(self, name: str, net: Network) -> _Net:
         classes, class_of = build_classes(net, self.atoms)
         reps = port_representatives(net, *self.ephemeral)
+        nat_reps = port_representatives(net, *NAT_PORTS)
         enc = Encoder(net, self.atoms, classes, class_of, self.ephemeral, reps)
         ext_runs = list(normalize(self.atoms.span(f, lo, hi) for f in (4, 6) for lo, hi in net.external.get(f, ())))
         relevant = {r.peer.ref for sg in net.sgs.values() for r in (*sg.ingress, *sg.egress)
                     if r.peer.kind == "sg" and r.peer.ref not in net.unknown_groups}
         return _Net(name, net, enc, {e.id: i for i, e in enumerate(net.enis)}, Selection(net, self.spec), ext_runs,
-                    relevant, reps)
+                    relevant, reps, nat_reps)
 
     def _class_in(self, x: _Net, eni_id: str) -> int | None:
         i = x.index.get(eni_id)
-        if i is None:
+        if i is None or not x.net.enis[i].hosts:  # contract 4.6: no flow starts or ends at it
             return None
         c = x.enc.class_of[i]
         return c if x.enc.classes[c].private_atoms else None  # an ENI without an address hosts nothing
@@ -187,8 +191,9 @@ class Differ:
             cls = enc.classes[c]
             beh = enc.behaviour(cls.groups, egress, self.services)
             mem = frozenset(x.relevant.intersection(cls.groups))
+            mapped = cls.mapped_atoms if enc.routes is not None else ()
             out.append(SideClass(cls.subnet_id, beh, mem, cls.private_atoms,
-                                 cls.public_atoms if with_public else ()))
+                                 cls.public_atoms if with_public else (), [], mapped, cls.unknown_atoms))
         return Side(out, side.ext_runs)
 
     # ---- the query --------------------------------------------------------------------------------
@@ -202,13 +207,17 @@ class Differ:
             return [], True
         if not (side_s.joints or side_s.ext_runs) or not (side_d.joints or side_d.ext_runs):
             return [], True
-        solver = z3.Solver()
+        # one z3 context for both encoders: the two networks meet in one solver
+        Z = pos.enc.fresh()
+        neg.enc.fresh()
+        neg.enc.z = Z
+        solver = z3.Solver(ctx=Z)
         solver.set("timeout", self.timeout_ms)
-        p, x, sp = z3.Ints("p x sport")
+        p, x, sp = (z3.Int(n, Z) for n in ("p", "x", "sport"))
         n4 = self.atoms.n4
         svc = self.services
         ps, s_cls = pos.enc.side_terms("P_src", self._side_classes(pos, pk, side_s, True, False), pos.relevant,
-                                       solver, z3.BoolVal(False))
+                                       solver, pos.enc.F())
         pd, d_cls = pos.enc.side_terms("P_dst", self._side_classes(pos, pk, side_d, False, bool(side_s.ext_runs)),
                                        pos.relevant, solver, ps.ext)
         solver.add(z3.Not(z3.And(ps.ext, pd.ext)))
@@ -244,14 +253,14 @@ class Differ:
                                               val(ps.atom), val(pd.atom))
             found.extend(groups)
             same_proto = p == proto if proto in NAMED else z3.And([p != q for q in NAMED])
-            solver.add(z3.Not(z3.And(Encoder.in_runs(s_cls, ranges(srcs)), Encoder.in_runs(d_cls, ranges(dsts)),
+            solver.add(z3.Not(z3.And(pos.enc.in_runs(s_cls, ranges(srcs)), pos.enc.in_runs(d_cls, ranges(dsts)),
                                      fam4 == (family == 4), same_proto)))
 
     def _present(self, x: _Net, k: int, side: _SideQ, cls: Any, t: Terms) -> Any:
         """The endpoint exists in network x: its joint class has an ENI class there, or its atom is external there."""
         here = [i for i, j in enumerate(side.joints) if j.classes[k] is not None]
-        return z3.Or(z3.And(z3.Not(t.ext), Encoder.in_runs(cls, ranges(here))),
-                     z3.And(t.ext, Encoder.in_runs(t.atom, x.ext_runs)))
+        return z3.Or(z3.And(z3.Not(t.ext), x.enc.in_runs(cls, ranges(here))),
+                     z3.And(t.ext, x.enc.in_runs(t.atom, x.ext_runs)))
 
     def _blocked_everywhere(self, solver: z3.Solver, neg: _Net, nk: int, side_s: _SideQ, side_d: _SideQ,
                             s_cls: Any, d_cls: Any, ps: Terms, pd: Terms, p: Any, x: Any, fam4: Any) -> None:
@@ -267,15 +276,15 @@ class Differ:
         solver.add(ns_cls == s_cls, nd_cls == d_cls)
         solver.add(z3.Implies(ps.ext, s_slots[0].atom == ps.atom), z3.Implies(pd.ext, d_slots[0].atom == pd.atom))
         ported = z3.Or(p == TCP, p == UDP)
-        reps = neg.reps or [self.ephemeral[0]]
+        sports = [z3.If(ported, r, 0) for r in neg.reps or [self.ephemeral[0]]]
+        nports = [z3.IntVal(n, enc.z) for n in neg.nat_reps]
         blocked = []
         for st, spub in zip(s_slots, s_pubs, strict=True):
             for dt, dpub in zip(d_slots, d_pubs, strict=True):
                 usable = z3.And((st.atom < n4) == fam4, (dt.atom < n4) == fam4, z3.Not(spub),
                                 z3.Implies(dpub, ps.ext))
-                # gates 1-3 of the request do not depend on the client port: build them once per pair
-                req = enc.request(st, dt, p, x, self.services)
-                conn = z3.And(req, z3.Or([enc.reply_ok(st, dt, p, x, z3.If(ported, r, 0)) for r in reps]))
+                # an unknown route counts as a route for diff (contract 4.5): "blocked" must not rest on it
+                conn = enc.connection(st, dt, p, x, self.services, sports, nports, unknown_allows=True)
                 blocked.append(z3.Implies(usable, z3.Not(conn)))
         here = z3.And(self._present(neg, nk, side_s, s_cls, ps), self._present(neg, nk, side_d, d_cls, pd))
         solver.add(z3.Implies(here, z3.And(blocked)))
@@ -378,6 +387,10 @@ class Differ:
         too, but no predicate on external addresses names them."""
         from bisect import bisect_left, bisect_right
 
+        from ..model.addr import parse_cidr
+        from .prepare import SPECIAL_RANGES
+        from .routes import routing_blocks
+
         ext = sorted({a for x in self.nets for lo, hi in x.ext_runs for a in range(lo, hi + 1)})
         blocks: set[tuple[int, int, int]] = set(self._spec_blocks)
         for x in self.nets:
@@ -392,6 +405,8 @@ class Differ:
                 blocks.update((e.family, e.lo, e.hi) for e in (*nacl.ingress, *nacl.egress))
             for f, ivs in net.external.items():
                 blocks.update((f, lo, hi) for lo, hi in ivs)
+            blocks.update(routing_blocks(net))
+        blocks.update(parse_cidr(c) for c in SPECIAL_RANGES)
         sigs: dict[int, list[int]] = defaultdict(list)
         for n, (f, lo, hi) in enumerate(sorted(blocks)):
             a, b = self.atoms.span(f, lo, hi)
@@ -480,13 +495,15 @@ class Differ:
 
     def _flow_ok(self, x: _Net, s: Endpoint, d: Endpoint, proto: int, value: int) -> Flow | None:
         """A flow (with some client port) that x allows, or None."""
+        nports = x.nat_reps if proto in PORTED and x.net.routing is not None and d.eni is None else [0]
         for port in (x.reps or [self.ephemeral[0]]) if proto in PORTED else [0]:
-            flow = Flow(s, d, proto, value, port)
-            verdict = evaluate(x.net, flow)
-            if verdict.allowed:
-                return flow
-            if all(step.gate in SPORT_FREE for step in verdict.blocked_by):
-                return None  # blocked where the client port plays no part: no other port gets through
+            for nport in nports:
+                flow = Flow(s, d, proto, value, port, nport)
+                verdict = evaluate(x.net, flow)
+                if verdict.allowed:  # an unknown route counts as a route for diff
+                    return flow
+                if all(step.gate in SPORT_FREE for step in verdict.blocked_by):
+                    return None  # blocked where neither port plays a part: no other port gets through
         return None
 
     # ---- one group: labels, witness, blocking step, cause ---------------------------------------------
@@ -510,7 +527,8 @@ class Differ:
         witness = Counterexample(flow, endpoint_info(pos.net, flow.src.eni, family, flow.src.address),
                                  endpoint_info(pos.net, flow.dst.eni, family, flow.dst.address), True, verdict.steps)
         other, blocked = self._in_other(pos, neg, flow)
-        cause = tuple(cause_items(pos, neg, flow, other.flow if other is not None else None))
+        cause = tuple(cause_items(pos, neg, flow, other.flow if other is not None else None, verdict.steps,
+                                  other.trace if other is not None else ()))
         ext = _ext_ranges(self.atoms, ext_atoms)
         src = self._info(side_s, srcs, pos, ext)
         dst = self._info(side_d, dsts, pos, ext)
@@ -563,7 +581,7 @@ class Differ:
                 return None, {"gate": "endpoint", "id": eid, "verdict": "no-match",
                               "reason": f"{eid} has no IPv{ep.family} address in {neg.name}"}
             ends.append(Endpoint(i, ep.family, other[0]))
-        oflow = Flow(ends[0], ends[1], flow.proto, flow.value, flow.sport)
+        oflow = Flow(ends[0], ends[1], flow.proto, flow.value, flow.sport, flow.nport)
         verdict = evaluate(neg.net, oflow)
         if verdict.allowed:
             raise InternalError(f"diff: {oflow.text()} is allowed in {neg.name}, yet every client port was blocked")
@@ -616,7 +634,8 @@ def _ext_ranges(atoms: Atoms, chosen: list[int]) -> tuple[tuple[int, int, int], 
 
 
 # ---- cause: what differs between the two networks on the witness's path --------------------------------
-def cause_items(pos: _Net, neg: _Net, flow: Flow, oflow: Flow | None) -> list[dict[str, Any]]:
+def cause_items(pos: _Net, neg: _Net, flow: Flow, oflow: Flow | None, trace: tuple[Step, ...] = (),
+                otrace: tuple[Step, ...] = ()) -> list[dict[str, Any]]:
     """The rules, entries and memberships that differ between the networks on the witness's path.
 
     `change` says what the allowing network has that the other lacks ("added" when NEW allows)."""
@@ -668,7 +687,27 @@ def cause_items(pos: _Net, neg: _Net, flow: Flow, oflow: Flow | None) -> list[di
             _sg_diff(pos, neg, g, egress, flow, other, oflow, oother, add, present)
     if oflow is not None:
         _nacl_diffs(pos, neg, flow, oflow, add, present)
+        _route_diffs(pos, neg, trace, otrace, add)
     return out
+
+
+def _route_diffs(pos: _Net, neg: _Net, trace: tuple[Step, ...], otrace: tuple[Step, ...], add: Any) -> None:
+    """Routing steps of the witness that decide differently (another route wins, or none) in the two networks."""
+    for gate in ("route", "route-reply", "nat"):
+        here = next((s for s in trace if s.gate == gate), None)
+        there = next((s for s in otrace if s.gate == gate), None)
+        if here is None and there is None:
+            continue
+        key = (here.id, here.rule, here.verdict) if here else None
+        okey = (there.id, there.rule, there.verdict) if there else None
+        if key == okey:
+            continue
+        item: dict[str, Any] = {"kind": "route", "gate": gate, "id": (here or there).id,  # type: ignore[union-attr]
+                                "change": "changed"}
+        for name, st in ((pos.name.lower(), here), (neg.name.lower(), there)):
+            item[name] = None if st is None else f"{st.rule} ({st.verdict})" if st.rule else st.verdict
+        tf = (here.tf_address if here else None) or (there.tf_address if there else None)
+        add({**item, **_tf(tf)})
 
 
 def _tf(address: str | None) -> dict[str, str]:
@@ -676,11 +715,11 @@ def _tf(address: str | None) -> dict[str, str]:
 
 
 def _rule_hits(net: Network, g: str, egress: bool, flow: Flow, other: Endpoint) -> list[Any]:
-    from ..semantics.evaluate import _peer_matches, matches
+    from ..semantics.evaluate import matches, peer_matches
 
     sg = net.sgs[g]
     return [r for r in (sg.egress if egress else sg.ingress)
-            if matches(r.match, flow.proto, flow.value) and _peer_matches(net, r, other)]
+            if matches(r.match, flow.proto, flow.value) and peer_matches(net, r, other)]
 
 
 def _sg_diff(pos: _Net, neg: _Net, g: str, egress: bool, flow: Flow, other: Endpoint, oflow: Flow,
@@ -913,13 +952,27 @@ def diff_report(old_path: str | None, new_path: str | None, terraform: str | Non
     inv = spec.invariants[0]
     added, removed, complete, truncated, undecided, seconds = run_diff(
         old, new, spec, inv.src, inv.dst, inv.services, max_changes)
-    warnings = [f"OLD: {w}" for w in old.warnings] + [f"NEW: {w}" for w in new.warnings]
+    from ..semantics.routing import routing_warnings
+
+    warnings: list[str] = []
     for name, net in (("OLD", old), ("NEW", new)):
+        warnings += [f"{name}: {w}" for w in net.warnings]
         if any(e.address_unknown for e in net.enis):
             warnings.append(f"{name}: some ENIs get their private address only at apply time")
+        if net.routing is None:
+            warnings.append(f"{name}: no RouteTables: routing is open (any two endpoints are taken to have a "
+                            "route both ways)")
+        else:
+            warnings += [f"{name}: {w}" for w in routing_warnings(net)]
+        hostless = sum(1 for e in net.enis if not e.hosts)
+        if hostless:
+            warnings.append(f"{name}: {hostless} ENI(s) host nothing (NAT gateway, transit gateway or Gateway Load "
+                            "Balancer interfaces): no connection starts or ends at them")
     if undecided:
         warnings.append(undecided)
-    assumptions = Assumptions("open", f"{spec.ephemeral[0]}-{spec.ephemeral[1]}", tuple(warnings))
+    routing = "modelled" if old.routing is not None or new.routing is not None else "open"
+    assumptions = Assumptions(routing, f"{spec.ephemeral[0]}-{spec.ephemeral[1]}", tuple(warnings),
+                              sum(1 for e in new.enis if not e.hosts))
     scope = {"from": src or "anywhere", "to": dst or "anywhere", "ports": ports or "all"}
     return DiffReport(old_info, new_info, assumptions, tuple(added), tuple(removed), complete, truncated,
                       max_changes, __version__, z3.get_version_string(), seconds, scope, undecided)
