@@ -26,8 +26,9 @@ def mutated(draw: Any, doc: dict[str, Any]) -> dict[str, Any]:
     """A copy of the network with one or two random changes."""
     new = copy.deepcopy(doc)
     for _ in range(draw(st.integers(1, 2))):
-        kind = draw(st.sampled_from(["rule-add", "rule-remove", "rule-widen", "nacl", "eni-add", "eni-regroup",
-                                     "eni-remove", "pl", "ipv6"]))
+        kinds = ["rule-add", "rule-remove", "rule-widen", "nacl", "eni-add", "eni-regroup", "eni-remove", "pl",
+                 "ipv6"]
+        kind = draw(st.sampled_from([*kinds, "route", "route"] if "RouteTables" in new else kinds))
         sgs = new["SecurityGroups"]
         if kind == "rule-add":
             g = draw(st.sampled_from(sgs))
@@ -89,6 +90,16 @@ def mutated(draw: Any, doc: dict[str, Any]) -> dict[str, Any]:
                 if sub.get("Ipv6CidrBlockAssociationSet") and not e.get("Ipv6Addresses"):
                     prefix = sub["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"].split("::")[0]
                     e["Ipv6Addresses"] = [{"Ipv6Address": prefix + "::99"}]
+        elif kind == "route":
+            rt = draw(st.sampled_from(new["RouteTables"]))
+            dest = draw(st.sampled_from([("DestinationCidrBlock", "0.0.0.0/0"),
+                                         ("DestinationIpv6CidrBlock", "::/0"),
+                                         ("DestinationCidrBlock", "203.0.113.0/24")]))
+            kept = [r for r in rt["Routes"] if r.get(dest[0]) != dest[1]]
+            if len(kept) == len(rt["Routes"]):
+                kept.append({dest[0]: dest[1], "GatewayId": rt["_igw"], "Origin": "CreateRoute",
+                             "State": draw(st.sampled_from(["active", "active", "blackhole"]))})
+            rt["Routes"] = kept
         elif kind == "pl":
             pl = new["ManagedPrefixLists"][0]
             pl["Entries"] = [{"Cidr": c} for c in draw(st.lists(st.sampled_from(netgen.CIDRS4), min_size=1,
@@ -96,9 +107,33 @@ def mutated(draw: Any, doc: dict[str, Any]) -> dict[str, Any]:
     return new
 
 
+def _with_routes(doc: dict[str, Any], default: bool) -> dict[str, Any]:
+    """The network with a main route table per VPC (local routes, an internet gateway, maybe a default route)."""
+    doc = copy.deepcopy(doc)
+    tables, igws = [], []
+    for k, v in enumerate(doc["Vpcs"]):
+        igw = f"igw-{k:017d}"
+        routes = [{"DestinationCidrBlock": v["CidrBlock"], "GatewayId": "local", "Origin": "CreateRouteTable",
+                   "State": "active"}]
+        for assoc in v.get("Ipv6CidrBlockAssociationSet", []):
+            routes.append({"DestinationIpv6CidrBlock": assoc["Ipv6CidrBlock"], "GatewayId": "local",
+                           "Origin": "CreateRouteTable", "State": "active"})
+        if default:
+            routes.append({"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw, "Origin": "CreateRoute",
+                           "State": "active"})
+        tables.append({"RouteTableId": f"rtb-{k:017d}", "VpcId": v["VpcId"], "Associations": [{"Main": True}],
+                       "Routes": routes, "_igw": igw})
+        igws.append({"InternetGatewayId": igw, "Attachments": [{"VpcId": v["VpcId"], "State": "available"}]})
+    doc["RouteTables"] = tables
+    doc["InternetGateways"] = igws
+    return doc
+
+
 @st.composite
 def network_pair(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     doc = draw(netgen.network())
+    if draw(st.integers(0, 2)) == 0:
+        doc = _with_routes(doc, draw(st.booleans()))
     new = draw(mutated(doc))
     return (new, doc) if draw(st.booleans()) else (doc, new)
 
