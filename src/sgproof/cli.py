@@ -317,6 +317,33 @@ def query(src: str | None, dst: str, ports: str, spec_path: str | None, snapshot
 
 
 @main.command()
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.option("--terraform", metavar="PLAN_JSON", help="compare the network before this plan with the one after it")
+@click.option("--snapshot", metavar="FILE_OR_DIR", help="with --terraform: the live network the plan is applied to")
+@click.option("--spec", "spec_path", metavar="SPEC", help="lend the spec's groups and settings")
+@click.option("--from", "src", default=None, help="source selector, YAML")
+@click.option("--to", "dst", default=None, help="destination selector, YAML")
+@click.option("--ports", default=None, help="ports, e.g. tcp/3306 or '[tcp/80, tcp/443]'")
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "markdown", "sarif")), default="text")
+@click.option("--output", metavar="FILE")
+@click.option("--max-changes", type=int, default=100, help="at most N groups per list")
+def diff(old: str | None, new: str | None, terraform: str | None, snapshot: str | None, spec_path: str | None,
+         src: str | None, dst: str | None, ports: str | None, fmt: str, output: str | None,
+         max_changes: int) -> None:
+    """Connections NEW allows that OLD did not, and the reverse: exit 0 none, 1 some, 2 bad input."""
+    try:
+        from .encode.diff import diff_report
+        from .report.diff_render import render_diff
+
+        report = diff_report(old, new, terraform, snapshot, spec_path, src, dst, ports, max_changes)
+        _emit(render_diff(report, fmt), output)
+    except SgproofError as exc:
+        _fail(exc)
+    sys.exit(report.exit_code())
+
+
+@main.command()
 @source_options
 @click.option("--spec", "spec_path", metavar="SPEC", help="take settings (ephemeral ports) and the source from SPEC")
 @click.option("--rule", "rules", multiple=True, metavar="ID", help="run only this rule (repeatable)")
