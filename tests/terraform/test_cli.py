@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from click.testing import CliRunner
 
 from sgproof.cli import main
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, terraform_env, terraform_missing
 
 
 def verify(*args: str) -> tuple[int, str]:
@@ -69,20 +68,11 @@ def test_bad_plan_is_exit_2(tmp_path: Path) -> None:
     assert "format_version" in out
 
 
-def _terraform_ready() -> str | None:
-    if shutil.which("terraform") is None:
-        return "terraform is not on PATH"
-    if not any(Path(p).is_dir() for p in ("/opt/tf-plugins/registry.terraform.io",)):
-        return "no hashicorp/aws provider mirror at /opt/tf-plugins"
-    return None
-
-
 @pytest.mark.terraform
-@pytest.mark.skipif(_terraform_ready() is not None, reason=str(_terraform_ready()))
+@pytest.mark.skipif(terraform_missing() is not None, reason=str(terraform_missing()))
 def test_regenerated_plans_give_the_same_verdicts(tmp_path: Path) -> None:
     subprocess.run(["bash", str(EXAMPLES / "regen.sh"), str(tmp_path)], check=True, timeout=240,
-                   env={"PATH": "/usr/bin:/bin:/usr/local/bin", "PYTHON": sys.executable,
-                        "TF_PLUGIN_MIRROR": "/opt/tf-plugins", "MOTO_PORT": "4598", "HOME": str(tmp_path)},
+                   env=terraform_env(tmp_path, PYTHON=sys.executable, MOTO_PORT="4598"),
                    capture_output=True)
     cases = [("three-tier", "spec.yaml", "plan.json", None), ("open-3306", "spec.yaml", "plan.json", None),
              ("open-3306", "spec.yaml", "plan-before.json", None),

@@ -959,10 +959,20 @@ def _standalone_sg_rules(b: _Builder) -> dict[str, list[tuple[Inst, str, Json]]]
         if v.get("self"):
             groups.append(sg)
         if v.get("source_security_group_id") or not b.known(inst, "source_security_group_id"):
-            groups += b.ids(inst, "source_security_group_id", "sg", single=True)
+            # computed by the provider: unknown on create even when the configuration does not set it
+            # (CIDR blocks, prefix lists and self exclude it)
+            others = any(_strings(v.get(k)) or not b.known(inst, k)
+                         for k in ("cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids")) or v.get("self") is True
+            absent = b._config_expr(inst, "source_security_group_id", None) is None and (
+                inst.config is not None or others)
+            if not absent:
+                groups += b.ids(inst, "source_security_group_id", "sg", single=True)
         pls = b.ids(inst, "prefix_list_ids", "pl")
         perm = _perm(proto, v.get("from_port"), v.get("to_port"), _strings(v.get("cidr_blocks")),
                      _strings(v.get("ipv6_cidr_blocks")), pls, groups, inst.address)
+        if not _atoms(perm):
+            raise InputError(b.path, inst.place, "one of cidr_blocks, ipv6_cidr_blocks, prefix_list_ids, "
+                             "self or source_security_group_id", "none")
         out.setdefault(sg, []).append((inst, direction, perm))
     for rtype, direction in (("aws_vpc_security_group_ingress_rule", "ingress"),
                              ("aws_vpc_security_group_egress_rule", "egress")):
