@@ -71,8 +71,8 @@ def test_bad_plan_is_exit_2(tmp_path: Path) -> None:
 @pytest.mark.terraform
 @pytest.mark.skipif(terraform_missing() is not None, reason=str(terraform_missing()))
 def test_regenerated_plans_give_the_same_verdicts(tmp_path: Path) -> None:
-    subprocess.run(["bash", str(EXAMPLES / "regen.sh"), str(tmp_path)], check=True, timeout=240,
-                   env=terraform_env(tmp_path, PYTHON=sys.executable, MOTO_PORT="4598"),
+    subprocess.run(["bash", str(EXAMPLES / "regen.sh"), str(tmp_path)], check=True, timeout=600,
+                   env=terraform_env(tmp_path, PYTHON=sys.executable),
                    capture_output=True)
     cases = [("three-tier", "spec.yaml", "plan.json", None), ("open-3306", "spec.yaml", "plan.json", None),
              ("open-3306", "spec.yaml", "plan-before.json", None),

@@ -32,6 +32,7 @@ from ..model import (
     Vpc,
 )
 from ..model.addr import V4_MAX, V6_MAX, complement, normalize, parse_address, parse_cidr
+from .internal import TF_ADDRESS, UNKNOWN_PRIVATE_IPV4, WARNINGS, marked
 
 REQUIRED = ("SecurityGroups", "NetworkInterfaces", "Subnets", "NetworkAcls", "Vpcs")
 METADATA = ("AccountId", "Region", "CollectedAt")
@@ -170,7 +171,7 @@ class _Reader:
 
 
 def _tf(item: dict[str, Any]) -> str | None:
-    value = item.get("SgproofTfAddress")
+    value = marked(item, TF_ADDRESS)
     return str(value) if value else None
 
 
@@ -221,7 +222,7 @@ def build_network(doc: dict[str, Any], file: str) -> Network:
     for key, why in NOT_MODELLED.items():
         if doc.get(key):
             r.warnings.append(why)
-    for w in r.list_(doc, "SgproofWarnings", "$"):
+    for w in marked(doc, WARNINGS) or ():
         r.warnings.append(str(w))
 
     vpcs: dict[str, Vpc] = {}
@@ -514,9 +515,9 @@ def _eni(
     for key, sub in (("Ipv4Prefixes", "Ipv4Prefix"), ("Ipv6Prefixes", "Ipv6Prefix")):
         for j, pfx in enumerate(r.list_(item, key, place)):
             private.append(r.cidr((pfx or {}).get(sub), f"{place}.{key}[{j}].{sub}"))
-    unknown = item.get("SgproofUnknownPrivateIpv4")
+    unknown = marked(item, UNKNOWN_PRIVATE_IPV4)
     if unknown:
-        private.append(r.cidr(unknown, f"{place}.SgproofUnknownPrivateIpv4"))
+        private.append(r.cidr(unknown, f"{place}.PrivateIpAddress (assigned at apply)"))
     pub = (item.get("Association") or {}).get("PublicIp")
     if pub:
         public.append(r.address(pub, f"{place}.Association.PublicIp")[1])

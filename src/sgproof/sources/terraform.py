@@ -4,8 +4,8 @@ The network after apply is the plan's `prior_state` with every `resource_changes
 over an optional live snapshot document (`--snapshot`). Values known only after apply are resolved
 through the plan's `configuration` references to the resources they name; resources not yet created
 get deterministic placeholder ids (`sg-tf-<sha1 of the address>`). Every item carries its Terraform
-address in `SgproofTfAddress`; resources that can carry network policy but are not modelled become
-loud `SgproofWarnings`.
+address under the out-of-band key `internal.TF_ADDRESS`; resources that can carry network policy but
+are not modelled become loud warnings (`internal.WARNINGS`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, UnsupportedFeature
+from .internal import TF_ADDRESS, UNKNOWN_PRIVATE_IPV4, WARNINGS
 
-Json = dict[str, Any]
+Json = dict[Any, Any]  # str keys from JSON, plus the out-of-band keys of .internal
 
 # --------------------------------------------------------------------------------------------------
 # reading the plan
@@ -621,7 +622,7 @@ def _perm(proto: str, from_port: Any, to_port: Any, cidrs: Iterable[str], cidrs6
             pairs.append({"GroupId": g})
     perm["UserIdGroupPairs"] = pairs
     if address:
-        perm["SgproofTfAddress"] = address
+        perm[TF_ADDRESS] = address
     return perm
 
 
@@ -662,7 +663,7 @@ def _nacl_entry(number: Any, proto: str, action: Any, egress: bool, cidr: Any, c
     elif proto in ("1", "58"):
         entry["IcmpTypeCode"] = {"Type": _int(icmp_type, -1), "Code": _int(icmp_code, -1)}
     if address:
-        entry["SgproofTfAddress"] = address
+        entry[TF_ADDRESS] = address
     return entry
 
 
@@ -791,8 +792,7 @@ def build_document(b: _Builder) -> Json:
                "are not modelled, and public IPs assigned at apply are not known")
     elif not (b.base or {}).get("RouteTables"):
         doc.data.pop("RouteTables", None)
-    warnings = list(doc.data.get("SgproofWarnings") or []) + b.warnings
-    doc.data["SgproofWarnings"] = warnings
+    doc.data[WARNINGS] = list(b.warnings)
     return doc.data
 
 
@@ -856,7 +856,7 @@ def _vpcs(b: _Builder, doc: _Doc) -> None:
                              "(IPAM-allocated blocks are not supported)", cidr)
         item: Json = {"VpcId": vid, "CidrBlock": cidr, "State": "available", "IsDefault": False,
                       "CidrBlockAssociationSet": [{"CidrBlock": cidr, "CidrBlockState": {"State": "associated"}}],
-                      "Tags": _tags(v), "SgproofTfAddress": inst.address}
+                      "Tags": _tags(v), TF_ADDRESS: inst.address}
         ipv6 = v.get("ipv6_cidr_block") if b.known(inst, "ipv6_cidr_block") else None
         if ipv6:
             item["Ipv6CidrBlockAssociationSet"] = [{"Ipv6CidrBlock": ipv6,
@@ -880,7 +880,7 @@ def _vpcs(b: _Builder, doc: _Doc) -> None:
                 "NetworkAclId": acl_id, "VpcId": vid, "IsDefault": True, "Associations": [],
                 "Entries": _default_nacl_entries(bool(ipv6 or v.get("assign_generated_ipv6_cidr_block")),
                                                  inst.address),
-                "Tags": [], "SgproofTfAddress": inst.address})
+                "Tags": [], TF_ADDRESS: inst.address})
         sg_id = b._vpc_default(inst, vid, "default_security_group_id")
         if not doc.find("SecurityGroups", "GroupId", sg_id):
             if not inst.created:
@@ -891,7 +891,7 @@ def _vpcs(b: _Builder, doc: _Doc) -> None:
                 "GroupId": sg_id, "GroupName": "default", "VpcId": vid,
                 "Description": "default VPC security group",
                 "IpPermissions": [_perm("-1", None, None, [], [], [], [sg_id], inst.address)],
-                "IpPermissionsEgress": egress, "Tags": [], "SgproofTfAddress": inst.address})
+                "IpPermissionsEgress": egress, "Tags": [], TF_ADDRESS: inst.address})
 
 
 def _subnets(b: _Builder, doc: _Doc) -> None:
@@ -902,7 +902,7 @@ def _subnets(b: _Builder, doc: _Doc) -> None:
             raise InputError(b.path, f"{inst.place} cidr_block", "a subnet CIDR block known at plan time", cidr)
         vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
         item: Json = {"SubnetId": b.ident(inst), "VpcId": vpc, "CidrBlock": cidr, "State": "available",
-                      "Tags": _tags(v), "SgproofTfAddress": inst.address}
+                      "Tags": _tags(v), TF_ADDRESS: inst.address}
         if b.known(inst, "availability_zone") and v.get("availability_zone"):
             item["AvailabilityZone"] = v["availability_zone"]
         ipv6 = v.get("ipv6_cidr_block") if b.known(inst, "ipv6_cidr_block") else None
@@ -937,7 +937,7 @@ def _prefix_lists(b: _Builder, doc: _Doc) -> None:
         doc.upsert("ManagedPrefixLists", "PrefixListId", {
             "PrefixListId": pid, "PrefixListName": inst.values.get("name"),
             "AddressFamily": inst.values.get("address_family"), "MaxEntries": inst.values.get("max_entries"),
-            "Entries": entries, "Tags": _tags(inst.values), "SgproofTfAddress": inst.address})
+            "Entries": entries, "Tags": _tags(inst.values), TF_ADDRESS: inst.address})
     for pid, ents in entries_by_pl.items():
         pl_item = doc.find("ManagedPrefixLists", "PrefixListId", pid)
         if pl_item is None:
@@ -1081,7 +1081,7 @@ def _security_groups(b: _Builder, doc: _Doc) -> None:
             name = f"{v.get('name_prefix') or 'terraform-'}{placeholder('', inst.address)[4:]}"
         item: Json = {"GroupId": gid, "GroupName": name, "VpcId": vpc,
                       "Description": v.get("description") or "", "Tags": _tags(v),
-                      "SgproofTfAddress": inst.address}
+                      TF_ADDRESS: inst.address}
         old = doc.find("SecurityGroups", "GroupId", gid)
         if old and "OwnerId" in old:
             item["OwnerId"] = old["OwnerId"]
@@ -1122,7 +1122,7 @@ def _merge_rules(b: _Builder, gid: str, direction: str, existing: list[Json],
         if atoms and atoms <= drop:
             continue
         if atoms & drop:
-            kept += [_perm_from_atom(a, perm.get("SgproofTfAddress")) for a in sorted(atoms - drop, key=str)]
+            kept += [_perm_from_atom(a, perm.get(TF_ADDRESS)) for a in sorted(atoms - drop, key=str)]
         else:
             kept.append(perm)
     return kept + new
@@ -1182,7 +1182,7 @@ def _nacls(b: _Builder, doc: _Doc) -> None:
         entries = sorted(entries, key=lambda e: (e["Egress"], e["RuleNumber"])) + _star_denies()
         doc.upsert("NetworkAcls", "NetworkAclId", {
             "NetworkAclId": aid, "VpcId": vpc_id, "IsDefault": is_default, "Entries": entries,
-            "Associations": [], "Tags": _tags(v), "SgproofTfAddress": inst.address})
+            "Associations": [], "Tags": _tags(v), TF_ADDRESS: inst.address})
         if "subnet_ids" in exprs or (v.get("subnet_ids") and b.known(inst, "subnet_ids")):
             for subnet in b.ids(inst, "subnet_ids", "subnet"):
                 associate(subnet, aid, inst.address, inst.place)
@@ -1277,7 +1277,7 @@ def _eni(b: _Builder, doc: _Doc, eni_id: str, subnet_id: str, groups: list[str],
                   "Groups": [{"GroupId": g} for g in dict.fromkeys(groups)], "InterfaceType": interface_type,
                   "RequesterManaged": requester, "Description": description, "Status": "in-use",
                   "Ipv6Addresses": [{"Ipv6Address": a} for a in ipv6], "Ipv4Prefixes": [], "Ipv6Prefixes": [],
-                  "TagSet": tags or [], "SgproofTfAddress": address}
+                  "TagSet": tags or [], TF_ADDRESS: address}
     if subnet.get("AvailabilityZone"):
         item["AvailabilityZone"] = subnet["AvailabilityZone"]
     if private:
@@ -1287,7 +1287,7 @@ def _eni(b: _Builder, doc: _Doc, eni_id: str, subnet_id: str, groups: list[str],
         cidr = subnet.get("CidrBlock")
         if not isinstance(cidr, str):
             raise InputError(b.path, place, f"a CIDR block for subnet {subnet_id}", cidr)
-        item["SgproofUnknownPrivateIpv4"] = cidr
+        item[UNKNOWN_PRIVATE_IPV4] = cidr
         item["PrivateIpAddresses"] = []
     if public_ip:
         item["Association"] = {"PublicIp": public_ip}
@@ -1366,7 +1366,7 @@ def _instance(b: _Builder, doc: _Doc, inst: Inst) -> Json:
     iid = b.ident(inst)
     attached = [i for i, _n in enumerate(v.get("network_interface") or [])]
     item: Json = {"InstanceId": iid, "Tags": _tags(v), "State": {"Name": "running"},
-                  "SgproofTfAddress": inst.address}
+                  TF_ADDRESS: inst.address}
     if attached:
         for i in attached:
             eni = b.ids(inst, "network_interface_id", "eni", single=True, block=("network_interface", i))[0]
@@ -1505,7 +1505,7 @@ def _peerings(b: _Builder, doc: _Doc) -> None:
         doc.upsert("VpcPeeringConnections", "VpcPeeringConnectionId", {
             "VpcPeeringConnectionId": pid, "RequesterVpcInfo": info(req), "AccepterVpcInfo": info(peer),
             "Status": {"Code": "active" if active else "pending-acceptance"}, "Tags": _tags(v),
-            "SgproofTfAddress": inst.address})
+            TF_ADDRESS: inst.address})
 
 
 def _unmodelled(b: _Builder) -> None:
