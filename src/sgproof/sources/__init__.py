@@ -74,13 +74,15 @@ def load_network(
         from . import terraform as tf_source
 
         base = snap.read_document(snapshot) if snapshot else None
+        if base is not None and snapshot:
+            snap.build_network(base, snapshot)  # a malformed live document is the snapshot's fault
         plan = tf_source.load_plan(terraform)
-        doc = tf_source.plan_to_snapshot(plan, terraform, base)
+        doc, network = tf_source.plan_network(plan, terraform, base)
         inputs = [(terraform, sha256_file(terraform))]
         if snapshot:
             inputs += snap.input_files(snapshot)
         info = SourceInfo("terraform", terraform, tuple(inputs), _meta(doc, "AccountId"), _meta(doc, "Region"))
-        return snap.build_network(doc, terraform), info
+        return network, info
     if snapshot:
         doc = snap.read_document(snapshot)
         info = SourceInfo(

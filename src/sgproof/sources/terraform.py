@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, UnsupportedFeature
+from ..model import Network
 from .internal import TF_ADDRESS, UNKNOWN_PRIVATE_IPV4, WARNINGS
 
 Json = dict[Any, Any]  # str keys from JSON, plus the out-of-band keys of .internal
@@ -54,6 +55,262 @@ def load_plan(path: str) -> Json:
 
 
 # --------------------------------------------------------------------------------------------------
+# the shape of the plan: checked once, so that the converter can trust it
+
+S, N, B, L, T = "a string", "an integer", "true or false", "a list of strings", "a map of strings"
+_SG_BLOCK = {"protocol": S, "from_port": N, "to_port": N, "cidr_blocks": L, "ipv6_cidr_blocks": L,
+             "prefix_list_ids": L, "security_groups": L, "self": B, "description": S}
+_ACL_BLOCK = {"rule_no": N, "action": S, "protocol": S, "cidr_block": S, "ipv6_cidr_block": S,
+              "from_port": N, "to_port": N, "icmp_type": N, "icmp_code": N}
+_ROUTE_BLOCK = {k: S for k in (
+    "cidr_block", "ipv6_cidr_block", "destination_prefix_list_id", "gateway_id", "nat_gateway_id",
+    "egress_only_gateway_id", "transit_gateway_id", "vpc_peering_connection_id", "vpc_endpoint_id",
+    "network_interface_id", "carrier_gateway_id", "core_network_arn", "local_gateway_id")}
+# the attributes the converter reads, by resource type, and what each must be
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "aws_vpc": {"cidr_block": S, "ipv6_cidr_block": S, "assign_generated_ipv6_cidr_block": B,
+                "default_security_group_id": S, "default_network_acl_id": S, "default_route_table_id": S,
+                "main_route_table_id": S},
+    "aws_subnet": {"cidr_block": S, "vpc_id": S, "availability_zone": S, "ipv6_cidr_block": S,
+                   "map_public_ip_on_launch": B},
+    "aws_security_group": {"name": S, "name_prefix": S, "description": S, "vpc_id": S,
+                           "ingress": _SG_BLOCK, "egress": _SG_BLOCK},
+    "aws_default_security_group": {"name": S, "description": S, "vpc_id": S,
+                                   "ingress": _SG_BLOCK, "egress": _SG_BLOCK},
+    "aws_security_group_rule": {"type": S, "security_group_id": S, "protocol": S, "from_port": N,
+                                "to_port": N, "cidr_blocks": L, "ipv6_cidr_blocks": L, "prefix_list_ids": L,
+                                "source_security_group_id": S, "self": B, "description": S},
+    "aws_vpc_security_group_ingress_rule": {
+        "security_group_id": S, "ip_protocol": S, "from_port": N, "to_port": N, "cidr_ipv4": S,
+        "cidr_ipv6": S, "prefix_list_id": S, "referenced_security_group_id": S, "description": S},
+    "aws_network_acl": {"vpc_id": S, "subnet_ids": L, "ingress": _ACL_BLOCK, "egress": _ACL_BLOCK},
+    "aws_default_network_acl": {"vpc_id": S, "subnet_ids": L, "default_network_acl_id": S,
+                                "ingress": _ACL_BLOCK, "egress": _ACL_BLOCK},
+    "aws_network_acl_rule": {"network_acl_id": S, "rule_number": N, "egress": B, "protocol": S,
+                             "rule_action": S, "cidr_block": S, "ipv6_cidr_block": S, "from_port": N,
+                             "to_port": N, "icmp_type": N, "icmp_code": N},
+    "aws_network_acl_association": {"network_acl_id": S, "subnet_id": S},
+    "aws_network_interface": {"subnet_id": S, "security_groups": L, "private_ip_list": L, "private_ips": L,
+                              "private_ip": S, "attachment": {"instance": S, "device_index": N},
+                              "ipv6_address_list": L, "ipv6_addresses": L, "ipv6_address_count": N,
+                              "description": S},
+    "aws_instance": {"subnet_id": S, "vpc_security_group_ids": L, "security_groups": L, "private_ip": S,
+                     "secondary_private_ips": L, "ipv6_addresses": L, "ipv6_address_count": N, "public_ip": S,
+                     "associate_public_ip_address": B, "primary_network_interface_id": S,
+                     "network_interface": {"network_interface_id": S, "device_index": N}},
+    "aws_network_interface_attachment": {"network_interface_id": S, "instance_id": S, "device_index": N},
+    "aws_network_interface_sg_attachment": {"network_interface_id": S, "security_group_id": S},
+    "aws_db_instance": {"db_subnet_group_name": S, "vpc_security_group_ids": L, "publicly_accessible": B},
+    "aws_db_subnet_group": {"name": S, "subnet_ids": L},
+    "aws_lb": {"load_balancer_type": S, "name": S, "subnets": L, "security_groups": L,
+               "subnet_mapping": {"subnet_id": S, "private_ipv4_address": S, "allocation_id": S}},
+    "aws_lambda_function": {"function_name": S, "vpc_config": {"subnet_ids": L, "security_group_ids": L}},
+    "aws_ec2_managed_prefix_list": {"name": S, "address_family": S, "max_entries": N,
+                                    "entry": {"cidr": S, "description": S}},
+    "aws_ec2_managed_prefix_list_entry": {"prefix_list_id": S, "cidr": S, "description": S},
+    "aws_vpc_peering_connection": {"vpc_id": S, "peer_vpc_id": S, "auto_accept": B, "accept_status": S,
+                                   "peer_owner_id": S, "peer_region": S},
+    "aws_vpc_peering_connection_accepter": {"vpc_peering_connection_id": S, "auto_accept": B,
+                                            "accept_status": S},
+    "aws_route_table": {"vpc_id": S, "route": _ROUTE_BLOCK, "propagating_vgws": L},
+    "aws_default_route_table": {"default_route_table_id": S, "vpc_id": S, "route": _ROUTE_BLOCK,
+                                "propagating_vgws": L},
+    "aws_route": {"route_table_id": S, "destination_cidr_block": S, "destination_ipv6_cidr_block": S,
+                  "destination_prefix_list_id": S, "state": S, "origin": S,
+                  **{k: S for k in _ROUTE_BLOCK if k not in ("cidr_block", "ipv6_cidr_block",
+                                                             "destination_prefix_list_id")}},
+    "aws_route_table_association": {"route_table_id": S, "subnet_id": S, "gateway_id": S},
+    "aws_main_route_table_association": {"route_table_id": S, "vpc_id": S, "original_route_table_id": S},
+    "aws_internet_gateway": {"vpc_id": S},
+    "aws_internet_gateway_attachment": {"vpc_id": S, "internet_gateway_id": S},
+    "aws_egress_only_internet_gateway": {"vpc_id": S},
+    "aws_nat_gateway": {"subnet_id": S, "allocation_id": S, "connectivity_type": S, "private_ip": S,
+                        "public_ip": S, "network_interface_id": S, "secondary_private_ip_addresses": L},
+    "aws_eip": {"instance": S, "network_interface": S, "associate_with_private_ip": S, "public_ip": S,
+                "private_ip": S, "domain": S, "allocation_id": S},
+    "aws_eip_association": {"allocation_id": S, "instance_id": S, "network_interface_id": S,
+                            "private_ip_address": S, "public_ip": S},
+    "aws_vpn_gateway": {"vpc_id": S, "amazon_side_asn": S},
+    "aws_vpn_gateway_attachment": {"vpc_id": S, "vpn_gateway_id": S},
+    "aws_vpn_gateway_route_propagation": {"vpn_gateway_id": S, "route_table_id": S},
+    "aws_vpc_endpoint": {"vpc_id": S, "service_name": S, "vpc_endpoint_type": S, "route_table_ids": L,
+                         "prefix_list_id": S, "subnet_ids": L, "security_group_ids": L},
+    "aws_vpc_endpoint_route_table_association": {"vpc_endpoint_id": S, "route_table_id": S},
+    "aws_ec2_transit_gateway": {"default_route_table_association": S, "default_route_table_propagation": S,
+                                "association_default_route_table_id": S,
+                                "propagation_default_route_table_id": S, "amazon_side_asn": N},
+    "aws_ec2_transit_gateway_vpc_attachment": {
+        "transit_gateway_id": S, "vpc_id": S, "subnet_ids": L, "transit_gateway_default_route_table_association": B,
+        "transit_gateway_default_route_table_propagation": B, "vpc_owner_id": S},
+    "aws_ec2_transit_gateway_route_table": {"transit_gateway_id": S, "default_association_route_table": B,
+                                            "default_propagation_route_table": B},
+    "aws_ec2_transit_gateway_route": {"destination_cidr_block": S, "transit_gateway_attachment_id": S,
+                                      "transit_gateway_route_table_id": S, "blackhole": B},
+    "aws_ec2_transit_gateway_route_table_association": {"transit_gateway_attachment_id": S,
+                                                        "transit_gateway_route_table_id": S,
+                                                        "replace_existing_association": B},
+    "aws_ec2_transit_gateway_route_table_propagation": {"transit_gateway_attachment_id": S,
+                                                        "transit_gateway_route_table_id": S},
+}
+_SCHEMA["aws_alb"] = _SCHEMA["aws_lb"]
+_SCHEMA["aws_vpc_security_group_egress_rule"] = _SCHEMA["aws_vpc_security_group_ingress_rule"]
+_COMMON = {"id": S, "tags": T, "tags_all": T}
+
+
+class _Shape:
+    """Checks that a plan has the shape of `terraform show -json` output where the converter reads it."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, place: str, expected: str, found: Any) -> InputError:
+        shown = found if isinstance(found, str | int | float | bool) or found is None else type(found).__name__
+        return InputError(self.path, place, expected, "null" if found is None else shown)
+
+    def obj(self, value: Any, place: str, *, null: bool = True) -> Json:
+        if value is None and null:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(place, "an object", value)
+        return value
+
+    def list_(self, value: Any, place: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(place, "a list", value)
+        return value
+
+    def str_(self, value: Any, place: str, *, null: bool = False) -> None:
+        if not (isinstance(value, str) or (null and value is None)):
+            raise self.fail(place, "a string", value)
+
+    def resource(self, r: Any, place: str) -> None:
+        """The fields every resource of prior_state or resource_changes has."""
+        self.obj(r, place, null=False)
+        for key in ("address", "type", "name"):
+            self.str_(r.get(key), f"{place}.{key}")
+        if r.get("mode") not in ("managed", "data"):
+            raise self.fail(f"{place}.mode ({r['address']})", "mode managed or data", r.get("mode"))
+        index = r.get("index")
+        if not (index is None or isinstance(index, str) or (isinstance(index, int) and not isinstance(index, bool))):
+            raise self.fail(f"{place}.index ({r['address']})", "an index: null, a number or a string", index)
+
+    def check_plan(self, plan: Json) -> None:
+        """The parts of the plan the converter reads: changes, prior state, configuration, variables."""
+        for i, rc in enumerate(self.list_(plan.get("resource_changes"), "resource_changes")):
+            place = f"resource_changes[{i}]"
+            self.resource(rc, place)
+            for key in ("module_address", "previous_address"):
+                self.str_(rc.get(key), f"{place}.{key} ({rc['address']})", null=True)
+            change = self.obj(rc.get("change"), f"{place}.change ({rc['address']})", null=False)
+            actions = self.list_(change.get("actions"), f"{place}.change.actions")
+            if not actions or not all(isinstance(a, str) for a in actions):
+                raise self.fail(f"{place}.change.actions ({rc['address']})", "a list of actions", actions)
+            for key in ("before", "after"):
+                self.obj(change.get(key), f"{place}.change.{key} ({rc['address']})")
+            self.unknown(change.get("after_unknown"), f"{place}.change.after_unknown ({rc['address']})")
+        prior = self.obj(plan.get("prior_state"), "prior_state")
+        values = self.obj(prior.get("values"), "prior_state.values")
+        self.state_module(values.get("root_module"), "prior_state.values.root_module")
+        conf = self.obj(plan.get("configuration"), "configuration")
+        providers = self.obj(conf.get("provider_config"), "configuration.provider_config")
+        for name, pconf in providers.items():
+            self.exprs(self.obj(pconf, f"configuration.provider_config.{name}").get("expressions"),
+                       f"configuration.provider_config.{name}.expressions")
+        self.conf_module(conf.get("root_module"), "configuration.root_module")
+        for name, var in self.obj(plan.get("variables"), "variables").items():
+            self.obj(var, f"variables.{name}")
+
+    def unknown(self, value: Any, place: str) -> None:
+        if value is None or isinstance(value, bool):
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self.unknown(v, f"{place}.{k}")
+        elif isinstance(value, list):
+            for j, v in enumerate(value):
+                self.unknown(v, f"{place}[{j}]")
+        else:
+            raise self.fail(place, "true, false, a list or an object (after_unknown)", value)
+
+    def state_module(self, module: Any, place: str) -> None:
+        module = self.obj(module, place)
+        for j, r in enumerate(self.list_(module.get("resources"), f"{place}.resources")):
+            self.resource(r, f"{place}.resources[{j}]")
+            self.obj(r.get("values"), f"{place}.resources[{j}].values ({r['address']})")
+        for j, child in enumerate(self.list_(module.get("child_modules"), f"{place}.child_modules")):
+            self.state_module(child, f"{place}.child_modules[{j}]")
+
+    def conf_module(self, module: Any, place: str) -> None:
+        module = self.obj(module, place)
+        for j, r in enumerate(self.list_(module.get("resources"), f"{place}.resources")):
+            rplace = f"{place}.resources[{j}]"
+            self.obj(r, rplace, null=False)
+            self.str_(r.get("address"), f"{rplace}.address")
+            self.exprs(r.get("expressions"), f"{rplace}.expressions")
+            for key in ("for_each_expression", "count_expression"):
+                self.expr(r.get(key), f"{rplace}.{key}")
+        for name, call in self.obj(module.get("module_calls"), f"{place}.module_calls").items():
+            cplace = f"{place}.module_calls.{name}"
+            call = self.obj(call, cplace, null=False)
+            self.exprs(call.get("expressions"), f"{cplace}.expressions")
+            for key in ("for_each_expression", "count_expression"):
+                self.expr(call.get(key), f"{cplace}.{key}")
+            self.conf_module(call.get("module"), f"{cplace}.module")
+        for name, out in self.obj(module.get("outputs"), f"{place}.outputs").items():
+            self.expr(self.obj(out, f"{place}.outputs.{name}").get("expression"),
+                      f"{place}.outputs.{name}.expression")
+        for name, var in self.obj(module.get("variables"), f"{place}.variables").items():
+            self.obj(var, f"{place}.variables.{name}")
+
+    def expr(self, value: Any, place: str) -> None:
+        value = self.obj(value, place)
+        refs = self.list_(value.get("references"), f"{place}.references")
+        for j, ref in enumerate(refs):
+            self.str_(ref, f"{place}.references[{j}]")
+
+    def exprs(self, value: Any, place: str) -> None:
+        """An `expressions` object: attribute expressions and nested blocks (objects or lists of them)."""
+        for key, v in self.obj(value, place).items():
+            if isinstance(v, list):
+                for j, blk in enumerate(v):
+                    self.exprs(blk, f"{place}.{key}[{j}]")
+            elif isinstance(v, dict) and ("references" in v or "constant_value" in v or not v):
+                self.expr(v, f"{place}.{key}")
+            elif isinstance(v, dict):
+                self.exprs(v, f"{place}.{key}")
+            else:
+                raise self.fail(f"{place}.{key}", "an expression object or a list of blocks", v)
+
+    def values(self, rtype: str, values: Json, place: str, address: str) -> None:
+        """The attributes of one resource that the converter reads, by its type's schema."""
+        self.attrs({**_COMMON, **_SCHEMA.get(rtype, {})}, values, place, address)
+
+    def attrs(self, schema: dict[str, Any], values: Json, place: str, address: str) -> None:
+        for key, want in schema.items():
+            value = values.get(key)
+            if value is None:
+                continue
+            where = f"{place}.{key} ({address})"
+            if isinstance(want, dict):
+                if not isinstance(value, list) or not all(isinstance(b, dict) for b in value):
+                    raise self.fail(where, "a list of blocks", value)
+                for j, blk in enumerate(value):
+                    self.attrs(want, blk, f"{place}.{key}[{j}]", address)
+            elif (want == S and not isinstance(value, str)) or (want == B and not isinstance(value, bool)) or (want == N and not _is_int(value)) or (want == L and not (isinstance(value, list) and all(isinstance(x, str) for x in value))) or (want == T and not (isinstance(value, dict)
+                                    and all(isinstance(x, str) or x is None for x in value.values()))):
+                raise self.fail(where, want, value)
+
+
+def _is_int(value: Any) -> bool:
+    """True for a whole number (Terraform writes numbers as JSON numbers)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 2**53)
+
+
+# --------------------------------------------------------------------------------------------------
 # resource instances after apply
 
 _LIVE = {"create", "update", "no-op", "read"}
@@ -72,9 +329,14 @@ class Inst:
     values: Json
     unknown: Any
     action: str  # create | update | replace | no-op | forget | state
-    place: str
+    place: str  # JSON path of the resource in the plan, with its address
+    vplace: str = ""  # JSON path of `values` in the plan
     before: Json | None = None
     config: Json | None = None
+
+    def at(self, key: str) -> str:
+        """The JSON path of attribute `key` of this instance's values, with the resource's address."""
+        return f"{self.vplace}.{key} ({self.address})"
 
     @property
     def created(self) -> bool:
@@ -99,12 +361,14 @@ def _action(actions: list[str]) -> str:
     return "+".join(actions)
 
 
-def _state_resources(module: Json | None) -> Iterator[Json]:
+def _state_resources(module: Json | None, place: str) -> Iterator[tuple[str, Json]]:
+    """Every resource of a state module and its child modules, with its JSON path."""
     if not module:
         return
-    yield from module.get("resources", [])
-    for child in module.get("child_modules", []):
-        yield from _state_resources(child)
+    for j, r in enumerate(module.get("resources") or []):
+        yield f"{place}.resources[{j}]", r
+    for j, child in enumerate(module.get("child_modules") or []):
+        yield from _state_resources(child, f"{place}.child_modules[{j}]")
 
 
 _MODULE_SEG = re.compile(r'module\.([A-Za-z0-9_-]+)(?:\[("(?:[^"\\]|\\.)*"|\d+)\])?')
@@ -226,32 +490,36 @@ class _Builder:
 
     def collect(self) -> None:
         """Build the after-apply set of resource instances: prior_state plus resource_changes."""
+        chk = _Shape(self.path)
+        chk.check_plan(self.plan)
         prior = (self.plan.get("prior_state") or {}).get("values") or {}
-        for r in _state_resources(prior.get("root_module")):
+        for place, r in _state_resources(prior.get("root_module"), "prior_state.values.root_module"):
             addr = r["address"]
+            values = r.get("values") or {}
+            chk.values(r["type"], values, f"{place}.values", addr)
             self.insts[addr] = Inst(
-                addr, r.get("mode", "managed"), r["type"], r["name"], r.get("index"),
-                _module_of(addr, r["type"], r["name"]), r.get("values") or {}, {}, "state",
-                f"prior_state ({addr})", before=r.get("values") or {},
+                addr, r["mode"], r["type"], r["name"], r.get("index"),
+                _module_of(addr, r["type"], r["name"]), values, {}, "state",
+                f"{place} ({addr})", f"{place}.values", before=values,
             )
         changes = self.plan.get("resource_changes") or []
-        if not isinstance(changes, list):
-            raise InputError(self.path, "resource_changes", "a list", type(changes).__name__)
         for i, rc in enumerate(changes):
-            if not isinstance(rc, dict) or "address" not in rc or "change" not in rc:
-                raise InputError(self.path, f"resource_changes[{i}]", "an object with address and change", rc)
             addr = rc["address"]
             place = f"resource_changes[{i}] ({addr})"
             change = rc["change"]
+            for key in ("before", "after"):
+                if isinstance(change.get(key), dict):
+                    chk.values(rc["type"], change[key], f"resource_changes[{i}].change.{key}", addr)
             action = _action(list(change.get("actions") or []))
             prev = rc.get("previous_address")
             if prev and prev in self.insts:
                 del self.insts[prev]
-            if rc.get("mode", "managed") != "managed":
+            if rc["mode"] != "managed":
                 if change.get("after") is not None:
                     self.insts[addr] = Inst(addr, "data", rc["type"], rc["name"], rc.get("index"),
-                                            rc.get("module_address", ""), change.get("after") or {},
-                                            change.get("after_unknown") or {}, action, place)
+                                            rc.get("module_address") or "", change.get("after") or {},
+                                            change.get("after_unknown") or {}, action, place,
+                                            f"resource_changes[{i}].change.after")
                 continue
             before = change.get("before")
             if action == "delete":
@@ -265,15 +533,17 @@ class _Builder:
                     self.insts[addr].action = "forget"
                 continue
             if action not in _LIVE and action != "replace":
-                raise UnsupportedFeature(self.path, place, "a change action create/update/delete/replace/no-op", action)
+                raise UnsupportedFeature(self.path, f"resource_changes[{i}].change.actions ({addr})",
+                                         "a change action create/update/delete/replace/no-op", action)
             after = change.get("after")
             if after is None:
-                raise InputError(self.path, place, "change.after for a resource that exists after apply", None)
+                raise InputError(self.path, f"resource_changes[{i}].change.after ({addr})",
+                                 "change.after for a resource that exists after apply", None)
             if action == "replace" and before:
                 self.gone.append(Gone(addr, rc["type"], before))
             self.insts[addr] = Inst(addr, "managed", rc["type"], rc["name"], rc.get("index"),
-                                    rc.get("module_address", ""), after, change.get("after_unknown") or {},
-                                    action, place, before=before)
+                                    rc.get("module_address") or "", after, change.get("after_unknown") or {},
+                                    action, place, f"resource_changes[{i}].change.after", before=before)
         for inst in self.insts.values():
             inst.config = self._config_of(inst)
 
@@ -291,7 +561,7 @@ class _Builder:
         if mod is None:
             return None
         rel = ("data." if inst.mode == "data" else "") + f"{inst.type}.{inst.name}"
-        for r in mod.get("resources", []):
+        for r in mod.get("resources") or []:
             if r.get("address") == rel:
                 return dict(r)
         return None
@@ -503,7 +773,7 @@ class _Builder:
                 found += self._eval(expr, self._ctx(inst), kind)
             except _Unresolved as exc:
                 raise UnsupportedFeature(
-                    self.path, f"{inst.place} {key}",
+                    self.path, inst.at(key),
                     "a value known at plan time, or references sgproof can follow to resources in the plan "
                     "(local values are not in plan JSON; reference the resource directly or pass --snapshot)",
                     str(exc)) from exc
@@ -513,7 +783,7 @@ class _Builder:
         if single and len(found) != 1:
             if not found and not required:
                 return []
-            raise InputError(self.path, f"{inst.place} {key}",
+            raise InputError(self.path, inst.at(key),
                              f"exactly one {kind} id (known, or referenced through configuration)",
                              ", ".join(found) or "none")
         return found
@@ -563,7 +833,7 @@ def _tags(values: Json) -> list[Json]:
     tags = values.get("tags_all") or values.get("tags") or {}
     if not isinstance(tags, dict):
         return []
-    return [{"Key": str(k), "Value": str(v)} for k, v in sorted(tags.items())]
+    return [{"Key": str(k), "Value": str(v)} for k, v in sorted(tags.items()) if v is not None]
 
 
 def _network(cidr: str, where: str, path: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -600,7 +870,8 @@ def _nacl_proto(raw: Any, path: str, where: str) -> str:
 
 
 def _int(raw: Any, default: int) -> int:
-    return int(raw) if isinstance(raw, int | float) or (isinstance(raw, str) and raw.lstrip("-").isdigit()) else default
+    """A whole number (checked by _Shape), or `default` when absent."""
+    return int(raw) if _is_int(raw) else default
 
 
 def _perm(proto: str, from_port: Any, to_port: Any, cidrs: Iterable[str], cidrs6: Iterable[str],
@@ -852,7 +1123,7 @@ def _vpcs(b: _Builder, doc: _Doc) -> None:
         vid = b.ident(inst)
         cidr = v.get("cidr_block") if b.known(inst, "cidr_block") else None
         if not isinstance(cidr, str):
-            raise InputError(b.path, f"{inst.place} cidr_block", "a VPC CIDR block known at plan time "
+            raise InputError(b.path, inst.at("cidr_block"), "a VPC CIDR block known at plan time "
                              "(IPAM-allocated blocks are not supported)", cidr)
         item: Json = {"VpcId": vid, "CidrBlock": cidr, "State": "available", "IsDefault": False,
                       "CidrBlockAssociationSet": [{"CidrBlock": cidr, "CidrBlockState": {"State": "associated"}}],
@@ -899,7 +1170,7 @@ def _subnets(b: _Builder, doc: _Doc) -> None:
         v = inst.values
         cidr = v.get("cidr_block") if b.known(inst, "cidr_block") else None
         if not isinstance(cidr, str):
-            raise InputError(b.path, f"{inst.place} cidr_block", "a subnet CIDR block known at plan time", cidr)
+            raise InputError(b.path, inst.at("cidr_block"), "a subnet CIDR block known at plan time", cidr)
         vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
         item: Json = {"SubnetId": b.ident(inst), "VpcId": vpc, "CidrBlock": cidr, "State": "available",
                       "Tags": _tags(v), TF_ADDRESS: inst.address}
@@ -954,7 +1225,7 @@ def _standalone_sg_rules(b: _Builder) -> dict[str, list[tuple[Inst, str, Json]]]
         v = inst.values
         sg = b.ids(inst, "security_group_id", "sg", single=True)[0]
         direction = "egress" if v.get("type") == "egress" else "ingress"
-        proto = _sg_proto(v.get("protocol"), b.path, f"{inst.place} protocol")
+        proto = _sg_proto(v.get("protocol"), b.path, inst.at("protocol"))
         groups = []
         if v.get("self"):
             groups.append(sg)
@@ -979,7 +1250,7 @@ def _standalone_sg_rules(b: _Builder) -> dict[str, list[tuple[Inst, str, Json]]]
         for inst in b.managed(rtype):
             v = inst.values
             sg = b.ids(inst, "security_group_id", "sg", single=True)[0]
-            proto = _sg_proto(v.get("ip_protocol"), b.path, f"{inst.place} ip_protocol")
+            proto = _sg_proto(v.get("ip_protocol"), b.path, inst.at("ip_protocol"))
             groups = b.ids(inst, "referenced_security_group_id", "sg", single=True, required=False) \
                 if (v.get("referenced_security_group_id") or not b.known(inst, "referenced_security_group_id")) else []
             pls = b.ids(inst, "prefix_list_id", "pl", single=True, required=False) \
@@ -1023,20 +1294,20 @@ def _inline_perms(b: _Builder, inst: Inst, gid: str, key: str) -> list[Json]:
     """The inline ingress/egress blocks of a security group, one IpPermission per block."""
     unk = inst.unknown.get(key) if isinstance(inst.unknown, dict) else None
     if unk is True:
-        raise UnsupportedFeature(b.path, f"{inst.place} {key}",
+        raise UnsupportedFeature(b.path, inst.at(key),
                                  "inline rules known at plan time (a dynamic block over values known only "
                                  "after apply cannot be modelled)", "unknown")
     blocks = inst.values.get(key) or []
     unknown_groups = [i for i, u in enumerate(unk or []) if isinstance(u, dict) and u.get("security_groups") is True]
     if len(unknown_groups) > 1:
-        raise UnsupportedFeature(b.path, f"{inst.place} {key}",
+        raise UnsupportedFeature(b.path, inst.at(key),
                                  "at most one inline block whose security_groups are known only after apply "
                                  "(plan JSON does not say which block references which group; use "
                                  "aws_vpc_security_group_*_rule resources)",
                                  f"{len(unknown_groups)} such blocks")
     out = []
     for i, blk in enumerate(blocks):
-        proto = _sg_proto(blk.get("protocol"), b.path, f"{inst.place} {key}[{i}].protocol")
+        proto = _sg_proto(blk.get("protocol"), b.path, inst.at(f"{key}[{i}].protocol"))
         groups = _strings(blk.get("security_groups"))
         if i in unknown_groups:
             groups += b.ids(inst, "security_groups", "sg", block=(key, i))
@@ -1133,7 +1404,7 @@ def _nacls(b: _Builder, doc: _Doc) -> None:
     for inst in b.managed("aws_network_acl_rule"):
         v = inst.values
         acl = b.ids(inst, "network_acl_id", "acl", single=True)[0]
-        proto = _nacl_proto(v.get("protocol"), b.path, f"{inst.place} protocol")
+        proto = _nacl_proto(v.get("protocol"), b.path, inst.at("protocol"))
         standalone.setdefault(acl, []).append((inst, _nacl_entry(
             v.get("rule_number"), proto, v.get("rule_action"), bool(v.get("egress")), v.get("cidr_block"),
             v.get("ipv6_cidr_block"), v.get("from_port"), v.get("to_port"), v.get("icmp_type"),
@@ -1237,10 +1508,10 @@ def _vpc_of_default_acl(b: _Builder, doc: _Doc, aid: str, inst: Inst) -> str:
 def _inline_nacl(b: _Builder, inst: Inst, key: str, egress: bool) -> list[Json]:
     unk = inst.unknown.get(key) if isinstance(inst.unknown, dict) else None
     if unk is True:
-        raise UnsupportedFeature(b.path, f"{inst.place} {key}", "inline NACL entries known at plan time", "unknown")
+        raise UnsupportedFeature(b.path, inst.at(key), "inline NACL entries known at plan time", "unknown")
     out = []
     for i, e in enumerate(inst.values.get(key) or []):
-        proto = _nacl_proto(e.get("protocol"), b.path, f"{inst.place} {key}[{i}].protocol")
+        proto = _nacl_proto(e.get("protocol"), b.path, inst.at(f"{key}[{i}].protocol"))
         out.append(_nacl_entry(e.get("rule_no"), proto, e.get("action"), egress, e.get("cidr_block"),
                                e.get("ipv6_cidr_block"), e.get("from_port"), e.get("to_port"),
                                e.get("icmp_type"), e.get("icmp_code"), inst.address))
@@ -1392,7 +1663,7 @@ def _instance(b: _Builder, doc: _Doc, inst: Inst) -> Json:
         primary = v.get("private_ip") if b.known(inst, "private_ip") and v.get("private_ip") else None
         secondary = _strings(v.get("secondary_private_ips")) if b.known(inst, "secondary_private_ips") else []
         if primary is None and secondary:
-            raise UnsupportedFeature(b.path, f"{inst.place} private_ip",
+            raise UnsupportedFeature(b.path, inst.at("private_ip"),
                                      "a known private_ip when secondary_private_ips are set", "unknown")
         private = [primary, *secondary] if primary else None
         ipv6 = _strings(v.get("ipv6_addresses")) if b.known(inst, "ipv6_addresses") else []
@@ -1536,6 +1807,54 @@ def _fill_group_names(doc: _Doc) -> None:
 
 def plan_to_snapshot(plan: Json, plan_path: str, base: Json | None) -> Json:
     """The snapshot document of the network after the plan is applied on top of `base`."""
+    return _convert(plan, plan_path, base)[1]
+
+
+def _convert(plan: Json, plan_path: str, base: Json | None) -> tuple[_Builder, Json]:
     builder = _Builder(plan, plan_path, copy.deepcopy(base) if base else None)
     builder.collect()
-    return build_document(builder)
+    return builder, build_document(builder)
+
+
+def plan_network(plan: Json, plan_path: str, base: Json | None) -> tuple[Json, Network]:
+    """The document and the network after apply; errors in what the plan made name the plan's resource.
+
+    `base` must already be a valid snapshot document (load_network checks it, so its errors name the
+    snapshot file)."""
+    from .snapshot import build_network
+
+    builder, doc = _convert(plan, plan_path, base)
+    try:
+        return doc, build_network(doc, plan_path)
+    except InputError as exc:
+        raise _blame_plan(builder, doc, exc) from None
+
+
+_DOC_STEP = re.compile(r"\.?([A-Za-z]+)|\[(\d+)\]")
+
+
+def _blame_plan(b: _Builder, doc: Json, exc: InputError) -> InputError:
+    """Turn an error about the converted document into one about the plan resource that made the item."""
+    node: Any = doc
+    address: str | None = None
+    pos = 0
+    place = exc.place or ""
+    while node is not None:
+        if isinstance(node, dict) and isinstance(node.get(TF_ADDRESS), str):
+            address = node[TF_ADDRESS]
+        m = _DOC_STEP.match(place, pos)
+        if not m:
+            break
+        pos = m.end()
+        if m.group(1):
+            node = node.get(m.group(1)) if isinstance(node, dict) else None
+        else:
+            idx = int(m.group(2))
+            node = node[idx] if isinstance(node, list) and idx < len(node) else None
+    inst = b.insts.get(address) if address else None
+    what = f"{exc.expected}, in the network after apply" + (f" ({exc.place.split('.')[-1]})" if exc.place else "")
+    if inst is None:
+        return InputError(b.path, None, what, exc.found)
+    err = InputError(b.path, inst.place, what, exc.found)
+    return UnsupportedFeature(err.file, err.place, err.expected, err.found) \
+        if isinstance(exc, UnsupportedFeature) else err
