@@ -421,6 +421,16 @@ _ID_PREFIX = {
     "aws_ec2_managed_prefix_list": "pl",
     "aws_vpc_peering_connection": "pcx",
     "aws_db_subnet_group": "dbsubnet",
+    "aws_route_table": "rtb",
+    "aws_internet_gateway": "igw",
+    "aws_egress_only_internet_gateway": "eigw",
+    "aws_nat_gateway": "nat",
+    "aws_eip": "eipalloc",
+    "aws_vpn_gateway": "vgw",
+    "aws_vpc_endpoint": "vpce",
+    "aws_ec2_transit_gateway": "tgw",
+    "aws_ec2_transit_gateway_vpc_attachment": "tgw-attach",
+    "aws_ec2_transit_gateway_route_table": "tgw-rtb",
 }
 
 # (resource type, attribute) -> the kind of id the attribute holds
@@ -442,9 +452,29 @@ _KIND = {
     ("aws_db_subnet_group", "name"): "dbsubnet",
     ("aws_db_subnet_group", "id"): "dbsubnet",
     ("aws_vpc_peering_connection", "id"): "pcx",
+    ("aws_vpc", "main_route_table_id"): "rtb",
+    ("aws_vpc", "default_route_table_id"): "rtb",
+    ("aws_route_table", "id"): "rtb",
+    ("aws_default_route_table", "id"): "rtb",
+    ("aws_internet_gateway", "id"): "igw",
+    ("aws_egress_only_internet_gateway", "id"): "eigw",
+    ("aws_nat_gateway", "id"): "nat",
+    ("aws_eip", "id"): "eipalloc",
+    ("aws_eip", "allocation_id"): "eipalloc",
+    ("aws_vpn_gateway", "id"): "vgw",
+    ("aws_vpc_endpoint", "id"): "vpce",
+    ("aws_vpc_endpoint", "prefix_list_id"): "pl",
+    ("aws_ec2_transit_gateway", "id"): "tgw",
+    ("aws_ec2_transit_gateway", "association_default_route_table_id"): "tgw-rtb",
+    ("aws_ec2_transit_gateway", "propagation_default_route_table_id"): "tgw-rtb",
+    ("aws_ec2_transit_gateway_vpc_attachment", "id"): "tgw-attach",
+    ("aws_ec2_transit_gateway_route_table", "id"): "tgw-rtb",
 }
-_DEFAULT_ATTR = {"vpc": "id", "sg": "id", "acl": "id", "subnet": "id", "eni": "id", "instance": "id",
-                 "pl": "id", "dbsubnet": "name", "pcx": "id"}
+_VPC_DEFAULT_PREFIX = {"default_security_group_id": "sg", "default_network_acl_id": "acl",
+                       "main_route_table_id": "rtb"}
+# kinds that one attribute may hold several of (a route's gateway_id: an internet, virtual private or endpoint gateway)
+_KIND_GROUPS = {"gw": {"igw", "vgw", "vpce", "eigw"}}
+_DEFAULT_ATTR = {"dbsubnet": "name"}  # every other kind: "id"
 
 _REF_RES = re.compile(
     r'^(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\[("(?:[^"\\]|\\.)*"|\d+)\])?(?:\.([A-Za-z0-9_]+))?'
@@ -593,12 +623,19 @@ class _Builder:
         return placeholder(_ID_PREFIX.get(inst.type, inst.type.removeprefix("aws_")), inst.address)
 
     def _vpc_default(self, vpc: Inst | None, vpc_id: str, attr: str) -> str:
-        """The id of a VPC's default security group or NACL (known, or a placeholder)."""
+        """The id of a VPC's default security group, NACL or main route table (known, or a placeholder)."""
         if vpc is not None:
             value = vpc.values.get(attr)
             if isinstance(value, str) and value and self.known(vpc, attr):
                 return value
-            return placeholder("sg" if "security" in attr else "acl", vpc.address, "#" + attr)
+            if attr == "default_route_table_id":
+                attr = "main_route_table_id"  # the same table: AWS creates one main table with the VPC
+            return placeholder(_VPC_DEFAULT_PREFIX[attr], vpc.address, "#" + attr)
+        if "route_table" in attr:
+            for item in self._base_items("RouteTables"):
+                if item.get("VpcId") == vpc_id and any(
+                        isinstance(a, dict) and a.get("Main") is True for a in item.get("Associations") or []):
+                    return str(item.get("RouteTableId"))
         for item in self._base_items("SecurityGroups" if "security" in attr else "NetworkAcls"):
             if item.get("VpcId") == vpc_id and (item.get("GroupName") == "default" or item.get("IsDefault")):
                 return str(item.get("GroupId") or item.get("NetworkAclId"))
@@ -612,16 +649,17 @@ class _Builder:
 
     def value_of(self, inst: Inst, attr: str | None, kind: str) -> str | None:
         """The id of `kind` that `inst.attr` yields, or None when the attribute is of another kind."""
-        attr = attr or _DEFAULT_ATTR[kind]
+        attr = attr or _DEFAULT_ATTR.get(kind, "id")
         rtype = inst.type
+        kinds = _KIND_GROUPS.get(kind, {kind})
         if inst.mode == "data":
-            if _KIND.get((rtype, attr)) != kind and not (attr == "id" and _KIND.get((rtype, "id")) == kind):
+            if _KIND.get((rtype, attr)) not in kinds and not (attr == "id" and _KIND.get((rtype, "id")) in kinds):
                 return None
             value = inst.values.get(attr)
             if not isinstance(value, str) or not self.known(inst, attr):
                 raise _Unresolved(f"{inst.address}.{attr} (read at apply time)")
             return value
-        if _KIND.get((rtype, attr)) != kind:
+        if _KIND.get((rtype, attr)) not in kinds:
             return None
         if attr == "id":
             return self.ident(inst)
@@ -632,7 +670,7 @@ class _Builder:
         value = inst.values.get(attr)
         if isinstance(value, str) and value and self.known(inst, attr):
             return value
-        return placeholder(_ID_PREFIX.get(rtype, "x"), inst.address, "#" + attr)
+        return placeholder({"instance": "i"}.get(kind, kind), inst.address, "#" + attr)
 
     def _instance_primary_eni(self, inst: Inst) -> str:
         value = inst.values.get("primary_network_interface_id")
@@ -795,6 +833,13 @@ class _Builder:
         bname, bi = block
         bexpr = exprs.get(bname)
         if isinstance(bexpr, list):
+            if bname == "route":
+                want = (inst.values.get(bname) or [{}])[bi]
+                for el in bexpr:
+                    if any((el.get(k) or {}).get("constant_value") == want.get(k) and want.get(k)
+                           for k in ("cidr_block", "ipv6_cidr_block", "destination_prefix_list_id")):
+                        return el.get(key)
+                return None  # a destination known only at apply: the block cannot be matched
             if bname == "network_interface":
                 want = (inst.values.get(bname) or [{}])[bi].get("device_index")
                 for el in bexpr:
@@ -966,6 +1011,14 @@ _MODELLED = {
     "aws_db_instance", "aws_db_subnet_group", "aws_lb", "aws_alb", "aws_lambda_function",
     "aws_ec2_managed_prefix_list", "aws_ec2_managed_prefix_list_entry", "aws_vpc_peering_connection",
     "aws_vpc_peering_connection_accepter",
+    "aws_route_table", "aws_default_route_table", "aws_route", "aws_route_table_association",
+    "aws_main_route_table_association", "aws_internet_gateway", "aws_internet_gateway_attachment",
+    "aws_egress_only_internet_gateway", "aws_nat_gateway", "aws_eip", "aws_eip_association",
+    "aws_vpn_gateway", "aws_vpn_gateway_attachment", "aws_vpn_gateway_route_propagation", "aws_vpc_endpoint",
+    "aws_vpc_endpoint_route_table_association", "aws_ec2_transit_gateway",
+    "aws_ec2_transit_gateway_vpc_attachment", "aws_ec2_transit_gateway_route_table",
+    "aws_ec2_transit_gateway_route", "aws_ec2_transit_gateway_route_table_association",
+    "aws_ec2_transit_gateway_route_table_propagation",
 }
 _NET_KEYS = {"security_groups", "vpc_security_group_ids", "security_group_ids", "security_group_id",
              "subnet_id", "subnet_ids", "vpc_id", "network_interface_id", "network_interface",
@@ -1046,6 +1099,7 @@ def build_document(b: _Builder) -> Json:
     _nacls(b, doc)
     _enis(b, doc)
     _peerings(b, doc)
+    _routing(b, doc)
     _unmodelled(b)
     _fill_group_names(doc)
     if b.resolved_lists:
@@ -1058,11 +1112,6 @@ def build_document(b: _Builder) -> Json:
         value = ((region.get("expressions") or {}).get("region") or {}).get("constant_value")
         if isinstance(value, str):
             doc.data["Region"] = value
-    if doc.items("RouteTables"):
-        b.warn("routes come from the --snapshot only: route, gateway and Elastic IP changes in the plan "
-               "are not modelled, and public IPs assigned at apply are not known")
-    elif not (b.base or {}).get("RouteTables"):
-        doc.data.pop("RouteTables", None)
     doc.data[WARNINGS] = list(b.warnings)
     return doc.data
 
@@ -1073,6 +1122,14 @@ _GONE_KEYS = {
     "aws_network_interface": ("NetworkInterfaces", "NetworkInterfaceId"),
     "aws_ec2_managed_prefix_list": ("ManagedPrefixLists", "PrefixListId"),
     "aws_vpc_peering_connection": ("VpcPeeringConnections", "VpcPeeringConnectionId"),
+    "aws_route_table": ("RouteTables", "RouteTableId"),
+    "aws_internet_gateway": ("InternetGateways", "InternetGatewayId"),
+    "aws_egress_only_internet_gateway": ("EgressOnlyInternetGateways", "EgressOnlyInternetGatewayId"),
+    "aws_nat_gateway": ("NatGateways", "NatGatewayId"),
+    "aws_vpn_gateway": ("VpnGateways", "VpnGatewayId"),
+    "aws_vpc_endpoint": ("VpcEndpoints", "VpcEndpointId"),
+    "aws_ec2_transit_gateway_vpc_attachment": ("TransitGatewayVpcAttachments", "TransitGatewayAttachmentId"),
+    "aws_ec2_transit_gateway_route_table": ("TransitGatewayRouteTables", "TransitGatewayRouteTableId"),
 }
 
 
@@ -1085,6 +1142,12 @@ def _drop_gone(b: _Builder, doc: _Doc) -> None:
         if g.type in _GONE_KEYS:
             key, idfield = _GONE_KEYS[g.type]
             doc.remove(key, idfield, ident)
+        if g.type == "aws_ec2_transit_gateway_vpc_attachment":
+            doc.remove("TransitGatewayAttachments", "TransitGatewayAttachmentId", ident)
+        if g.type == "aws_route_table_association":
+            for table in doc.items("RouteTables"):
+                table["Associations"] = [a for a in table.get("Associations") or []
+                                         if a.get("RouteTableAssociationId") != ident]
         if g.type == "aws_instance":
             for res in doc.items("Reservations"):
                 res["Instances"] = [i for i in res.get("Instances") or [] if i.get("InstanceId") != ident]
@@ -1777,6 +1840,541 @@ def _peerings(b: _Builder, doc: _Doc) -> None:
             "VpcPeeringConnectionId": pid, "RequesterVpcInfo": info(req), "AccepterVpcInfo": info(peer),
             "Status": {"Code": "active" if active else "pending-acceptance"}, "Tags": _tags(v),
             TF_ADDRESS: inst.address})
+
+
+# ---------------------------------------------------------------- routing (contract 4.5)
+
+# route block / aws_route attribute -> the describe-API target field
+_ROUTE_TARGETS = (
+    ("gateway_id", "GatewayId", "gw"), ("vpc_endpoint_id", "GatewayId", "vpce"),
+    ("nat_gateway_id", "NatGatewayId", "nat"), ("egress_only_gateway_id", "EgressOnlyInternetGatewayId", "eigw"),
+    ("transit_gateway_id", "TransitGatewayId", "tgw"),
+    ("vpc_peering_connection_id", "VpcPeeringConnectionId", "pcx"),
+    ("network_interface_id", "NetworkInterfaceId", "eni"), ("carrier_gateway_id", "CarrierGatewayId", "cagw"),
+    ("core_network_arn", "CoreNetworkArn", "arn"), ("local_gateway_id", "LocalGatewayId", "lgw"),
+)
+_ROUTE_DESTS = (("cidr_block", "DestinationCidrBlock"), ("ipv6_cidr_block", "DestinationIpv6CidrBlock"),
+                ("destination_prefix_list_id", "DestinationPrefixListId"))
+_ATTACHED = "attached"
+
+
+def _route(b: _Builder, inst: Inst, values: Json, block: tuple[str, int] | None, dest_keys: tuple[tuple[str, str], ...],
+           where: str) -> Json:
+    """One route in describe-API shape from a route block or an aws_route."""
+    route: Json = {"Origin": "CreateRoute", "State": "active", TF_ADDRESS: inst.address}
+    for key, dest in dest_keys:
+        value = values.get(key)
+        if isinstance(value, str) and value:
+            if dest != "DestinationPrefixListId":
+                _network(value, f"{where}.{key} ({inst.address})", b.path)
+            route[dest] = value
+    if not any(f in route for _k, f in dest_keys):
+        raise UnsupportedFeature(b.path, f"{where} ({inst.address})",
+                                 "a route destination known at plan time (cidr_block, ipv6_cidr_block or a prefix list)",
+                                 "none")
+    for key, target, kind in _ROUTE_TARGETS:
+        value = values.get(key)
+        known = _strings(value)
+        if block is None:
+            unknown = not b.known(inst, key)
+        else:
+            ub = inst.unknown.get(block[0]) if isinstance(inst.unknown, dict) else None
+            el = ub[block[1]] if isinstance(ub, list) and block[1] < len(ub) else {}
+            unknown = ub is True or (isinstance(el, dict) and el.get(key) is True)
+        if known:
+            route[target] = known[0]
+        elif unknown:
+            if block is not None and b._config_expr(inst, key, block) is None and key != "gateway_id":
+                continue
+            found = b.ids(inst, key, kind, single=True, block=block, required=False)
+            if found:
+                route[target] = found[0]
+    targets = [f for _k, f, _kind in _ROUTE_TARGETS if f in route]
+    if not targets:
+        raise InputError(b.path, f"{where} ({inst.address})", "a route target (gateway, NAT gateway, peering, ...) "
+                         "known at plan time or referenced through configuration", "none")
+    return route
+
+
+def _local_routes(vpc: Json) -> list[Json]:
+    """The local routes AWS puts in every table of a VPC: one per CIDR block."""
+    out = []
+    blocks = [a.get("CidrBlock") for a in vpc.get("CidrBlockAssociationSet") or [] if isinstance(a, dict)]
+    for cidr in dict.fromkeys([vpc.get("CidrBlock"), *blocks]):
+        if isinstance(cidr, str):
+            out.append({"DestinationCidrBlock": cidr, "GatewayId": "local", "Origin": "CreateRouteTable",
+                        "State": "active"})
+    for a in vpc.get("Ipv6CidrBlockAssociationSet") or []:
+        if isinstance(a, dict) and isinstance(a.get("Ipv6CidrBlock"), str):
+            out.append({"DestinationIpv6CidrBlock": a["Ipv6CidrBlock"], "GatewayId": "local",
+                        "Origin": "CreateRouteTable", "State": "active"})
+    return out
+
+
+def _route_key(route: Json) -> tuple[Any, ...]:
+    return (route.get("DestinationCidrBlock"), route.get("DestinationIpv6CidrBlock"),
+            route.get("DestinationPrefixListId"))
+
+
+def _table(doc: _Doc, rid: str, vpc_id: str, address: str | None, tags: list[Json] | None = None) -> Json:
+    """The route table `rid` of the document, created with the VPC's local routes if absent."""
+    table = doc.find("RouteTables", "RouteTableId", rid)
+    if table is None:
+        vpc = doc.find("Vpcs", "VpcId", vpc_id) or {}
+        table = {"RouteTableId": rid, "VpcId": vpc_id, "Associations": [], "Routes": _local_routes(vpc),
+                 "PropagatingVgws": [], "Tags": tags or []}
+        if address:
+            table[TF_ADDRESS] = address
+        doc.items("RouteTables").append(table)
+    return table
+
+
+def _routing(b: _Builder, doc: _Doc) -> None:
+    """Route tables, routes, associations and gateways after apply."""
+    had_routes = bool((b.base or {}).get("RouteTables"))
+    doc.items("RouteTables")
+    unknown_main: list[str] = []
+    # the main table AWS creates with each VPC
+    for inst in b.managed("aws_vpc"):
+        vid = b.ident(inst)
+        main = b._vpc_default(inst, vid, "main_route_table_id")
+        live_main = any(t.get("VpcId") == vid and any(isinstance(a, dict) and a.get("Main") is True
+                                                      for a in t.get("Associations") or [])
+                        for t in doc.items("RouteTables"))
+        if doc.find("RouteTables", "RouteTableId", main) is None and not (live_main and not inst.created):
+            if not inst.created and not b.managed("aws_default_route_table"):
+                unknown_main.append(vid)
+            main_table = _table(doc, main, vid, inst.address)
+            main_table["Associations"] = [_assoc(main, None, inst.address, main=True)]
+    for inst in b.managed("aws_default_route_table"):
+        rid = b.ids(inst, "default_route_table_id", "rtb", single=True)[0]
+        vpc_id = _vpc_of_table(b, doc, rid, inst)
+        table = _table(doc, rid, vpc_id, inst.address)
+        vpc = doc.find("Vpcs", "VpcId", vpc_id) or {}
+        table["Routes"] = _local_routes(vpc) + [
+            _route(b, inst, blk, ("route", i), _ROUTE_DESTS, f"{inst.vplace}.route[{i}]")
+            for i, blk in enumerate(inst.values.get("route") or [])]
+        table["PropagatingVgws"] = [{"GatewayId": g} for g in _strings(inst.values.get("propagating_vgws"))]
+        table["Tags"] = _tags(inst.values)
+        table[TF_ADDRESS] = inst.address
+        if not any(a.get("Main") for a in table.get("Associations") or []):
+            table["Associations"] = [*table.get("Associations", []), _assoc(rid, None, inst.address, main=True)]
+        unknown_main = [v for v in unknown_main if v != vpc_id]
+    standalone: dict[str, list[tuple[Inst, Json]]] = {}
+    for inst in b.managed("aws_route"):
+        rid = b.ids(inst, "route_table_id", "rtb", single=True)[0]
+        dests = (("destination_cidr_block", "DestinationCidrBlock"),
+                 ("destination_ipv6_cidr_block", "DestinationIpv6CidrBlock"),
+                 ("destination_prefix_list_id", "DestinationPrefixListId"))
+        standalone.setdefault(rid, []).append((inst, _route(b, inst, inst.values, None, dests, inst.vplace)))
+    old_routes: dict[str, set[tuple[Any, ...]]] = {}
+    for v in [g.before for g in b.gone if g.type == "aws_route"] + [i.before for i in b.managed("aws_route") if i.before]:
+        old_routes.setdefault(str(v.get("route_table_id")), set()).add(
+            (v.get("destination_cidr_block") or None, v.get("destination_ipv6_cidr_block") or None,
+             v.get("destination_prefix_list_id") or None))
+    for inst in b.managed("aws_route_table"):
+        rid = b.ident(inst)
+        vpc_id = b.ids(inst, "vpc_id", "vpc", single=True)[0]
+        rules = standalone.get(rid, [])
+        exprs = (inst.config or {}).get("expressions") or {}
+        if "route" in exprs and rules:
+            raise InputError(b.path, rules[0][0].place,
+                             f"routes of {inst.address} either inline (route blocks) or as aws_route resources, not "
+                             "both: the provider makes them overwrite each other",
+                             f"{inst.address} has inline routes and {rules[0][0].address} adds one")
+        old = doc.find("RouteTables", "RouteTableId", rid)
+        vpc_item = doc.find("Vpcs", "VpcId", vpc_id) or {}
+        if "route" in exprs or b.known(inst, "route"):
+            routes = [_route(b, inst, blk, ("route", i), _ROUTE_DESTS, f"{inst.vplace}.route[{i}]")
+                      for i, blk in enumerate(inst.values.get("route") or [])]
+        elif old is not None and not inst.created:
+            routes = [r for r in old.get("Routes") or [] if r.get("GatewayId") != "local"
+                      and r.get("Origin") != "EnableVgwRoutePropagation"]
+        else:
+            routes = []
+        table = {"RouteTableId": rid, "VpcId": vpc_id, "Associations": [], "Routes": _local_routes(vpc_item) + routes,
+                 "PropagatingVgws": [{"GatewayId": g} for g in _strings(inst.values.get("propagating_vgws"))],
+                 "Tags": _tags(inst.values), TF_ADDRESS: inst.address}
+        if old is not None:
+            table["Associations"] = list(old.get("Associations") or [])
+            if "OwnerId" in old:
+                table["OwnerId"] = old["OwnerId"]
+        doc.upsert("RouteTables", "RouteTableId", table)
+    for rid, rules in standalone.items():
+        target_table = doc.find("RouteTables", "RouteTableId", rid)
+        if target_table is None:
+            raise InputError(b.path, rules[0][0].place, f"route table {rid} in the plan or --snapshot", "nothing")
+        drop = old_routes.get(rid, set()) | {_route_key(r) for _i, r in rules}
+        target_table["Routes"] = [r for r in target_table.get("Routes") or [] if _route_key(r) not in drop
+                           or r.get("GatewayId") == "local"] + [r for _i, r in rules]
+    _route_associations(b, doc)
+    _gateways(b, doc)
+    _transit(b, doc)
+    for inst in b.managed("aws_vpn_gateway_route_propagation"):
+        rid = b.ids(inst, "route_table_id", "rtb", single=True)[0]
+        vgw = b.ids(inst, "vpn_gateway_id", "vgw", single=True)[0]
+        vgw_table = doc.find("RouteTables", "RouteTableId", rid)
+        if vgw_table is None:
+            raise InputError(b.path, inst.place, f"route table {rid} in the plan or --snapshot", "nothing")
+        if all(g.get("GatewayId") != vgw for g in vgw_table.get("PropagatingVgws") or []):
+            vgw_table.setdefault("PropagatingVgws", []).append({"GatewayId": vgw})
+    for table in doc.items("RouteTables"):
+        if table.get("PropagatingVgws") and not any(r.get("Origin") == "EnableVgwRoutePropagation"
+                                                    for r in table.get("Routes") or []):
+            vgws = ", ".join(str(g.get("GatewayId")) for g in table["PropagatingVgws"])
+            b.warn(f"{table.get('RouteTableId')}: routes propagated from {vgws} (learned over BGP) are not in "
+                   "the plan and are not modelled")
+    # routing is modelled only when every VPC's main table is known: a guessed table would prove too much
+    vpcs_without_main = [str(v.get("VpcId")) for v in doc.items("Vpcs") if not any(
+        t.get("VpcId") == v.get("VpcId") and any(a.get("Main") is True for a in t.get("Associations") or [])
+        for t in doc.items("RouteTables"))]
+    if unknown_main or (vpcs_without_main and not had_routes):
+        missing = sorted(set(unknown_main) | set(vpcs_without_main))
+        b.warn("routing is left open: the main route table of " + ", ".join(missing) + " is not in the plan or "
+               "--snapshot (declare aws_default_route_table, or pass --snapshot with its route tables)")
+        for key in ("RouteTables",):
+            doc.data.pop(key, None)
+    elif not doc.items("RouteTables"):
+        doc.data.pop("RouteTables", None)
+
+
+def _assoc(rid: str, subnet: str | None, address: str, *, main: bool = False, gateway: str | None = None) -> Json:
+    out: Json = {"Main": main, "RouteTableAssociationId": placeholder("rtbassoc", address, subnet or gateway or ""),
+                 "RouteTableId": rid, "AssociationState": {"State": "associated"}, TF_ADDRESS: address}
+    if subnet:
+        out["SubnetId"] = subnet
+    if gateway:
+        out["GatewayId"] = gateway
+    return out
+
+
+def _vpc_of_table(b: _Builder, doc: _Doc, rid: str, inst: Inst) -> str:
+    for vpc in b.managed("aws_vpc"):
+        if b._vpc_default(vpc, b.ident(vpc), "main_route_table_id") == rid:
+            return b.ident(vpc)
+    old = doc.find("RouteTables", "RouteTableId", rid)
+    if old and old.get("VpcId"):
+        return str(old["VpcId"])
+    vpcs = b.ids(inst, "vpc_id", "vpc", single=True, required=False)
+    if vpcs:
+        return vpcs[0]
+    raise InputError(b.path, inst.at("default_route_table_id"),
+                     "the default_route_table_id of a VPC in the plan or --snapshot", rid)
+
+
+def _route_associations(b: _Builder, doc: _Doc) -> None:
+    for inst in b.managed("aws_route_table_association"):
+        rid = b.ids(inst, "route_table_id", "rtb", single=True)[0]
+        subnet = b.ids(inst, "subnet_id", "subnet", single=True, required=False)
+        gateway = [] if subnet else b.ids(inst, "gateway_id", "gw", single=True)
+        table = doc.find("RouteTables", "RouteTableId", rid)
+        if table is None:
+            raise InputError(b.path, inst.place, f"route table {rid} in the plan or --snapshot", "nothing")
+        for other in doc.items("RouteTables"):  # a subnet or gateway has one association
+            other["Associations"] = [a for a in other.get("Associations") or [] if a.get("Main") or not (
+                (subnet and a.get("SubnetId") == subnet[0]) or (gateway and a.get("GatewayId") == gateway[0]))]
+        table["Associations"].append(_assoc(rid, subnet[0] if subnet else None, inst.address,
+                                            gateway=gateway[0] if gateway else None))
+    for inst in b.managed("aws_main_route_table_association"):
+        rid = b.ids(inst, "route_table_id", "rtb", single=True)[0]
+        vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
+        table = doc.find("RouteTables", "RouteTableId", rid)
+        if table is None:
+            raise InputError(b.path, inst.place, f"route table {rid} in the plan or --snapshot", "nothing")
+        for other in doc.items("RouteTables"):
+            if other.get("VpcId") == vpc:
+                other["Associations"] = [a for a in other.get("Associations") or [] if not a.get("Main")]
+        table["Associations"].append(_assoc(rid, None, inst.address, main=True))
+
+
+def _public_ip(b: _Builder, inst: Inst, key: str = "public_ip") -> str:
+    """A public IPv4 known at plan time, or a deterministic stand-in (198.18.0.0/15) when AWS assigns it."""
+    value = inst.values.get(key)
+    if isinstance(value, str) and value and b.known(inst, key):
+        return value
+    n = int(hashlib.sha1(inst.address.encode()).hexdigest()[:8], 16) % (1 << 17)
+    ip = str(ipaddress.IPv4Address(int(ipaddress.IPv4Address("198.18.0.0")) + n))
+    b.warn(f"{inst.address}: its public IPv4 is assigned at apply; modelled as the stand-in {ip}")
+    return ip
+
+
+def _set_public(b: _Builder, doc: _Doc, eni: Json, public: str, private: str | None, extra: Json) -> None:
+    """Put a public address where describe_network_interfaces does: on the ENI and its private address."""
+    assoc = {"PublicIp": public, "IpOwnerId": "amazon", **extra}
+    pips = [p for p in eni.get("PrivateIpAddresses") or [] if isinstance(p, dict)]
+    target = next((p for p in pips if p.get("PrivateIpAddress") == private), None) if private else \
+        next((p for p in pips if p.get("Primary")), None)
+    if target is not None:
+        target["Association"] = dict(assoc)
+    if target is None or target.get("Primary") or private is None or private == eni.get("PrivateIpAddress"):
+        eni["Association"] = dict(assoc)
+
+
+def _gateways(b: _Builder, doc: _Doc) -> None:
+    for inst in b.managed("aws_internet_gateway"):
+        vpc = b.ids(inst, "vpc_id", "vpc", single=True, required=False)
+        doc.upsert("InternetGateways", "InternetGatewayId", {
+            "InternetGatewayId": b.ident(inst), "Attachments": [{"VpcId": v, "State": "available"} for v in vpc],
+            "Tags": _tags(inst.values), TF_ADDRESS: inst.address})
+    for inst in b.managed("aws_internet_gateway_attachment"):
+        igw_id = b.ids(inst, "internet_gateway_id", "igw", single=True)[0]
+        igw_vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
+        igw = doc.find("InternetGateways", "InternetGatewayId", igw_id)
+        if igw is None:
+            raise InputError(b.path, inst.place, f"internet gateway {igw_id} in the plan or --snapshot", "nothing")
+        igw["Attachments"] = [{"VpcId": igw_vpc, "State": "available"}]
+    for inst in b.managed("aws_egress_only_internet_gateway"):
+        eigw_vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
+        doc.upsert("EgressOnlyInternetGateways", "EgressOnlyInternetGatewayId", {
+            "EgressOnlyInternetGatewayId": b.ident(inst), "Attachments": [{"VpcId": eigw_vpc, "State": _ATTACHED}],
+            "Tags": _tags(inst.values), TF_ADDRESS: inst.address})
+    for inst in b.managed("aws_vpn_gateway"):
+        vpc = b.ids(inst, "vpc_id", "vpc", single=True, required=False)
+        doc.upsert("VpnGateways", "VpnGatewayId", {
+            "VpnGatewayId": b.ident(inst), "State": "available", "Type": "ipsec.1",
+            "VpcAttachments": [{"VpcId": v, "State": _ATTACHED} for v in vpc],
+            "Tags": _tags(inst.values), TF_ADDRESS: inst.address})
+    for inst in b.managed("aws_vpn_gateway_attachment"):
+        vgw_id = b.ids(inst, "vpn_gateway_id", "vgw", single=True)[0]
+        vgw_vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
+        vgw = doc.find("VpnGateways", "VpnGatewayId", vgw_id)
+        if vgw is None:
+            raise InputError(b.path, inst.place, f"virtual private gateway {vgw_id} in the plan or --snapshot", "nothing")
+        vgw["VpcAttachments"] = [{"VpcId": vgw_vpc, "State": _ATTACHED}]
+    eips: dict[str, tuple[Inst, str]] = {}  # allocation id -> (aws_eip, public ip)
+    for inst in b.managed("aws_eip"):
+        eips[b.ident(inst)] = (inst, _public_ip(b, inst))
+    for inst in b.managed("aws_nat_gateway"):
+        v = inst.values
+        subnet = b.ids(inst, "subnet_id", "subnet", single=True)[0]
+        sub = _subnet_item(b, doc, subnet, inst.place)
+        kind = str(v.get("connectivity_type") or "public")
+        nat_id = b.ident(inst)
+        address: Json = {"IsPrimary": True, "Status": "succeeded"}
+        private = v.get("private_ip") if b.known(inst, "private_ip") and v.get("private_ip") else None
+        if private:
+            address["PrivateIp"] = private
+        eni_id = placeholder("eni", inst.address)
+        address["NetworkInterfaceId"] = eni_id
+        public = None
+        if kind == "public":
+            alloc = b.ids(inst, "allocation_id", "eipalloc", single=True, required=False)
+            if alloc:
+                address["AllocationId"] = alloc[0]
+                public = eips[alloc[0]][1] if alloc[0] in eips else None
+            public = public or _public_ip(b, inst)
+            address["PublicIp"] = public
+        doc.upsert("NatGateways", "NatGatewayId", {
+            "NatGatewayId": nat_id, "SubnetId": subnet, "VpcId": sub.get("VpcId"), "State": "available",
+            "ConnectivityType": kind, "NatGatewayAddresses": [address], "Tags": _tags(v), TF_ADDRESS: inst.address})
+        eni = _eni(b, doc, eni_id, subnet, [], inst.place, inst.address, [private] if private else None,
+                   interface_type="nat_gateway", requester=True, description=f"Interface for NAT Gateway {nat_id}")
+        eni["Groups"] = []
+        if public:
+            _set_public(b, doc, eni, public, private, {})
+    for inst in b.managed("aws_eip"):
+        target = None
+        exprs = (inst.config or {}).get("expressions") or {}
+        if exprs.get("network_interface") or _strings(inst.values.get("network_interface")):
+            target = b.ids(inst, "network_interface", "eni", single=True)[0]
+        if target is None and (exprs.get("instance") or _strings(inst.values.get("instance"))):
+            target = _instance_eni(b, doc, inst, b.ids(inst, "instance", "instance", single=True)[0])
+        if target is not None:
+            eni = _eni_item(b, doc, inst, target)
+            private = inst.values.get("associate_with_private_ip")
+            _set_public(b, doc, eni, eips[b.ident(inst)][1], private if isinstance(private, str) else None,
+                        {"AllocationId": b.ident(inst)})
+    for inst in b.managed("aws_eip_association"):
+        alloc = b.ids(inst, "allocation_id", "eipalloc", single=True, required=False)
+        public = eips[alloc[0]][1] if alloc and alloc[0] in eips else inst.values.get("public_ip")
+        if not isinstance(public, str) or not public:
+            raise InputError(b.path, inst.at("allocation_id"), "an Elastic IP of the plan, or a known public_ip",
+                             alloc[0] if alloc else None)
+        enis = b.ids(inst, "network_interface_id", "eni", single=True, required=False)
+        target = enis[0] if enis else _instance_eni(b, doc, inst, b.ids(inst, "instance_id", "instance", single=True)[0])
+        private = inst.values.get("private_ip_address")
+        _set_public(b, doc, _eni_item(b, doc, inst, target), public, private if isinstance(private, str) else None,
+                    {"AllocationId": alloc[0]} if alloc else {})
+    endpoint_tables: dict[str, list[str]] = {}
+    for inst in b.managed("aws_vpc_endpoint_route_table_association"):
+        vpce = b.ids(inst, "vpc_endpoint_id", "vpce", single=True)[0]
+        endpoint_tables.setdefault(vpce, []).extend(b.ids(inst, "route_table_id", "rtb", single=True))
+    for inst in b.managed("aws_vpc_endpoint"):
+        v = inst.values
+        vid = b.ident(inst)
+        kind = str(v.get("vpc_endpoint_type") or "Gateway")
+        vpce_vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
+        tables = b.ids(inst, "route_table_ids", "rtb") + endpoint_tables.get(vid, [])
+        item: Json = {"VpcEndpointId": vid, "VpcEndpointType": kind, "VpcId": vpce_vpc,
+                      "ServiceName": v.get("service_name"), "State": "available",
+                      "RouteTableIds": list(dict.fromkeys(tables)), "SubnetIds": b.ids(inst, "subnet_ids", "subnet"),
+                      "Groups": [{"GroupId": g} for g in b.ids(inst, "security_group_ids", "sg")],
+                      "Tags": _tags(v), TF_ADDRESS: inst.address}
+        doc.upsert("VpcEndpoints", "VpcEndpointId", item)
+        if kind != "Gateway":
+            b.warn(f"{inst.address}: {kind} VPC endpoints (their ENIs and groups) are not modelled from a plan")
+            continue
+        pl = v.get("prefix_list_id") if b.known(inst, "prefix_list_id") and v.get("prefix_list_id") else None
+        if pl is None or doc.find("ManagedPrefixLists", "PrefixListId", pl) is None:
+            b.warn(f"{inst.address}: the prefix list of {v.get('service_name')} is not in the plan or --snapshot; "
+                   "the routes of this gateway endpoint are not modelled")
+            continue
+        for rid in item["RouteTableIds"]:
+            table = doc.find("RouteTables", "RouteTableId", rid)
+            if table is not None and all(r.get("DestinationPrefixListId") != pl for r in table.get("Routes") or []):
+                table.setdefault("Routes", []).append({"DestinationPrefixListId": pl, "GatewayId": vid,
+                                                       "Origin": "CreateRoute", "State": "active",
+                                                       TF_ADDRESS: inst.address})
+
+
+def _instance_eni(b: _Builder, doc: _Doc, inst: Inst, instance_id: str) -> str:
+    """The primary ENI of an instance of the plan or --snapshot."""
+    for eni in doc.items("NetworkInterfaces"):
+        att = eni.get("Attachment") or {}
+        if att.get("InstanceId") == instance_id and att.get("DeviceIndex", 0) == 0:
+            return str(eni.get("NetworkInterfaceId"))
+    raise InputError(b.path, inst.place, f"the network interface of instance {instance_id} in the plan or --snapshot",
+                     "nothing")
+
+
+def _eni_item(b: _Builder, doc: _Doc, inst: Inst, eni_id: str) -> Json:
+    eni = doc.find("NetworkInterfaces", "NetworkInterfaceId", eni_id)
+    if eni is None:
+        raise InputError(b.path, inst.place, f"network interface {eni_id} in the plan or --snapshot", "nothing")
+    return eni
+
+
+def _transit(b: _Builder, doc: _Doc) -> None:
+    tgws = b.managed("aws_ec2_transit_gateway")
+    attachments = b.managed("aws_ec2_transit_gateway_vpc_attachment")
+    tables = b.managed("aws_ec2_transit_gateway_route_table")
+    if not (tgws or attachments or tables or b.managed("aws_ec2_transit_gateway_route")):
+        return
+    defaults: dict[str, tuple[str | None, str | None]] = {}  # tgw -> (association table, propagation table)
+    for inst in tgws:
+        v = inst.values
+        tid = b.ident(inst)
+        assoc = b.value_of(inst, "association_default_route_table_id", "tgw-rtb") \
+            if v.get("default_route_table_association", "enable") == "enable" else None
+        prop = b.value_of(inst, "propagation_default_route_table_id", "tgw-rtb") \
+            if v.get("default_route_table_propagation", "enable") == "enable" else None
+        if assoc is not None and prop is not None and assoc != placeholder("tgw-rtb", inst.address,
+                                                                          "#association_default_route_table_id"):
+            pass
+        if prop is not None and assoc is not None and not b.known(inst, "propagation_default_route_table_id") \
+                and not b.known(inst, "association_default_route_table_id"):
+            prop = assoc  # AWS makes one default table for both
+        defaults[tid] = (assoc, prop)
+        for rid in {r for r in (assoc, prop) if r}:
+            if doc.find("TransitGatewayRouteTables", "TransitGatewayRouteTableId", rid) is None:
+                doc.items("TransitGatewayRouteTables").append({
+                    "TransitGatewayRouteTableId": rid, "TransitGatewayId": tid, "State": "available",
+                    "DefaultAssociationRouteTable": rid == assoc, "DefaultPropagationRouteTable": rid == prop,
+                    "Routes": [], "Associations": [], "Tags": [], TF_ADDRESS: inst.address})
+    for inst in tables:
+        rid = b.ident(inst)
+        old = doc.find("TransitGatewayRouteTables", "TransitGatewayRouteTableId", rid)
+        doc.upsert("TransitGatewayRouteTables", "TransitGatewayRouteTableId", {
+            "TransitGatewayRouteTableId": rid,
+            "TransitGatewayId": b.ids(inst, "transit_gateway_id", "tgw", single=True)[0], "State": "available",
+            "DefaultAssociationRouteTable": bool(inst.values.get("default_association_route_table")),
+            "DefaultPropagationRouteTable": bool(inst.values.get("default_propagation_route_table")),
+            "Routes": list((old or {}).get("Routes") or []), "Associations": list((old or {}).get("Associations") or []),
+            "Tags": _tags(inst.values), TF_ADDRESS: inst.address})
+    vpc_of: dict[str, str] = {}
+    for inst in attachments:
+        v = inst.values
+        aid = b.ident(inst)
+        tgw = b.ids(inst, "transit_gateway_id", "tgw", single=True)[0]
+        vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
+        vpc_of[aid] = vpc
+        subnets = b.ids(inst, "subnet_ids", "subnet")
+        doc.upsert("TransitGatewayVpcAttachments", "TransitGatewayAttachmentId", {
+            "TransitGatewayAttachmentId": aid, "TransitGatewayId": tgw, "VpcId": vpc, "State": "available",
+            "SubnetIds": subnets, "Tags": _tags(v), TF_ADDRESS: inst.address})
+        item: Json = {"TransitGatewayAttachmentId": aid, "TransitGatewayId": tgw, "ResourceType": "vpc",
+                      "ResourceId": vpc, "State": "available", "Tags": _tags(v), TF_ADDRESS: inst.address}
+        assoc, prop = defaults.get(tgw, (None, None))
+        if v.get("transit_gateway_default_route_table_association", True) is not False and assoc:
+            _tgw_associate(doc, assoc, aid, vpc, inst.address)
+            item["Association"] = {"TransitGatewayRouteTableId": assoc, "State": "associated"}
+        if v.get("transit_gateway_default_route_table_propagation", True) is not False and prop:
+            _tgw_propagate(doc, prop, aid, vpc, inst.address)
+        doc.upsert("TransitGatewayAttachments", "TransitGatewayAttachmentId", item)
+        if tgw not in defaults and not doc.find("TransitGatewayRouteTables", "TransitGatewayId", tgw):
+            b.warn(f"{inst.address}: the route tables of transit gateway {tgw} are not in the plan or --snapshot")
+    for inst in b.managed("aws_ec2_transit_gateway_route_table_association"):
+        rid = b.ids(inst, "transit_gateway_route_table_id", "tgw-rtb", single=True)[0]
+        aid = b.ids(inst, "transit_gateway_attachment_id", "tgw-attach", single=True)[0]
+        for table in doc.items("TransitGatewayRouteTables"):  # an attachment has one association
+            table["Associations"] = [a for a in table.get("Associations") or []
+                                     if a.get("TransitGatewayAttachmentId") != aid]
+        _tgw_associate(doc, rid, aid, vpc_of.get(aid) or _attachment_vpc(doc, aid), inst.address, b, inst)
+        att = doc.find("TransitGatewayAttachments", "TransitGatewayAttachmentId", aid)
+        if att is not None:
+            att["Association"] = {"TransitGatewayRouteTableId": rid, "State": "associated"}
+    for inst in b.managed("aws_ec2_transit_gateway_route_table_propagation"):
+        rid = b.ids(inst, "transit_gateway_route_table_id", "tgw-rtb", single=True)[0]
+        aid = b.ids(inst, "transit_gateway_attachment_id", "tgw-attach", single=True)[0]
+        _tgw_propagate(doc, rid, aid, vpc_of.get(aid) or _attachment_vpc(doc, aid), inst.address, b, inst)
+    for inst in b.managed("aws_ec2_transit_gateway_route"):
+        rid = b.ids(inst, "transit_gateway_route_table_id", "tgw-rtb", single=True)[0]
+        table = _tgw_table(doc, rid, b, inst)
+        dest = inst.values.get("destination_cidr_block")
+        if not isinstance(dest, str) or not b.known(inst, "destination_cidr_block"):
+            raise UnsupportedFeature(b.path, inst.at("destination_cidr_block"), "a destination known at plan time",
+                                     dest)
+        _network(dest, inst.at("destination_cidr_block"), b.path)
+        route: Json = {"DestinationCidrBlock": dest, "Type": "static", TF_ADDRESS: inst.address,
+                       "State": "blackhole" if inst.values.get("blackhole") else "active"}
+        if not inst.values.get("blackhole"):
+            aid = b.ids(inst, "transit_gateway_attachment_id", "tgw-attach", single=True)[0]
+            route["TransitGatewayAttachments"] = [{"TransitGatewayAttachmentId": aid, "ResourceType": "vpc",
+                                                   "ResourceId": vpc_of.get(aid) or _attachment_vpc(doc, aid)}]
+        table["Routes"] = [r for r in table.get("Routes") or [] if r.get("DestinationCidrBlock") != dest] + [route]
+
+
+def _attachment_vpc(doc: _Doc, aid: str) -> str:
+    att = doc.find("TransitGatewayAttachments", "TransitGatewayAttachmentId", aid) or {}
+    return str(att.get("ResourceId") or "")
+
+
+def _tgw_table(doc: _Doc, rid: str, b: _Builder, inst: Inst) -> Json:
+    table = doc.find("TransitGatewayRouteTables", "TransitGatewayRouteTableId", rid)
+    if table is None:
+        raise InputError(b.path, inst.place, f"transit gateway route table {rid} in the plan or --snapshot", "nothing")
+    return table
+
+
+def _tgw_associate(doc: _Doc, rid: str, aid: str, vpc: str, address: str, b: _Builder | None = None,
+                   inst: Inst | None = None) -> None:
+    table = doc.find("TransitGatewayRouteTables", "TransitGatewayRouteTableId", rid)
+    if table is None:
+        if b is not None and inst is not None:
+            raise InputError(b.path, inst.place, f"transit gateway route table {rid} in the plan or --snapshot",
+                             "nothing")
+        return
+    table.setdefault("Associations", []).append({"TransitGatewayAttachmentId": aid, "ResourceId": vpc,
+                                                 "ResourceType": "vpc", "State": "associated"})
+
+
+def _tgw_propagate(doc: _Doc, rid: str, aid: str, vpc_id: str, address: str, b: _Builder | None = None,
+                   inst: Inst | None = None) -> None:
+    """A propagation: the attachment's VPC CIDR blocks become propagated routes of the table."""
+    table = doc.find("TransitGatewayRouteTables", "TransitGatewayRouteTableId", rid)
+    if table is None:
+        if b is not None and inst is not None:
+            raise InputError(b.path, inst.place, f"transit gateway route table {rid} in the plan or --snapshot",
+                             "nothing")
+        return
+    vpc = doc.find("Vpcs", "VpcId", vpc_id) or {}
+    cidrs = [r["DestinationCidrBlock"] for r in _local_routes(vpc) if "DestinationCidrBlock" in r]
+    cidrs += [r["DestinationIpv6CidrBlock"] for r in _local_routes(vpc) if "DestinationIpv6CidrBlock" in r]
+    for cidr in cidrs:
+        table.setdefault("Routes", []).append({
+            "DestinationCidrBlock": cidr, "Type": "propagated", "State": "active", TF_ADDRESS: address,
+            "TransitGatewayAttachments": [{"TransitGatewayAttachmentId": aid, "ResourceType": "vpc",
+                                           "ResourceId": vpc_id}]})
 
 
 def _unmodelled(b: _Builder) -> None:
