@@ -28,9 +28,12 @@ class SourceInfo:
     account: str | None = None
     region: str | None = None
     collected_at: str | None = None
+    snapshot: str | None = None  # the live snapshot a Terraform plan is laid over
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "path": self.path}
+        if self.snapshot:
+            out["snapshot"] = self.snapshot
         if self.account:
             out["account"] = self.account
         if self.region:
@@ -81,7 +84,8 @@ def load_network(
         inputs = [(terraform, sha256_file(terraform))]
         if snapshot:
             inputs += snap.input_files(snapshot)
-        info = SourceInfo("terraform", terraform, tuple(inputs), _meta(doc, "AccountId"), _meta(doc, "Region"))
+        info = SourceInfo("terraform", terraform, tuple(inputs), _meta(doc, "AccountId"), _meta(doc, "Region"),
+                          snapshot=snapshot)
         return network, info
     if snapshot:
         doc = snap.read_document(snapshot)

@@ -11,15 +11,17 @@ are not modelled become loud warnings (`internal.WARNINGS`).
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import ipaddress
 import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, UnsupportedFeature
+from ..errors import InputError, SgproofError, UnsupportedFeature
 from ..model import Network
 from .internal import TF_ADDRESS, UNKNOWN_PRIVATE_IPV4, WARNINGS
 
@@ -2456,3 +2458,50 @@ def _blame_plan(b: _Builder, doc: Json, exc: InputError) -> InputError:
     err = InputError(b.path, inst.place, what, exc.found)
     return UnsupportedFeature(err.file, err.place, err.expected, err.found) \
         if isinstance(exc, UnsupportedFeature) else err
+
+
+# --------------------------------------------------------------------------------------------------
+# source positions
+
+_RES_ADDR = re.compile(r"^((?:module\.[A-Za-z0-9_-]+(?:\[[^\]]*\])?\.)*)(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)")
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_configuration(plan_path: str) -> Json | None:
+    try:
+        plan = load_plan(plan_path)
+    except SgproofError:
+        return None  # no position is better than no report
+    conf = plan.get("configuration")
+    return conf if isinstance(conf, dict) else None
+
+
+def resource_location(plan_path: str, address: str) -> tuple[str, int] | None:
+    """The `.tf` file and line declaring the resource at `address`, or None when it cannot be found.
+
+    Plan JSON holds no source positions: the configuration is looked for beside the plan file (the root
+    module) and in the local `source` folders of the module calls on the way to the resource."""
+    m = _RES_ADDR.match(address)
+    conf = _plan_configuration(plan_path)
+    if m is None or conf is None:
+        return None
+    folder = Path(plan_path).resolve().parent
+    module = conf.get("root_module")
+    for name in re.findall(r"module\.([A-Za-z0-9_-]+)", m.group(1)):
+        call = ((module or {}).get("module_calls") or {}).get(name) if isinstance(module, dict) else None
+        source = call.get("source") if isinstance(call, dict) else None
+        if not isinstance(source, str) or not source.startswith(("./", "../")):
+            return None  # a registry or remote module: its files are not here
+        folder = (folder / source).resolve()
+        module = call.get("module") if isinstance(call, dict) else None
+    kind = "data" if m.group(2) else "resource"
+    decl = re.compile(rf'^\s*{kind}\s+"{re.escape(m.group(3))}"\s+"{re.escape(m.group(4))}"\s*\{{')
+    try:
+        files = sorted(folder.glob("*.tf"))
+        for tf in files:
+            for n, line in enumerate(tf.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                if decl.match(line):
+                    return str(tf), n
+    except OSError:
+        return None
+    return None
