@@ -153,3 +153,31 @@ def test_plan_over_live_keeps_live_routes_it_does_not_change() -> None:
     (table,) = doc["RouteTables"]
     assert _targets(table) == {"10.0.0.0/16": "local", "0.0.0.0/0": "igw-1", "172.16.0.0/12": "tgw-1"}
     assert table["Associations"][0]["RouteTableAssociationId"] == "rtbassoc-1"
+
+
+def _instance_plan(map_public: bool, associate: Any) -> dict[Any, Any]:
+    subnet = rc("aws_subnet.a", "aws_subnet", {"cidr_block": "10.0.1.0/24", "map_public_ip_on_launch": map_public},
+                unknown={"id": True, "vpc_id": True})
+    after: dict[str, Any] = {"private_ip": "10.0.1.5"}
+    unknown: dict[str, Any] = {"id": True, "subnet_id": True, "public_ip": True}
+    if associate is None:
+        unknown["associate_public_ip_address"] = True
+    else:
+        after["associate_public_ip_address"] = associate
+    inst = rc("aws_instance.x", "aws_instance", after, unknown=unknown)
+    confs = [conf("aws_vpc.main", "aws_vpc"), conf("aws_subnet.a", "aws_subnet", vpc_id=["aws_vpc.main.id"]),
+             conf("aws_instance.x", "aws_instance", subnet_id=["aws_subnet.a.id"])]
+    return plan_to_snapshot(plan([VPC, subnet, inst], confs), "plan.json", None)
+
+
+@pytest.mark.parametrize(("map_public", "associate", "public"),
+                         [(True, None, True), (False, None, False), (False, True, True), (True, False, False)])
+def test_an_instance_gets_a_public_stand_in_when_aws_gives_it_one(map_public: bool, associate: Any,
+                                                                   public: bool) -> None:
+    doc = _instance_plan(map_public, associate)
+    eni = next(e for e in doc["NetworkInterfaces"] if e[TF_ADDRESS] == "aws_instance.x")
+    assert ("Association" in eni) == public
+    if public:
+        ip = eni["Association"]["PublicIp"]
+        assert ip.startswith("198.1") and eni["PrivateIpAddresses"][0]["Association"]["PublicIp"] == ip
+        assert any("aws_instance.x" in w and ip in w for w in doc[WARNINGS])

@@ -104,7 +104,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "aws_network_interface_sg_attachment": {"network_interface_id": S, "security_group_id": S},
     "aws_db_instance": {"db_subnet_group_name": S, "vpc_security_group_ids": L, "publicly_accessible": B},
     "aws_db_subnet_group": {"name": S, "subnet_ids": L},
-    "aws_lb": {"load_balancer_type": S, "name": S, "subnets": L, "security_groups": L,
+    "aws_lb": {"load_balancer_type": S, "name": S, "internal": B, "subnets": L, "security_groups": L,
                "subnet_mapping": {"subnet_id": S, "private_ipv4_address": S, "allocation_id": S}},
     "aws_lambda_function": {"function_name": S, "vpc_config": {"subnet_ids": L, "security_group_ids": L}},
     "aws_ec2_managed_prefix_list": {"name": S, "address_family": S, "max_entries": N,
@@ -1238,6 +1238,7 @@ def _subnets(b: _Builder, doc: _Doc) -> None:
             raise InputError(b.path, inst.at("cidr_block"), "a subnet CIDR block known at plan time", cidr)
         vpc = b.ids(inst, "vpc_id", "vpc", single=True)[0]
         item: Json = {"SubnetId": b.ident(inst), "VpcId": vpc, "CidrBlock": cidr, "State": "available",
+                      "MapPublicIpOnLaunch": v.get("map_public_ip_on_launch") is True,
                       "Tags": _tags(v), TF_ADDRESS: inst.address}
         if b.known(inst, "availability_zone") and v.get("availability_zone"):
             item["AvailabilityZone"] = v["availability_zone"]
@@ -1735,9 +1736,11 @@ def _instance(b: _Builder, doc: _Doc, inst: Inst) -> Json:
         if not b.known(inst, "ipv6_addresses") and _int(v.get("ipv6_address_count"), 0) > 0:
             b.warn(f"{inst.address}: its IPv6 addresses are assigned at apply and are not modelled")
         public = v.get("public_ip") if b.known(inst, "public_ip") and v.get("public_ip") else None
-        if v.get("associate_public_ip_address") is True and not b.known(inst, "public_ip"):
-            b.warn(f"{inst.address}: gets a public IPv4 address at apply; it is not known, so only its private "
-                   "addresses are modelled")
+        associate = v.get("associate_public_ip_address") if b.known(inst, "associate_public_ip_address") else None
+        if associate is None:  # the subnet decides
+            associate = _subnet_item(b, doc, subnet, inst.place).get("MapPublicIpOnLaunch") is True
+        if public is None and associate is True and not b.known(inst, "public_ip"):
+            public = _public_ip(b, inst)
         eni_id = b._instance_primary_eni(inst)
         _eni(b, doc, eni_id, subnet, groups, inst.place, inst.address, private, ipv6=ipv6,
              instance=iid, tags=[], public_ip=public)
@@ -1749,7 +1752,8 @@ def _instance(b: _Builder, doc: _Doc, inst: Inst) -> Json:
 
 
 def _service(b: _Builder, doc: _Doc, inst: Inst, subnets: list[str], groups: list[str], *,
-             interface_type: str, description: str, privates: dict[str, str] | None = None) -> None:
+             interface_type: str, description: str, privates: dict[str, str] | None = None,
+             public: bool = False) -> None:
     """One requester-managed ENI per subnet for an RDS instance, load balancer or Lambda function."""
     live = _service_enis(doc, inst.type, inst.values) if inst.action in ("no-op", "state", "forget") else []
     if live and b.base:
@@ -1758,8 +1762,10 @@ def _service(b: _Builder, doc: _Doc, inst: Inst, subnets: list[str], groups: lis
         doc.remove("NetworkInterfaces", "NetworkInterfaceId", old["NetworkInterfaceId"])
     for subnet in subnets:
         ip = (privates or {}).get(subnet)
-        _eni(b, doc, placeholder("eni", inst.address, subnet), subnet, groups, inst.place, inst.address,
-             [ip] if ip else None, interface_type=interface_type, requester=True, description=description)
+        eni = _eni(b, doc, placeholder("eni", inst.address, subnet), subnet, groups, inst.place, inst.address,
+                   [ip] if ip else None, interface_type=interface_type, requester=True, description=description)
+        if public:  # an internet-facing load balancer: AWS gives each of its ENIs a public IPv4
+            _set_public(b, doc, eni, _public_ip(b, inst, "", subnet), ip, {})
 
 
 def _rds(b: _Builder, doc: _Doc, inst: Inst) -> None:
@@ -1802,7 +1808,7 @@ def _lb(b: _Builder, doc: _Doc, inst: Inst) -> None:
     itype = {"application": "interface", "network": "network_load_balancer",
              "gateway": "gateway_load_balancer"}.get(kind, "interface")
     name = v.get("name") or inst.name
-    _service(b, doc, inst, subnets, groups, interface_type=itype,
+    _service(b, doc, inst, subnets, groups, interface_type=itype, public=v.get("internal") is not True,
              description=f"ELB {short}/{name}/{placeholder('', inst.address)[4:]}", privates=privates)
 
 
@@ -2089,14 +2095,15 @@ def _route_associations(b: _Builder, doc: _Doc) -> None:
         table["Associations"].append(_assoc(rid, None, inst.address, main=True))
 
 
-def _public_ip(b: _Builder, inst: Inst, key: str = "public_ip") -> str:
+def _public_ip(b: _Builder, inst: Inst, key: str = "public_ip", salt: str = "") -> str:
     """A public IPv4 known at plan time, or a deterministic stand-in (198.18.0.0/15) when AWS assigns it."""
     value = inst.values.get(key)
     if isinstance(value, str) and value and b.known(inst, key):
         return value
-    n = int(hashlib.sha1(inst.address.encode()).hexdigest()[:8], 16) % (1 << 17)
+    n = int(hashlib.sha1((inst.address + salt).encode()).hexdigest()[:8], 16) % (1 << 17)
     ip = str(ipaddress.IPv4Address(int(ipaddress.IPv4Address("198.18.0.0")) + n))
-    b.warn(f"{inst.address}: its public IPv4 is assigned at apply; modelled as the stand-in {ip}")
+    b.warn(f"{inst.address}: its public IPv4 is assigned at apply; modelled as the stand-in {ip}"
+           + (f" ({salt})" if salt else ""))
     return ip
 
 
@@ -2146,6 +2153,7 @@ def _gateways(b: _Builder, doc: _Doc) -> None:
     eips: dict[str, tuple[Inst, str]] = {}  # allocation id -> (aws_eip, public ip)
     for inst in b.managed("aws_eip"):
         eips[b.ident(inst)] = (inst, _public_ip(b, inst))
+    nat_allocations: set[str] = set()
     for inst in b.managed("aws_nat_gateway"):
         v = inst.values
         subnet = b.ids(inst, "subnet_id", "subnet", single=True)[0]
@@ -2156,12 +2164,14 @@ def _gateways(b: _Builder, doc: _Doc) -> None:
         private = v.get("private_ip") if b.known(inst, "private_ip") and v.get("private_ip") else None
         if private:
             address["PrivateIp"] = private
-        eni_id = placeholder("eni", inst.address)
+        known_eni = v.get("network_interface_id") if b.known(inst, "network_interface_id") else None
+        eni_id = known_eni if isinstance(known_eni, str) and known_eni else placeholder("eni", inst.address)
         address["NetworkInterfaceId"] = eni_id
         public = None
         if kind == "public":
             alloc = b.ids(inst, "allocation_id", "eipalloc", single=True, required=False)
             if alloc:
+                nat_allocations.add(alloc[0])
                 address["AllocationId"] = alloc[0]
                 public = eips[alloc[0]][1] if alloc[0] in eips else None
             public = public or _public_ip(b, inst)
@@ -2175,6 +2185,8 @@ def _gateways(b: _Builder, doc: _Doc) -> None:
         if public:
             _set_public(b, doc, eni, public, private, {})
     for inst in b.managed("aws_eip"):
+        if b.ident(inst) in nat_allocations:
+            continue  # the NAT gateway's own address, on its ENI already
         target = None
         exprs = (inst.config or {}).get("expressions") or {}
         if exprs.get("network_interface") or _strings(inst.values.get("network_interface")):
