@@ -154,6 +154,11 @@ CASES = {
     "egress a string": (lambda p: p["resource_changes"][_find(p, "aws_network_acl_rule")]["change"]["after"]
                         .update(egress="true"), r"change\.after\.egress .*true or false"),
     "unknown mode": (lambda p: p["resource_changes"][0].update(mode="ephemeral"), r"mode managed or data"),
+    # found by the snapshot reader in the converted document, blamed on the plan's resource
+    "ports reversed": (lambda p: p["resource_changes"][_find(p, "aws_security_group_rule")]["change"]["after"]
+                       .update(from_port=3306, to_port=22),
+                       r"plan\.json:resource_changes\[\d+\] \(aws_security_group_rule\.db_from_app\): "
+                       r"expected FromPort <= ToPort"),
 }
 
 
