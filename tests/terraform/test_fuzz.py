@@ -108,7 +108,7 @@ def test_mutated_plans_are_read_or_refused_with_a_place(data: st.DataObject) -> 
     _check(plan, live, "plan")
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_mutated_snapshot_under_a_plan_is_blamed_on_the_snapshot(data: st.DataObject) -> None:
     live, paths = _load(LIVE)

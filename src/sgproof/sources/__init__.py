@@ -80,7 +80,7 @@ def load_network(
         if base is not None and snapshot:
             snap.build_network(base, snapshot)  # a malformed live document is the snapshot's fault
         plan = tf_source.load_plan(terraform)
-        doc, network = tf_source.plan_network(plan, terraform, base)
+        doc, network = tf_source.plan_network(plan, terraform, base, snapshot)
         inputs = [(terraform, sha256_file(terraform))]
         if snapshot:
             inputs += snap.input_files(snapshot)

@@ -512,6 +512,7 @@ class _Builder:
     plan: Json
     path: str
     base: Json | None
+    base_path: str | None = None
     insts: dict[str, Inst] = field(default_factory=dict)
     gone: list[Gone] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -1087,8 +1088,42 @@ class _Doc:
             yield from (res.get("Instances") or []) if isinstance(res, dict) else []
 
 
+# the routing keys of a --snapshot that the converter reads and the snapshot reader may not (yet):
+# key -> the list fields of each item that must hold objects
+_BASE_ROUTING = {
+    "RouteTables": ("Associations", "Routes", "PropagatingVgws"), "InternetGateways": ("Attachments",),
+    "EgressOnlyInternetGateways": ("Attachments",), "NatGateways": ("NatGatewayAddresses",),
+    "VpnGateways": ("VpcAttachments",), "VpcEndpoints": (), "TransitGatewayAttachments": (),
+    "TransitGatewayVpcAttachments": (), "TransitGatewayRouteTables": ("Routes", "Associations"),
+    "VpcPeeringConnections": (), "Reservations": ("Instances",),
+}
+
+
+def _check_base(b: _Builder) -> None:
+    """The parts of the --snapshot that the converter reads: lists of objects, blamed on the snapshot."""
+    if not b.base:
+        return
+    where = b.base_path or "--snapshot"
+    for key, fields in _BASE_ROUTING.items():
+        items = b.base.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise InputError(where, key, "a list", type(items).__name__)
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise InputError(where, f"{key}[{i}]", "an object", type(item).__name__)
+            for f in fields:
+                value = item.get(f)
+                if value is None:
+                    continue
+                if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+                    raise InputError(where, f"{key}[{i}].{f}", "a list of objects", type(value).__name__)
+
+
 def build_document(b: _Builder) -> Json:
     """Turn the collected after-apply instances into the snapshot document."""
+    _check_base(b)
     doc = _Doc(b, dict(b.base or {}))
     for key in ("Vpcs", "Subnets", "SecurityGroups", "NetworkAcls", "NetworkInterfaces",
                 "ManagedPrefixLists", "Reservations", "VpcPeeringConnections"):
@@ -2417,25 +2452,26 @@ def _fill_group_names(doc: _Doc) -> None:
                 g["GroupName"] = names[str(g.get("GroupId"))]
 
 
-def plan_to_snapshot(plan: Json, plan_path: str, base: Json | None) -> Json:
+def plan_to_snapshot(plan: Json, plan_path: str, base: Json | None, base_path: str | None = None) -> Json:
     """The snapshot document of the network after the plan is applied on top of `base`."""
-    return _convert(plan, plan_path, base)[1]
+    return _convert(plan, plan_path, base, base_path)[1]
 
 
-def _convert(plan: Json, plan_path: str, base: Json | None) -> tuple[_Builder, Json]:
-    builder = _Builder(plan, plan_path, copy.deepcopy(base) if base else None)
+def _convert(plan: Json, plan_path: str, base: Json | None, base_path: str | None) -> tuple[_Builder, Json]:
+    builder = _Builder(plan, plan_path, copy.deepcopy(base) if base else None, base_path)
     builder.collect()
     return builder, build_document(builder)
 
 
-def plan_network(plan: Json, plan_path: str, base: Json | None) -> tuple[Json, Network]:
+def plan_network(plan: Json, plan_path: str, base: Json | None,
+                 base_path: str | None = None) -> tuple[Json, Network]:
     """The document and the network after apply; errors in what the plan made name the plan's resource.
 
     `base` must already be a valid snapshot document (load_network checks it, so its errors name the
     snapshot file)."""
     from .snapshot import build_network
 
-    builder, doc = _convert(plan, plan_path, base)
+    builder, doc = _convert(plan, plan_path, base, base_path)
     try:
         return doc, build_network(doc, plan_path)
     except InputError as exc:
