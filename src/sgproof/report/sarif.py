@@ -31,11 +31,30 @@ def _rule(r: Result) -> dict[str, Any]:
     }
 
 
-def _location(report: Report, r: Result) -> dict[str, Any]:
+def _location(report: Report, r: Result, cx: Counterexample | None = None) -> dict[str, Any]:
+    found = _tf_location(report, cx) if cx is not None else None
+    if found is not None:
+        return {"physicalLocation": {"artifactLocation": {"uri": spec_uri(found[0])},
+                                     "region": {"startLine": found[1]}}}
     return {"physicalLocation": {
         "artifactLocation": {"uri": spec_uri(report.spec)},
         "region": {"startLine": max(r.line, 1), "startColumn": where_column(r)},
     }}
+
+
+def _tf_location(report: Report, cx: Counterexample) -> tuple[str, int] | None:
+    """Where the Terraform resource of the trace's deciding rule is declared, for a plan source."""
+    if report.source.kind != "terraform" or not report.source.path:
+        return None
+    from ..sources.terraform import resource_location
+
+    steps = [s for s in cx.trace if s.tf_address]
+    steps.sort(key=lambda s: s.gate != "sg-ingress")
+    for s in steps:
+        found = resource_location(report.source.path, str(s.tf_address))
+        if found is not None:
+            return found
+    return None
 
 
 def flow_class(cx: Counterexample) -> str:
@@ -84,7 +103,7 @@ def _results(report: Report, r: Result) -> list[dict[str, Any]]:
             cls += f"#{seen[cls]}"
         out.append({"ruleId": r.id, "level": LEVEL.get(r.severity, "error"), "kind": "fail",
                     "message": {"text": _message(r, cx, services)},
-                    "locations": [_location(report, r)],
+                    "locations": [_location(report, r, cx)],
                     "partialFingerprints": {"sgproofFlow/v1": fingerprint(r.id, cls)},
                     "properties": {"flow": cx.as_json()}})
     return out
