@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import InputError, SgproofError, UnsupportedFeature
 from ..model import Network
+from ..model.addr import parse_address, parse_cidr
 from .internal import TF_ADDRESS, UNKNOWN_PRIVATE_IPV4, WARNINGS
 
 Json = dict[Any, Any]  # str keys from JSON, plus the out-of-band keys of .internal
@@ -2136,6 +2137,16 @@ def _public_ip(b: _Builder, inst: Inst, key: str = "public_ip", salt: str = "") 
     return ip
 
 
+def _inside(address: object, cidr: object) -> bool:
+    """Whether an IPv4 address text lies in a CIDR text (False when either does not parse)."""
+    try:
+        fam, value = parse_address(str(address))
+        f, lo, hi = parse_cidr(str(cidr))
+    except ValueError:
+        return False
+    return fam == f and lo <= value <= hi
+
+
 def _set_public(b: _Builder, doc: _Doc, eni: Json, public: str, private: str | None, extra: Json) -> None:
     """Put a public address where describe_network_interfaces does: on the ENI and its private address."""
     assoc = {"PublicIp": public, "IpOwnerId": "amazon", **extra}
@@ -2191,6 +2202,11 @@ def _gateways(b: _Builder, doc: _Doc) -> None:
         nat_id = b.ident(inst)
         address: Json = {"IsPrimary": True, "Status": "succeeded"}
         private = v.get("private_ip") if b.known(inst, "private_ip") and v.get("private_ip") else None
+        if private and not _inside(private, sub.get("CidrBlock")):
+            # AWS gives a NAT gateway an address of its subnet; a plan made against a mock may not
+            b.warn(f"{inst.address}: private_ip {private} is outside its subnet {subnet}; taken as an address "
+                   "AWS assigns in the subnet at apply")
+            private = None
         if private:
             address["PrivateIp"] = private
         known_eni = v.get("network_interface_id") if b.known(inst, "network_interface_id") else None
