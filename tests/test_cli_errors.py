@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,19 @@ def test_fail_on_does_not_hide_errors(tmp_path: Path) -> None:
     spec.write_text(SEVERE + "  - id: empty\n    severity: low\n    deny: {to: {tag: {Role: nothing}}}\n")
     code, _, err = run("verify", str(spec), "--snapshot", NET, "--fail-on", "critical")
     assert code == 2 and err.count("sgproof: error:") == 1
+
+
+def test_exceptions_are_warned_about_expired_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    from sgproof.spec import parse
+
+    monkeypatch.setattr(parse, "today", lambda: datetime.date(2030, 1, 1))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("sgproof: 1\ninvariants:\n  - id: x\n    deny: {to: {tag: {Role: app}}, ports: tcp/3306}\n"
+                    "    except:\n      - {reason: old ticket, until: 2029-12-31}\n      - {reason: new ticket}\n")
+    code, out, _ = run("verify", str(spec), "--snapshot", NET, "--format", "json", "--jobs", "1")
+    warnings = json.loads(out)["assumptions"]["warnings"]
+    assert code == 1  # exceptions are not applied yet: the violation still counts, and the report says so
+    assert f"{spec}:6:9: an exception of x expired on 2029-12-31: it no longer applies" in warnings
+    assert any(w.startswith(f"{spec}:7:9: an exception of x is not applied by this version") for w in warnings)

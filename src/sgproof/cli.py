@@ -39,7 +39,9 @@ def _report_errors(report: Any) -> None:
             continue
         text = " ".join((r.error or "no reason given").split())
         where = r.where.rsplit(":", 2)[0] if r.where else ""
-        if not (where and text.startswith(where + ":")):
+        if r.where == "query":  # the query's one invariant is the command line's
+            text = f"query: {text}"
+        elif not (where and text.startswith(where + ":")):
             text = f"{r.where}: invariant {r.id}: {text}" if r.where else f"invariant {r.id}: {text}"
         click.echo(f"sgproof: error: {text}", err=True)
 

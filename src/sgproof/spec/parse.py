@@ -218,7 +218,14 @@ def _scalar_text(node: yaml.ScalarNode) -> str:
 # ---- reading the file, bounded -------------------------------------------------------------------
 
 def load_spec(path: str) -> Spec:
-    """Parse and check a spec file; every problem is an InputError at its line and column."""
+    """Parse and check a spec file (or pack:NAME, a built-in pack); every problem is an InputError at
+    its line and column."""
+    m = _PACK.match(path)
+    if m is not None and not os.path.lexists(path):
+        packs = known_packs()
+        if m.group(1) not in packs:
+            raise SpecError(None, None, f"unknown pack {path} (built-in packs: {_pack_names(packs)})")
+        path = str(packs[m.group(1)])
     return load_spec_text(read_spec_file(path), path)
 
 
@@ -356,7 +363,7 @@ def load_spec_text(text: str, path: str) -> Spec:
         snode = top["source"][1]
         source = _source(d, snode)
         source_where = d.where(snode)
-    includes = _includes(d, top["include"][1]) if "include" in top else ()
+    includes = _includes(d, top["include"][1]) if "include" in top else []
     ephemeral = (1024, 65535)
     if "settings" in top:
         settings = d.mapping(top["settings"][1], "settings")
@@ -382,7 +389,34 @@ def load_spec_text(text: str, path: str) -> Spec:
             raise d.fail(node, "a unique invariant id", inv.id)
         seen.add(inv.id)
         invariants.append(inv)
-    return Spec(path, name, source, ephemeral, groups, tuple(invariants), source_where, includes)
+    for pack_name, item in includes:
+        _include(d, item, pack_name, groups, invariants, seen)
+    return Spec(path, name, source, ephemeral, groups, tuple(invariants), source_where,
+                tuple(n for n, _ in includes))
+
+
+_INCLUDING: set[str] = set()  # packs being read, so that one including itself is an error, not a loop
+
+
+def _include(d: _Doc, item: yaml.Node, pack_name: str, groups: dict[str, Selector],
+             invariants: list[Invariant], seen: set[str]) -> None:
+    """Add a pack's groups and invariants to the spec's; a name both define is an error at the item."""
+    if pack_name in _INCLUDING:
+        raise d.say(item, f"pack:{pack_name} includes itself")
+    _INCLUDING.add(pack_name)
+    try:
+        pack = load_spec(str(known_packs()[pack_name]))
+    finally:
+        _INCLUDING.discard(pack_name)
+    for g, sel in pack.groups.items():
+        if g in groups and groups[g].norm != sel.norm:
+            raise d.say(item, f"pack:{pack_name} defines the group {g}, as this spec does: rename yours")
+        groups.setdefault(g, sel)
+    for inv in pack.invariants:
+        if inv.id in seen:
+            raise d.say(item, f"pack:{pack_name} has an invariant {inv.id}, as this spec does: rename yours")
+        seen.add(inv.id)
+        invariants.append(inv)
 
 
 def _source(d: _Doc, node: yaml.Node) -> str:
@@ -422,24 +456,27 @@ def known_packs() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
 
 
-def _includes(d: _Doc, node: yaml.Node) -> tuple[str, ...]:
+def _pack_names(packs: dict[str, Path]) -> str:
+    return ", ".join(f"pack:{p}" for p in packs) or "none in this version"
+
+
+def _includes(d: _Doc, node: yaml.Node) -> list[tuple[str, yaml.Node]]:
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
     if not items:
         raise d.fail(node, "include: a list of pack:NAME", "an empty list")
     packs = known_packs()
-    out: list[str] = []
+    out: list[tuple[str, yaml.Node]] = []
     for item in items:
         text = d.scalar(item, "include: pack:NAME (a built-in pack)")
         m = _PACK.match(text)
         if m is None:
             raise d.fail(item, "include: pack:NAME with NAME in lower-case letters, digits and -", text)
         if m.group(1) not in packs:
-            have = ", ".join(f"pack:{p}" for p in packs) or "none in this version"
-            raise d.say(item, f"unknown pack {text} (built-in packs: {have})")
-        if m.group(1) in out:
+            raise d.say(item, f"unknown pack {text} (built-in packs: {_pack_names(packs)})")
+        if any(m.group(1) == n for n, _ in out):
             raise d.fail(item, "each pack once in include", text)
-        out.append(m.group(1))
-    return tuple(out)
+        out.append((m.group(1), item))
+    return out
 
 
 def _port_range(d: _Doc, node: yaml.Node) -> tuple[int, int]:
