@@ -276,6 +276,36 @@ def query(src: str | None, dst: str, ports: str, spec_path: str | None, snapshot
 
 
 @main.command()
+@source_options
+@click.option("--spec", "spec_path", metavar="SPEC", help="take settings (ephemeral ports) and the source from SPEC")
+@click.option("--rule", "rules", multiple=True, metavar="ID", help="run only this rule (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", help="output format")
+@click.option("--output", metavar="FILE", help="write the findings to FILE")
+def lint(snapshot: str | None, aws: bool, profile: str | None, regions: tuple[str, ...], terraform: str | None,
+         spec_path: str | None, rules: tuple[str, ...], fmt: str, output: str | None) -> None:
+    """Rule hygiene, each finding with its evidence: exit 0 no findings, 1 findings, 2 bad input."""
+    try:
+        from .lint import run_lint
+        from .lint.render import RENDERERS
+        from .sources import load_network
+
+        ephemeral = (1024, 65535)
+        if spec_path:
+            from .spec import load_spec
+
+            parsed = load_spec(spec_path)
+            ephemeral = parsed.ephemeral
+            if not (snapshot or aws or terraform) and parsed.source:
+                snapshot = parsed.source
+        net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions, terraform=terraform)
+        report = run_lint(net, info, ephemeral, rules)
+        _emit(RENDERERS[fmt](report), output)
+    except SgproofError as exc:
+        _fail(exc)
+    sys.exit(report.exit_code())
+
+
+@main.command()
 @click.option("--profile", help="AWS profile")
 @click.option("--region", "regions", multiple=True, help="AWS region (repeatable)")
 @click.option("--output", metavar="FILE_OR_DIR", help="snapshot file (a directory for several regions)")

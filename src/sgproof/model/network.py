@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .addr import Interval, format_interval
+from .routing import Routing
 
 ANY_PROTO = -1
 TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
 PORTED = (TCP, UDP)
 ICMPS = (ICMP, ICMPV6)
 SERVICE_MAX = 65535  # ports 0-65535; ICMP type*256+code
+
+# Interfaces that carry traffic for others and host nothing (contract 4.6), with the words a report uses.
+NON_HOST_TYPES = {
+    "nat_gateway": "a NAT gateway accepts no connection",
+    "transit_gateway": "a transit gateway attachment accepts no connection",
+    "gateway_load_balancer": "a Gateway Load Balancer accepts no connection",
+    "gateway_load_balancer_endpoint": "a Gateway Load Balancer endpoint accepts no connection",
+}
 
 PROTO_NAMES = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPV6: "icmpv6"}
 
@@ -136,6 +145,7 @@ class Subnet:
     nacl_id: str
     tags: tuple[tuple[str, str], ...] = ()
     tf_address: str | None = None
+    az: str | None = None  # AvailabilityZone (transit gateway attachments are chosen by zone)
 
     @property
     def name(self) -> str | None:
@@ -185,6 +195,13 @@ class Eni:
     tf_address: str | None = None
     instance_tf_address: str | None = None
     address_unknown: bool = False  # one address somewhere in `private` (a plan before apply)
+    public_map: tuple[tuple[int, int], ...] = ()  # (private IPv4, its public or Elastic IPv4), one to one
+    unknown_block: tuple[int, int, int] | None = None  # with address_unknown: the block its one address is in
+
+    @property
+    def hosts(self) -> bool:
+        """Whether flows may start or end here (contract 4.6: NAT, transit gateway, GWLB ENIs host nothing)."""
+        return self.interface_type not in NON_HOST_TYPES
 
     @property
     def name(self) -> str | None:
@@ -220,3 +237,4 @@ class Network:
     # addresses that are external endpoints, per family: outside every VPC block, not an ENI's public IP
     external: dict[int, tuple[Interval, ...]] = field(default_factory=dict)
     unknown_groups: frozenset[str] = frozenset()
+    routing: Routing | None = None  # None: no RouteTables in the snapshot, routing is open

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from ..model import ANY_PROTO, ICMP, ICMPV6, PORTED, Match, Nacl, NaclEntry, Network, SgRule
 from ..model.addr import format_address
+from ..model.network import NON_HOST_TYPES
+from .routing import NAT_PORTS, NAT_PROTOCOLS, Decision, Path, Router
 
 # ICMP requests whose reply must come back through the NACLs, and their reply types.
 ICMP_REPLY = {ICMP: {8: 0, 13: 14, 15: 16, 17: 18}, ICMPV6: {128: 129}}
@@ -28,13 +30,15 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """A concrete flow; `value` is the destination port or ICMP type*256+code, `sport` the client port."""
+    """A concrete flow; `value` is the destination port or ICMP type*256+code, `sport` the client port,
+    `nport` the NAT gateway's own source port when the flow leaves through one (tcp/udp)."""
 
     src: Endpoint
     dst: Endpoint
     proto: int
     value: int
     sport: int
+    nport: int = 0
 
     def text(self) -> str:
         from ..model import proto_name
@@ -55,15 +59,22 @@ class Step:
     gate: str
     id: str
     rule: str | int | None
-    verdict: str  # allow | deny | no-match
+    verdict: str  # allow | deny | no-match | unknown (routing steps only)
     text: str = ""
     tf_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """`allowed` counts an `unknown` routing step as allow (deny/only); `connects` counts it as deny (reach)."""
+
     allowed: bool
     steps: tuple[Step, ...]  # every gate that applies, in path order
+    note: str = ""  # why no gate applies (an endpoint that hosts nothing)
+
+    @property
+    def connects(self) -> bool:
+        return self.allowed and all(s.verdict != "unknown" for s in self.steps)
 
     @property
     def blocked_by(self) -> tuple[Step, ...]:
@@ -84,7 +95,8 @@ def matches(m: Match, proto: int, value: int) -> bool:
     return (m.proto == ANY_PROTO or m.proto == proto) and m.lo <= value <= m.hi
 
 
-def _peer_matches(net: Network, rule: SgRule, other: Endpoint) -> bool:
+def peer_matches(net: Network, rule: SgRule, other: Endpoint) -> bool:
+    """Whether the rule's peer (CIDR, prefix list or group) names the other end of a flow."""
     peer = rule.peer
     if peer.kind == "cidr":
         return peer.family == other.family and peer.lo <= other.address <= peer.hi
@@ -101,7 +113,7 @@ def _sg_gate(net: Network, gate: str, eni: int, egress: bool, other: Endpoint, p
     for gid in e.groups:
         sg = net.sgs[gid]
         for rule in sg.egress if egress else sg.ingress:
-            if matches(rule.match, proto, value) and _peer_matches(net, rule, other):
+            if matches(rule.match, proto, value) and peer_matches(net, rule, other):
                 named = rule.text() if sg.name == gid else f"({sg.name}) {rule.text()}"
                 return Step(gate, gid, rule.text(), "allow", named, rule.tf_address)
     return Step(gate, ",".join(e.groups), None, "no-match", "no rule of " + ", ".join(e.groups) + " admits it")
@@ -127,31 +139,93 @@ def _nacl_gate(net: Network, gate: str, eni: int, egress: bool, remote: Endpoint
     return Step(gate, nacl.id, entry.number, "allow" if entry.allow else "deny", entry.text(), entry.tf_address)
 
 
+def _nacl_of(net: Network, subnet_id: str) -> Nacl:
+    return net.nacls[net.subnets[subnet_id].nacl_id]
+
+
+def _leg(net: Network, gate: str, subnet_id: str, egress: bool, remote: Endpoint, proto: int, value: int) -> Step:
+    nacl = _nacl_of(net, subnet_id)
+    entry = nacl_decision(nacl, egress, remote, proto, value)
+    if entry is None:
+        return Step(gate, nacl.id, None, "no-match", "no entry matches")
+    return Step(gate, nacl.id, entry.number, "allow" if entry.allow else "deny", entry.text(), entry.tf_address)
+
+
+def _route_step(gate: str, d: Decision) -> Step:
+    return Step(gate, d.id, d.route, d.verdict, d.reason, d.tf_address)
+
+
 def evaluate(net: Network, flow: Flow) -> Verdict:
-    """Decide whether every gate admits the flow; records every applicable gate, even after a block."""
+    """Decide whether every gate admits the flow; records every applicable gate, even after a block.
+
+    Gates in the path order of contract section 5; routing (4.5) when the network has route tables.
+    """
     src, dst = flow.src, flow.dst
+    for ep in (src, dst):
+        if ep.eni is not None and not net.enis[ep.eni].hosts:
+            return Verdict(False, (), NON_HOST_TYPES[net.enis[ep.eni].interface_type])
+    path: Path | None = None
+    if net.routing is not None:
+        path = Router(net).path(src.eni, src.family, src.address, dst.eni, dst.address)
+    nat = path.nat if path else None
+    tgw = path.tgw if path else None
+    s_sub = net.enis[src.eni].subnet_id if src.eni is not None else None
+    d_sub = net.enis[dst.eni].subnet_id if dst.eni is not None else None
+    same_subnet = s_sub is not None and s_sub == d_sub
+    reply = reply_service(flow.proto, flow.value, flow.sport)
+    proto, value = flow.proto, flow.value
     steps: list[Step] = []
     if src.eni is not None and net.enis[src.eni].groups:
-        steps.append(_sg_gate(net, "sg-egress", src.eni, True, dst, flow.proto, flow.value))
-    same_subnet = (
-        src.eni is not None
-        and dst.eni is not None
-        and net.enis[src.eni].subnet_id == net.enis[dst.eni].subnet_id
-    )
-    reply = reply_service(flow.proto, flow.value, flow.sport)
-    if not same_subnet:
-        if src.eni is not None:
-            steps.append(_nacl_gate(net, "nacl-out", src.eni, True, dst, flow.proto, flow.value))
-        if dst.eni is not None:
-            steps.append(_nacl_gate(net, "nacl-in", dst.eni, False, src, flow.proto, flow.value))
+        steps.append(_sg_gate(net, "sg-egress", src.eni, True, dst, proto, value))
+    if path and path.request:
+        steps.append(_route_step("route", path.request))
+    # a leg inside one subnet passes no NACL: A -> NAT in A's own subnet, or A -> its own TGW attachment subnet
+    a_to_nat = nat is not None and nat.subnet_id != s_sub
+    if s_sub is not None and not same_subnet and (nat is None or a_to_nat):
+        steps.append(_leg(net, "nacl-out", s_sub, True, dst, proto, value))
+    # AWS (Network ACLs for transit gateways): towards the gateway both the sender's subnet (outbound) and
+    # the attachment subnet (inbound) are evaluated, even when they are one subnet; from the gateway into
+    # the attachment's own subnet nothing is
+    if tgw:
+        steps.append(_leg(net, "nacl-tgw-in", tgw.sender_subnet, False, src, proto, value))
+    if nat:
+        if a_to_nat:
+            steps.append(_leg(net, "nacl-nat-in", nat.subnet_id, False, src, proto, value))
+        steps.append(_route_step("nat", _nat_gate(nat.decision, proto)))
+        steps.append(_leg(net, "nacl-nat-out", nat.subnet_id, True, dst, proto, value))
+    if tgw and tgw.receiver_subnet != d_sub:
+        steps.append(_leg(net, "nacl-tgw-out", tgw.receiver_subnet, True, dst, proto, value))
+    if d_sub is not None and not same_subnet and not (tgw and tgw.receiver_subnet == d_sub):
+        steps.append(_leg(net, "nacl-in", d_sub, False, src, proto, value))
     if dst.eni is not None and net.enis[dst.eni].groups:
-        steps.append(_sg_gate(net, "sg-ingress", dst.eni, False, src, flow.proto, flow.value))
-    if not same_subnet and reply is not None:
-        if dst.eni is not None:
-            steps.append(_nacl_gate(net, "nacl-reply-out", dst.eni, True, src, reply[0], reply[1]))
-        if src.eni is not None:
-            steps.append(_nacl_gate(net, "nacl-reply-in", src.eni, False, dst, reply[0], reply[1]))
-    return Verdict(all(s.verdict == "allow" for s in steps), tuple(steps))
+        steps.append(_sg_gate(net, "sg-ingress", dst.eni, False, src, proto, value))
+    if path and path.reply:
+        steps.append(_route_step("route-reply", path.reply))
+    if reply is not None:
+        rproto, rvalue = reply
+        if d_sub is not None and not same_subnet:
+            steps.append(_leg(net, "nacl-reply-out", d_sub, True, src, rproto, rvalue))
+        if tgw:
+            steps.append(_leg(net, "nacl-tgw-reply-in", tgw.receiver_subnet, False, dst, rproto, rvalue))
+        if nat:
+            nat_value = flow.nport if proto in PORTED else rvalue
+            steps.append(_leg(net, "nacl-nat-reply-in", nat.subnet_id, False, dst, rproto, nat_value))
+            if a_to_nat:
+                steps.append(_leg(net, "nacl-nat-reply-out", nat.subnet_id, True, src, rproto, rvalue))
+        if tgw and tgw.sender_subnet != s_sub:
+            steps.append(_leg(net, "nacl-tgw-reply-out", tgw.sender_subnet, True, src, rproto, rvalue))
+        if (s_sub is not None and not same_subnet and (nat is None or a_to_nat)
+                and not (tgw and tgw.sender_subnet == s_sub)):
+            steps.append(_leg(net, "nacl-reply-in", s_sub, False, dst, rproto, rvalue))
+    return Verdict(all(s.verdict in ("allow", "unknown") for s in steps), tuple(steps))
+
+
+def _nat_gate(d: Decision, proto: int) -> Decision:
+    """The NAT gateway's own step: it carries only tcp, udp and icmp, then its table's route decides."""
+    if proto not in NAT_PROTOCOLS:
+        return Decision(d.id, d.route, "deny", f"a NAT gateway carries only tcp, udp and icmp (not protocol {proto})",
+                        d.tf_address)
+    return d
 
 
 def port_representatives(net: Network, lo: int, hi: int) -> list[int]:
@@ -168,16 +242,21 @@ def port_representatives(net: Network, lo: int, hi: int) -> list[int]:
 
 def connection_exists(net: Network, src: Endpoint, dst: Endpoint, proto: int, value: int,
                       ephemeral: tuple[int, int]) -> tuple[bool, Flow]:
-    """Whether some client port of the ephemeral range lets request and reply through; returns a flow.
+    """Whether some client port of the ephemeral range (and, through a NAT gateway, some NAT source port)
+    lets request and reply through, counting `unknown` routing as no route; returns a flow.
 
-    When no port works, the returned flow uses the first representative port (for the trace).
+    When no port works, the returned flow uses the first representative ports (for the trace).
     """
     ports = port_representatives(net, *ephemeral) if proto in PORTED else [0]
+    nports = [0]
+    if proto in PORTED and net.routing is not None and src.eni is not None and dst.eni is None:
+        nports = port_representatives(net, *NAT_PORTS)
     first = None
     for sport in ports:
-        flow = Flow(src, dst, proto, value, sport)
-        if evaluate(net, flow).allowed:
-            return True, flow
-        first = first or flow
+        for nport in nports:
+            flow = Flow(src, dst, proto, value, sport, nport)
+            if evaluate(net, flow).connects:
+                return True, flow
+            first = first or flow
     assert first is not None
     return False, first

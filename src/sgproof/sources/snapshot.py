@@ -37,9 +37,7 @@ REQUIRED = ("SecurityGroups", "NetworkInterfaces", "Subnets", "NetworkAcls", "Vp
 METADATA = ("AccountId", "Region", "CollectedAt")
 PROTO_WORDS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "-1": -1, "all": -1}
 # Keys whose presence means the snapshot holds something this version does not model.
-NOT_MODELLED = {
-    "RouteTables": "route tables are present but routing is not modelled in this version: routing is assumed open",
-}
+NOT_MODELLED: dict[str, str] = {}
 
 
 def _json_files(path: Path) -> list[Path]:
@@ -340,7 +338,9 @@ def build_network(doc: dict[str, Any], file: str) -> Network:
         nacl_id = subnet_nacl.get(sid) or default_nacl.get(vid)
         if nacl_id is None:
             raise r.fail(place, f"a network ACL for subnet {sid}: an association, or a default NACL of {vid} in NetworkAcls")
-        subnets_by_id[sid] = Subnet(sid, vid, tuple(blocks), nacl_id, r.tags(item, "Tags", place), _tf(item))
+        az = item.get("AvailabilityZone")
+        subnets_by_id[sid] = Subnet(sid, vid, tuple(blocks), nacl_id, r.tags(item, "Tags", place), _tf(item),
+                                    az if isinstance(az, str) else None)
 
     instance_tags: dict[str, tuple[tuple[str, str], ...]] = {}
     instance_tf: dict[str, str | None] = {}
@@ -373,6 +373,9 @@ def build_network(doc: dict[str, Any], file: str) -> Network:
         vpc_space[fam] = inside
         external[fam] = complement(owned, top)
     _check_duplicate_addresses(r, enis)
+    from .routing import build_routing
+
+    routing = build_routing(r, doc, vpcs, subnets_by_id, prefix_lists)
     return Network(
         vpcs,
         subnets_by_id,
@@ -384,6 +387,7 @@ def build_network(doc: dict[str, Any], file: str) -> Network:
         vpc_space,
         external,
         frozenset(unknown_groups),
+        routing,
     )
 
 
@@ -493,21 +497,26 @@ def _eni(
         groups.append(gid)
     private: list[tuple[int, int, int]] = []
     public: list[int] = []
+    public_map: dict[int, int] = {}  # private IPv4 -> its public IPv4
     seen: set[str] = set()
     primary = item.get("PrivateIpAddress")
+    primary_value = None
     if primary:
         fam, value = r.address(primary, f"{place}.PrivateIpAddress")
         private.append((fam, value, value))
         seen.add(primary)
+        primary_value = value
     for j, pip in enumerate(r.list_(item, "PrivateIpAddresses", place)):
         text = (pip or {}).get("PrivateIpAddress")
+        fam, value = r.address(text, f"{place}.PrivateIpAddresses[{j}].PrivateIpAddress")
         if text not in seen:
-            fam, value = r.address(text, f"{place}.PrivateIpAddresses[{j}].PrivateIpAddress")
             private.append((fam, value, value))
             seen.add(str(text))
         pub = ((pip or {}).get("Association") or {}).get("PublicIp")
         if pub:
-            public.append(r.address(pub, f"{place}.PrivateIpAddresses[{j}].Association.PublicIp")[1])
+            pub_value = r.address(pub, f"{place}.PrivateIpAddresses[{j}].Association.PublicIp")[1]
+            public.append(pub_value)
+            public_map[value] = pub_value
     for j, a in enumerate(r.list_(item, "Ipv6Addresses", place)):
         fam, value = r.address((a or {}).get("Ipv6Address"), f"{place}.Ipv6Addresses[{j}].Ipv6Address")
         private.append((fam, value, value))
@@ -515,11 +524,16 @@ def _eni(
         for j, pfx in enumerate(r.list_(item, key, place)):
             private.append(r.cidr((pfx or {}).get(sub), f"{place}.{key}[{j}].{sub}"))
     unknown = item.get("SgproofUnknownPrivateIpv4")
+    unknown_block = None
     if unknown:
-        private.append(r.cidr(unknown, f"{place}.SgproofUnknownPrivateIpv4"))
+        unknown_block = r.cidr(unknown, f"{place}.SgproofUnknownPrivateIpv4")
+        private.append(unknown_block)
     pub = (item.get("Association") or {}).get("PublicIp")
     if pub:
-        public.append(r.address(pub, f"{place}.Association.PublicIp")[1])
+        pub_value = r.address(pub, f"{place}.Association.PublicIp")[1]
+        public.append(pub_value)
+        if primary_value is not None:
+            public_map.setdefault(primary_value, pub_value)
     if not private:
         raise r.fail(place, f"at least one private address on {eid} (PrivateIpAddress or PrivateIpAddresses)")
     instance_id = (item.get("Attachment") or {}).get("InstanceId")
@@ -539,6 +553,8 @@ def _eni(
         _tf(item),
         instance_tf.get(instance_id) if instance_id else None,
         bool(unknown),
+        tuple(sorted(public_map.items())),
+        unknown_block,
     )
 
 
