@@ -206,6 +206,10 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
             report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step, checker)
         finally:
             bar.close()
+        if any(inv.control for inv in parsed.invariants):
+            from .packs.findings import add_config_findings
+
+            report = add_config_findings(report, checker)
         if all_violations:
             from .explain.enumerate import add_all_violations
 
@@ -303,6 +307,16 @@ def lint(snapshot: str | None, aws: bool, profile: str | None, regions: tuple[st
     except SgproofError as exc:
         _fail(exc)
     sys.exit(report.exit_code())
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", help="output format")
+def packs(fmt: str) -> None:
+    """List the built-in compliance packs and their controls (official ids, titles, severities)."""
+    from .packs.listing import render_packs
+
+    click.echo(render_packs(fmt), nl=False)
+    sys.exit(0)
 
 
 @main.command()

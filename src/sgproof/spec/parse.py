@@ -89,6 +89,7 @@ class Invariant:
     where: str
     severity: str = "high"
     exemptions: tuple[Exemption, ...] = ()
+    control: str | None = None  # the compliance control a pack invariant proves, e.g. "FSBP EC2.19"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +219,12 @@ def _scalar_text(node: yaml.ScalarNode) -> str:
 # ---- reading the file, bounded -------------------------------------------------------------------
 
 def load_spec(path: str) -> Spec:
-    """Parse and check a spec file; every problem is an InputError at its line and column."""
+    """Parse and check a spec file (or a built-in pack, `pack:NAME`); every problem is an InputError at
+    its line and column."""
+    if path.startswith("pack:"):
+        from ..packs import load_pack
+
+        return load_pack(path)
     return load_spec_text(read_spec_file(path), path)
 
 
@@ -382,6 +388,11 @@ def load_spec_text(text: str, path: str) -> Spec:
             raise d.fail(node, "a unique invariant id", inv.id)
         seen.add(inv.id)
         invariants.append(inv)
+    if includes:
+        from ..packs import included_invariants
+
+        invariants.extend(included_invariants(includes, {inv.id: inv.where for inv in invariants},
+                                              d.where(top["include"][1])))
     return Spec(path, name, source, ephemeral, groups, tuple(invariants), source_where, includes)
 
 
@@ -455,7 +466,7 @@ def _port_range(d: _Doc, node: yaml.Node) -> tuple[int, int]:
 
 def _invariant(d: _Doc, node: yaml.Node, groups: dict[str, Selector], gdepth: dict[str, int]) -> Invariant:
     m = d.mapping(node, "an invariant")
-    allowed = ("id", "description", "allow_empty", "severity", "except", *KINDS)
+    allowed = ("id", "description", "allow_empty", "severity", "control", "except", *KINDS)
     for key, (knode, _) in m.items():
         if key not in allowed:
             raise d.fail(knode, "an invariant key: " + ", ".join(allowed), key)
@@ -497,9 +508,10 @@ def _invariant(d: _Doc, node: yaml.Node, groups: dict[str, Selector], gdepth: di
             raise d.say(body["except_ports"][0],
                         "except_ports removes every port of ports: the invariant would check nothing")
     exemptions = _exemptions(d, m["except"][1], groups, gdepth) if "except" in m else ()
+    control = d.scalar(m["control"][1], "control: the id of a compliance control") if "control" in m else None
     return Invariant(
         inv_id, kind, description, src, dst, services, ports_text, allow_empty,
-        node.start_mark.line + 1, f"{d.path}:{d.at(node)}", severity, exemptions,
+        node.start_mark.line + 1, f"{d.path}:{d.at(node)}", severity, exemptions, control,
     )
 
 
