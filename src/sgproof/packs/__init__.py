@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InputError
 from ..spec.services import ServiceSet, parse_service
 
 if TYPE_CHECKING:
@@ -123,13 +122,14 @@ def pack_names() -> list[str]:
     return sorted(p.stem for p in FOLDER.glob("*.yaml"))
 
 
-def pack_file(label: str, where: str | None = None) -> Path:
+def pack_file(label: str) -> Path:
     """The shipped file of `pack:NAME`; an unknown pack is an input error naming it."""
+    from ..spec.parse import SpecError
+
     name = label.removeprefix("pack:")
     if name not in pack_names():
         have = ", ".join(f"pack:{p}" for p in pack_names())
-        file, _, place = (where or "").partition(":")
-        raise InputError(file or label, place or None, f"a built-in pack ({have})", label)
+        raise SpecError(label, None, f"unknown pack {label} (built-in packs: {have})")
     return FOLDER / f"{name}.yaml"
 
 

@@ -157,15 +157,18 @@ def _sides(checker: Checker, inv: Invariant) -> tuple[EndpointSet, EndpointSet]:
     return src, dst
 
 
-def _service(svc: ServiceSet) -> tuple[int, int]:
-    """A representative (protocol, value): tcp first, echo request for ICMP, else the lowest value."""
+def _services_to_try(svc: ServiceSet, limit: int = 8) -> list[tuple[int, int]]:
+    """Representative (protocol, value) pairs: tcp first, echo request for ICMP, each range's lowest value."""
     by = dict(svc.by_proto)
-    proto = TCP if TCP in by else svc.by_proto[0][0]
-    ivs = by[proto]
-    echo = {1: 8 * 256, 58: 128 * 256}.get(proto)
-    if echo is not None and any(lo <= echo <= hi for lo, hi in ivs):
-        return proto, echo
-    return proto, ivs[0][0]
+    order = ([TCP] if TCP in by else []) + [p for p in by if p != TCP]
+    out: list[tuple[int, int]] = []
+    for proto in order:
+        echo = {1: 8 * 256, 58: 128 * 256}.get(proto)
+        if echo is not None and any(lo <= echo <= hi for lo, hi in by[proto]):
+            out.append((proto, echo))
+        else:
+            out += [(proto, lo) for lo, _ in by[proto]]
+    return out[:limit]
 
 
 def _external_in(checker: Checker, family: int, lo: int, hi: int, sel: EndpointSet) -> Endpoint | None:
@@ -173,14 +176,14 @@ def _external_in(checker: Checker, family: int, lo: int, hi: int, sel: EndpointS
     ivs = [(max(a, lo), min(b, hi)) for a, b in sel.ext_of(family) if a <= hi and b >= lo]
     if not ivs:
         return None
-    first = None
+    atoms = checker.atoms
     for a, b in ivs:
-        for cand in (a + 1 if a < b else a, a, (a + b) // 2, b):
-            if a <= cand <= b:
-                first = first or cand
-                if is_global(family, cand):
-                    return Endpoint(None, family, cand)
-    return Endpoint(None, family, first if first is not None else ivs[0][0])
+        for atom in range(atoms.index(family, a), atoms.index(family, b) + 1):
+            _, x, y = atoms.bounds(atom)
+            cand = max(a, min(b, x + 1 if x < y else x))
+            if is_global(family, cand):
+                return Endpoint(None, family, cand)
+    return Endpoint(None, family, ivs[0][0])
 
 
 def _own_address(net: Network, i: int, family: int, external_peer: bool, inbound: bool) -> Endpoint | None:
@@ -190,29 +193,37 @@ def _own_address(net: Network, i: int, family: int, external_peer: bool, inbound
     return next((Endpoint(i, f, a) for f, a, _ in e.private if f == family), None)
 
 
-def _why(net: Network, flow: Flow, steps: tuple[Step, ...]) -> str:
-    blocking = [s for s in steps if s.verdict != "allow"]
-    if not blocking:
-        return f"e.g. {flow.text()} is allowed by every gate"
-    first = blocking[0]
+def _head(net: Network, flow: Flow, first: Step) -> str:
+    """The kind of block, in the contract's words."""
     if first.gate.startswith("nacl"):
-        head = "a NACL denies"
-    elif first.gate in ("route", "route-reply", "nat"):
+        return "a NACL denies"
+    if first.gate in ("route", "route-reply", "nat"):
         no_public = (flow.src.eni is None and flow.dst.family == 4 and flow.dst.eni is not None
                      and not net.enis[flow.dst.eni].public)
-        head = "no public address" if no_public or "public" in first.text else "no route"
-    elif first.gate == "sg-ingress":
-        head = "no security group of the destination admits it"
-    else:
-        head = "no security group of the source admits it"
+        return "no public address" if no_public or "public" in first.text else "no route"
+    if first.gate == "sg-ingress":
+        return "no security group of the destination admits it"
+    return "no security group of the source admits it"
+
+
+def _why(net: Network, flow: Flow, steps: tuple[Step, ...]) -> tuple[str, str]:
+    """(the kind of block, the example that shows it)."""
+    blocking = [s for s in steps if s.verdict != "allow"]
     detail = "; ".join(" ".join(str(x) for x in (s.gate, s.id, s.rule if s.rule is not None else "", s.verdict,
                                                     f"({s.text})" if s.text else "") if x != "")
                        for s in blocking)
-    return f"{head}: e.g. {flow.text()} stops at {detail}"
+    return _head(net, flow, blocking[0]), f"e.g. {flow.text()} stops at {detail}"
 
 
-def _flow(checker: Checker, src: Endpoint, dst: Endpoint, svc: ServiceSet) -> Flow:
-    proto, value = _service(svc)
+def _joined(reasons: list[tuple[str, str]]) -> str:
+    """Each kind of block once, with its first example."""
+    seen: dict[str, str] = {}
+    for head, example in reasons:
+        seen.setdefault(head, example)
+    return "; ".join(f"{head}: {example}" for head, example in seen.items())
+
+
+def _flow(checker: Checker, src: Endpoint, dst: Endpoint, proto: int, value: int) -> Flow:
     eph = checker.spec.ephemeral[0]
     return Flow(src, dst, proto, value, eph if proto in PORTED else 0, 1024 if proto in PORTED else 0)
 
@@ -254,13 +265,19 @@ def _rule_reason(checker: Checker, inv: Invariant, rule: SgRule) -> str:
         me = _own_address(net, i, other.family, other.eni is None, not rule.egress)
         if me is None:
             continue
-        flow = _flow(checker, me, other, svc) if rule.egress else _flow(checker, other, me, svc)
-        verdict = evaluate(net, flow)
-        far = flow.dst if rule.egress else flow.src
-        if verdict.allowed and matches(rule.match, flow.proto, flow.value) and peer_matches(net, rule, far):
-            raise InternalError(f"{inv.id}: the solver proved that no flow uses {rule.sg_id} {rule.text()}, but "
-                                f"the plain evaluator allows {flow.text()}")
-        return _why(net, flow, verdict.steps)
+        reasons = []
+        for proto, value in _services_to_try(svc):
+            flow = (_flow(checker, me, other, proto, value) if rule.egress
+                    else _flow(checker, other, me, proto, value))
+            verdict = evaluate(net, flow)
+            far = flow.dst if rule.egress else flow.src
+            if verdict.allowed and matches(rule.match, flow.proto, flow.value) and peer_matches(net, rule, far):
+                raise InternalError(f"{inv.id}: the solver proved that no flow uses {rule.sg_id} {rule.text()}, "
+                                    f"but the plain evaluator allows {flow.text()}")
+            if not verdict.allowed:
+                reasons.append(_why(net, flow, verdict.steps))
+        if reasons:
+            return _joined(reasons)
     if peer.kind == "cidr":
         fam = "IPv4" if peer.family == 4 else "IPv6"
         if not any(f == peer.family for i in own for f, _, _ in net.enis[i].private):
@@ -284,15 +301,20 @@ def _entry_reason(checker: Checker, inv: Invariant, nacl_id: str, entry: NaclEnt
         me = _own_address(net, i, entry.family, True, True)
         if me is None:
             continue
-        flow = _flow(checker, other, me, svc)
-        verdict = evaluate(net, flow)
-        step = next((s for s in verdict.steps if s.gate == "nacl-in" and s.id == nacl_id), None)
-        if step is not None and step.rule != entry.number:
-            return (f"an earlier entry decides: e.g. {flow.text()} meets {nacl_id} entry #{step.rule} "
-                    f"({step.verdict}) before #{entry.number}")
-        if verdict.allowed:
-            raise InternalError(f"{inv.id}: the solver proved that no flow uses {nacl_id} entry #{entry.number}, "
-                                f"but the plain evaluator allows {flow.text()}")
-        return _why(net, flow, verdict.steps)
+        reasons = []
+        for proto, value in _services_to_try(svc):
+            flow = _flow(checker, other, me, proto, value)
+            verdict = evaluate(net, flow)
+            step = next((s for s in verdict.steps if s.gate == "nacl-in" and s.id == nacl_id), None)
+            if step is not None and step.rule != entry.number:
+                reasons.append(("an earlier entry decides", f"e.g. {flow.text()} meets {nacl_id} entry #{step.rule} "
+                                                            f"({step.verdict}) before #{entry.number}"))
+            elif verdict.allowed:
+                raise InternalError(f"{inv.id}: the solver proved that no flow uses {nacl_id} entry "
+                                    f"#{entry.number}, but the plain evaluator allows {flow.text()}")
+            else:
+                reasons.append(_why(net, flow, verdict.steps))
+        if reasons:
+            return _joined(reasons)
     fam = "IPv4" if entry.family == 4 else "IPv6"
     return f"no public address: no ENI behind it has an {fam} address ({format_address(entry.family, entry.lo)})"

@@ -41,3 +41,16 @@ class ConfigFinding:
         if self.exposed and self.witness is not None:
             return f"{what}: exposed, e.g. {self.witness.flow.text()}"
         return f"{what}: not exposed ({self.reason})"
+
+
+def finding_lines(r: Any) -> list[str]:
+    """A result's control and config findings, one line each (empty for an invariant of no control)."""
+    out: list[str] = []
+    if getattr(r, "control", None):
+        out.append(f"control: {r.control}")
+    found = getattr(r, "config_findings", None)
+    if found is not None:
+        exposed = sum(1 for f in found if f.exposed)
+        out.append(f"config findings (the control's literal check): {len(found)} flagged, {exposed} exposed")
+        out += [f"- {f.text()}" for f in found]
+    return out

@@ -15,6 +15,7 @@ from .audit import (
     trace_rows,
     violations_note,
 )
+from .findings import finding_lines
 from .model import Counterexample, Report, Result
 from .picture import render_mermaid
 
@@ -54,6 +55,7 @@ def _result(report: Report, r: Result, lines: list[str]) -> None:
     lines += [f"### {ICONS[r.status]} {r.id} — {cell(headline(r))}", ""]
     lines.append(f"- Invariant ({r.kind}, severity {r.severity}, {code(r.where)}): {r.statement}")
     lines.append(f"- Verdict: **{VERDICT_WORDS[r.status]}** in {r.seconds:.3f} s")
+    lines += [("  " if line.startswith("- ") else "- ") + cell(line) for line in finding_lines(r)]
     lines.append("")
     if r.status == "error":
         lines += [f"Error: {r.error}", ""]

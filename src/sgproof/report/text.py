@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .findings import finding_lines
 from .model import Counterexample, EndpointInfo, Report, Result
 
 GATE_WORDS = {
@@ -57,6 +58,7 @@ def result_lines(r: Result) -> list[str]:
             lines += counterexample_lines(r.counterexample)
     else:
         lines.append(f"  error: {r.error}")
+    lines += [f"  {line}" for line in finding_lines(r)]
     return lines
 
 
