@@ -309,3 +309,21 @@ def test_default_sg_exposed_finding(inv: str) -> None:
     assert r.status == "refuted"
     found = r.config_findings or ()
     assert found and any(f.exposed for f in found)
+
+
+def test_no_public_address_is_the_reason() -> None:
+    # routing to an internet gateway, but the host has no public IPv4 (and no IPv6 for the ::/0 rule)
+    opened = sg(OPEN, "open", [perm("tcp", 22, cidr="0.0.0.0/0", cidr6="::/0")])
+    private = eni("eni-0000000000000000p", SUB_B, ["10.0.2.20"], [OPEN])
+    r = run(base([opened], [private], nacls(), **routes(to_igw=True)), "fsbp-ec2.13")
+    assert r.status == "proven"
+    reasons = {f.rule: f.reason for f in r.config_findings or ()}
+    assert set(reasons) == {"tcp 22 from 0.0.0.0/0", "tcp 22 from ::/0"}
+    assert all(not f.exposed for f in r.config_findings or ())
+    assert (reasons["tcp 22 from 0.0.0.0/0"] or "").startswith("no public address: e.g. tcp 1.0.0.1:1024 -> 10.0.2.20:22")
+    assert reasons["tcp 22 from ::/0"] == f"no public address: no ENI that carries {OPEN} has an IPv6 address"
+    # the same host with a public address is exposed (the twin)
+    private["Association"] = {"PublicIp": PUBLIC}
+    r = run(base([opened], [private], nacls(), **routes(to_igw=True)), "fsbp-ec2.13")
+    assert r.status == "refuted"
+    assert [f.exposed for f in r.config_findings or ()] == [True, False]
