@@ -433,7 +433,7 @@ class Checker:
             match = rule.match
         else:
             assert nacl is not None and entry is not None and not entry.egress
-            subnets = set(self.net.nacls[nacl].subnet_ids)
+            subnets = {sub.id for sub in self.net.subnets.values() if sub.nacl_id == nacl}  # default ACLs too
             dst = EndpointSet(frozenset(i for i in dst.enis if self.net.enis[i].subnet_id in subnets), ((), ()))
             src = EndpointSet(frozenset(), src.ext)
             match = entry.match

@@ -288,7 +288,7 @@ def _rule_reason(checker: Checker, inv: Invariant, rule: SgRule) -> str:
 
 def _entry_reason(checker: Checker, inv: Invariant, nacl_id: str, entry: NaclEntry) -> str:
     net = checker.net
-    subnets = set(net.nacls[nacl_id].subnet_ids)
+    subnets = {sub.id for sub in net.subnets.values() if sub.nacl_id == nacl_id}  # a default ACL's too
     src, dst = _sides(checker, inv)
     behind = [i for i, e in enumerate(net.enis) if e.subnet_id in subnets and e.hosts and i in dst.enis]
     if not behind:
