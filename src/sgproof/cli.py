@@ -251,6 +251,10 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
                 report = add_flow_map(report, checker)
         finally:
             bar.close()
+        if any(inv.control for inv in parsed.invariants):
+            from .packs.findings import add_config_findings
+
+            report = add_config_findings(report, checker)
         report = dataclasses.replace(report, seconds=time.perf_counter() - started)
         _emit(render(report), output)
         _report_errors(report)
@@ -373,6 +377,16 @@ def lint(snapshot: str | None, aws: bool, profile: str | None, regions: tuple[st
     except SgproofError as exc:
         _fail(exc)
     sys.exit(report.exit_code())
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", help="output format")
+def packs(fmt: str) -> None:
+    """List the built-in compliance packs and their controls (official ids, titles, severities)."""
+    from .packs.listing import render_packs
+
+    click.echo(render_packs(fmt), nl=False)
+    sys.exit(0)
 
 
 @main.command()

@@ -115,13 +115,15 @@ resource "aws_instance" "db" {
   ami                    = "ami-03cf127a"
   instance_type          = "t3.micro"
   subnet_id              = aws_subnet.db.id
-  private_ip             = "10.30.10.20"
-  vpc_security_group_ids = [aws_security_group.db.id]
-  tags                   = { Name = "billing-db", Role = "db" }
+  private_ip                  = "10.30.10.20"
+  associate_public_ip_address = true
+  vpc_security_group_ids      = [aws_security_group.db.id]
+  tags                        = { Name = "billing-db", Role = "db" }
 }
 
-# Routing: app subnet 0 is public (internet gateway), app subnet 1 goes out through a NAT gateway in it,
-# and the database subnet keeps the VPC's main table, which has only the local route.
+# Routing: app subnet 0 is public (internet gateway), app subnet 1 goes out through a NAT gateway in it.
+# The database subnet is public too (a legacy setup: the host has a public address and the subnet a
+# route to the internet gateway), which is what makes the plan's world rule a real exposure.
 resource "aws_internet_gateway" "main" {
   vpc_id = aws_vpc.main.id
 }
@@ -159,4 +161,9 @@ resource "aws_route_table_association" "app" {
   count          = 2
   subnet_id      = aws_subnet.app[count.index].id
   route_table_id = count.index == 0 ? aws_route_table.public.id : aws_route_table.private.id
+}
+
+resource "aws_route_table_association" "db" {
+  subnet_id      = aws_subnet.db.id
+  route_table_id = aws_route_table.public.id
 }

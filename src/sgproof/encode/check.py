@@ -9,7 +9,7 @@ from typing import Any
 import z3
 
 from ..errors import InternalError
-from ..model import ICMP, ICMPV6, PORTED, TCP, UDP, Network, SgRule
+from ..model import ICMP, ICMPV6, PORTED, TCP, UDP, NaclEntry, Network, SgRule
 from ..model.addr import is_global, normalize, parse_cidr
 from ..model.network import NON_HOST_TYPES
 from ..report.model import Counterexample, Result, endpoint_info
@@ -422,6 +422,82 @@ class Checker:
                                     "through the plain evaluator")
             left = [r for r in left if r not in used]
         return [], None
+
+    def config_exposure(self, inv: Invariant, rule: SgRule | None = None, nacl: str | None = None,
+                        entry: NaclEntry | None = None) -> Counterexample | str | None:
+        """A flow of a deny/only invariant that uses an SG rule (the rule admits it in place of its side's
+        group gate) or a NACL's inbound entry (the first entry to match the request from an external
+        source into the destination subnet), replayed; None when no allowed flow of the invariant uses it
+        (proven); the solver's reason as a string when it could not decide."""
+        sels = self._selections(inv)
+        if isinstance(sels, str):
+            return sels
+        src, dst = sels
+        if inv.kind == "only":
+            src = self.selection.evaluate_not(src)
+        if rule is not None:
+            members = frozenset(i for i, e in enumerate(self.net.enis) if rule.sg_id in e.groups and e.hosts)
+            if rule.egress:
+                src = EndpointSet(src.enis & members, ((), ()))
+            else:
+                dst = EndpointSet(dst.enis & members, ((), ()))
+            match = rule.match
+        else:
+            assert nacl is not None and entry is not None and not entry.egress
+            subnets = {sub.id for sub in self.net.subnets.values() if sub.nacl_id == nacl}  # default ACLs too
+            dst = EndpointSet(frozenset(i for i in dst.enis if self.net.enis[i].subnet_id in subnets), ((), ()))
+            src = EndpointSet(frozenset(), src.ext)
+            match = entry.match
+        protos = range(256) if match.proto == -1 else [match.proto]
+        svc = inv.services.minus(inv.services.minus(ServiceSet.of({p: [(match.lo, match.hi)] for p in protos})))
+        if svc.is_empty() or src.is_empty() or dst.is_empty():
+            return None
+        q = self._build_exists(svc, src, dst, [rule] if rule is not None else None)
+        if q is None:
+            return None
+        if entry is not None:
+            enc = self.enc
+            lower = [e for e in self.net.nacls[nacl or ""].ingress if e.number < entry.number and e.family == entry.family]
+            here = z3.And(enc.match(entry.match, q.p, q.x), enc.in_runs(q.s_atom, [enc.span(entry.family, entry.lo,
+                                                                                                   entry.hi)]))
+            earlier = [z3.And(enc.match(e.match, q.p, q.x), enc.in_runs(q.s_atom, [enc.span(e.family, e.lo, e.hi)]))
+                       for e in lower]
+            q.solver.add(here, *[z3.Not(c) for c in earlier])
+        answer = q.solver.check()
+        if answer == z3.unsat:
+            return None
+        if answer != z3.sat:
+            return str(q.solver.reason_unknown())
+        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, svc, self._aim_public(q))
+
+        def val(t: Any) -> int:
+            return int(m.eval(t, model_completion=True).as_long())
+
+        s_ep, d_ep = self._pick_pair(q.side_s, val(q.s_cls), val(q.s_atom), q.side_d, val(q.d_cls), val(q.d_atom))
+
+        def uses(flow: Flow, verdict: Verdict) -> bool:
+            if not verdict.allowed:
+                return False
+            if rule is not None:
+                other = flow.dst if rule.egress else flow.src
+                return matches(rule.match, flow.proto, flow.value) and peer_matches(self.net, rule, other)
+            assert entry is not None
+            return any(st.gate == "nacl-in" and st.id == nacl and st.rule == entry.number and st.verdict == "allow"
+                       for st in verdict.steps)
+
+        flow = Flow(s_ep, d_ep, val(q.p), val(q.x), val(q.sp), val(q.np))
+        verdict = evaluate(self.net, flow)
+        if not uses(flow, verdict):
+            what = rule.text() if rule is not None else f"{nacl} entry {entry.number if entry else ''}"
+            raise InternalError(f"{inv.id}: the flow {flow.text()} that uses {what} does not replay through the "
+                                "plain evaluator")
+        nicer, nicer_verdict = self._readable_flow(flow, verdict, svc)
+        if uses(nicer, nicer_verdict):
+            flow, verdict = nicer, nicer_verdict
+        self._replay_checks(inv, flow, verdict.allowed, src, dst)
+        return Counterexample(flow, endpoint_info(self.net, flow.src.eni, flow.src.family, flow.src.address),
+                              endpoint_info(self.net, flow.dst.eni, flow.dst.family, flow.dst.address), True,
+                              verdict.steps)
 
     def _external(self, atom: int) -> Endpoint:
         """An external address inside the atom (not its first address, which reads like a network)."""

@@ -16,6 +16,7 @@ from .audit import (
     trace_rows,
     violations_note,
 )
+from .findings import finding_lines
 from .model import Counterexample, Report, Result
 from .picture import render_svg
 from .safe import clean, printable
@@ -84,6 +85,9 @@ def _result(report: Report, r: Result) -> str:
            f"<p>{_e(headline(r))}</p>",
            f"<p><b>Invariant</b> ({_e(r.kind)}, severity {_e(r.severity)}, <code>{_e(r.where)}</code>): {_e(r.statement)}. "
            f"<span class=\"muted\">Checked in {r.seconds:.3f} s.</span></p>"]
+    found = finding_lines(r)
+    if found:
+        out.append("<ul>" + "".join(f"<li>{_e(line.removeprefix('- '))}</li>" for line in found) + "</ul>")
     if r.status == "error":
         out.append(f'<p class="warn">Not checked: {_e(r.error)}</p>')
     elif r.status == "proven":

@@ -19,6 +19,7 @@ from .audit import (
     trace_rows,
     violations_note,
 )
+from .findings import finding_lines
 from .model import Counterexample, Report, Result
 from .picture import render_mermaid
 from .safe import md
@@ -64,6 +65,7 @@ def _result(report: Report, r: Result, lines: list[str]) -> None:
     lines += [f"### {ICONS[r.status]} {md(r.id)} — {md(headline(r))}", ""]
     lines.append(f"- Invariant ({md(r.kind)}, severity {md(r.severity)}, {md(r.where)}): {md(r.statement)}")
     lines.append(f"- Verdict: **{VERDICT_WORDS[r.status]}** in {r.seconds:.3f} s")
+    lines += [("  " if line.startswith("- ") else "- ") + cell(line) for line in finding_lines(r)]
     lines.append("")
     if r.status == "error":
         lines += [f"Error: {md(r.error or '')}", ""]

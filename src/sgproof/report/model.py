@@ -211,6 +211,8 @@ class Result:
     violations: tuple[Violation, ...] = ()  # with --all: every violation group of a refuted deny/only
     violations_complete: bool | None = None  # None: not enumerated; False: --max-violations cut the list
     severity: str = "high"  # the invariant's: low | medium | high | critical (contract section 8)
+    control: str | None = None  # a pack invariant's control, e.g. "FSBP EC2.19"
+    config_findings: tuple[Any, ...] | None = None  # report.findings.ConfigFinding items (pack invariants)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -237,6 +239,10 @@ class Result:
                 out["violations"].append(doc)
             out["violation_groups"] = len(set(numbers))
             out["violations_complete"] = self.violations_complete
+        if self.control is not None:
+            out["control"] = self.control
+        if self.config_findings is not None:
+            out["config_findings"] = [f.as_json() for f in self.config_findings]
         return out
 
     def group_numbers(self) -> list[int]:

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .audit import class_pairs, violations_note
+from .findings import finding_lines
 from .model import Counterexample, Report, Result
 from .safe import clean, printable
 from .text import GATE_WORDS, step_resource, step_rule
@@ -84,6 +85,8 @@ def _result(console: Console, r: Result) -> None:
     head.append(f"{r.id}", style="bold")
     head.append(f" ({r.kind}, severity {r.severity}) — {r.description or r.statement}")
     console.print(head)
+    for line in finding_lines(r):
+        console.print(f"  {line}", markup=False)
     if r.status == "proven":
         console.print(f"  {r.statement}, for every address, port and ENI of the snapshot", style="dim",
                       markup=False)

@@ -6,6 +6,7 @@ cursor, colour the log or fake a line; the summary is always the last line."""
 from __future__ import annotations
 
 from ..semantics import Step
+from .findings import finding_lines
 from .model import Counterexample, EndpointInfo, Report, Result
 from .safe import clean, printable
 
@@ -95,6 +96,7 @@ def result_lines(r: Result) -> list[str]:
         lines += violation_lines(r)
     else:
         lines.append(f"  error: {r.error}")
+    lines += [f"  {line}" for line in finding_lines(r)]
     return lines
 
 

@@ -89,6 +89,7 @@ class Invariant:
     where: str
     severity: str = "high"
     exemptions: tuple[Exemption, ...] = ()
+    control: str | None = None  # the compliance control a pack invariant proves, e.g. "FSBP EC2.19"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,14 +219,12 @@ def _scalar_text(node: yaml.ScalarNode) -> str:
 # ---- reading the file, bounded -------------------------------------------------------------------
 
 def load_spec(path: str) -> Spec:
-    """Parse and check a spec file (or pack:NAME, a built-in pack); every problem is an InputError at
+    """Parse and check a spec file (or a built-in pack, `pack:NAME`); every problem is an InputError at
     its line and column."""
-    m = _PACK.match(path)
-    if m is not None and not os.path.lexists(path):
-        packs = known_packs()
-        if m.group(1) not in packs:
-            raise SpecError(None, None, f"unknown pack {path} (built-in packs: {_pack_names(packs)})")
-        path = str(packs[m.group(1)])
+    if path.startswith("pack:"):
+        from ..packs import load_pack
+
+        return load_pack(path)
     return load_spec_text(read_spec_file(path), path)
 
 
@@ -389,34 +388,14 @@ def load_spec_text(text: str, path: str) -> Spec:
             raise d.fail(node, "a unique invariant id", inv.id)
         seen.add(inv.id)
         invariants.append(inv)
-    for pack_name, item in includes:
-        _include(d, item, pack_name, groups, invariants, seen)
+    if includes:
+        from ..packs import included_invariants
+
+        names = tuple(n for n, _ in includes)
+        invariants.extend(included_invariants(names, {inv.id: inv.where for inv in invariants},
+                                              d.where(top["include"][1])))
     return Spec(path, name, source, ephemeral, groups, tuple(invariants), source_where,
                 tuple(n for n, _ in includes))
-
-
-_INCLUDING: set[str] = set()  # packs being read, so that one including itself is an error, not a loop
-
-
-def _include(d: _Doc, item: yaml.Node, pack_name: str, groups: dict[str, Selector],
-             invariants: list[Invariant], seen: set[str]) -> None:
-    """Add a pack's groups and invariants to the spec's; a name both define is an error at the item."""
-    if pack_name in _INCLUDING:
-        raise d.say(item, f"pack:{pack_name} includes itself")
-    _INCLUDING.add(pack_name)
-    try:
-        pack = load_spec(str(known_packs()[pack_name]))
-    finally:
-        _INCLUDING.discard(pack_name)
-    for g, sel in pack.groups.items():
-        if g in groups and groups[g].norm != sel.norm:
-            raise d.say(item, f"pack:{pack_name} defines the group {g}, as this spec does: rename yours")
-        groups.setdefault(g, sel)
-    for inv in pack.invariants:
-        if inv.id in seen:
-            raise d.say(item, f"pack:{pack_name} has an invariant {inv.id}, as this spec does: rename yours")
-        seen.add(inv.id)
-        invariants.append(inv)
 
 
 def _source(d: _Doc, node: yaml.Node) -> str:
@@ -492,7 +471,7 @@ def _port_range(d: _Doc, node: yaml.Node) -> tuple[int, int]:
 
 def _invariant(d: _Doc, node: yaml.Node, groups: dict[str, Selector], gdepth: dict[str, int]) -> Invariant:
     m = d.mapping(node, "an invariant")
-    allowed = ("id", "description", "allow_empty", "severity", "except", *KINDS)
+    allowed = ("id", "description", "allow_empty", "severity", "control", "except", *KINDS)
     for key, (knode, _) in m.items():
         if key not in allowed:
             raise d.fail(knode, "an invariant key: " + ", ".join(allowed), key)
@@ -534,9 +513,10 @@ def _invariant(d: _Doc, node: yaml.Node, groups: dict[str, Selector], gdepth: di
             raise d.say(body["except_ports"][0],
                         "except_ports removes every port of ports: the invariant would check nothing")
     exemptions = _exemptions(d, m["except"][1], groups, gdepth) if "except" in m else ()
+    control = d.scalar(m["control"][1], "control: the id of a compliance control") if "control" in m else None
     return Invariant(
         inv_id, kind, description, src, dst, services, ports_text, allow_empty,
-        node.start_mark.line + 1, f"{d.path}:{d.at(node)}", severity, exemptions,
+        node.start_mark.line + 1, f"{d.path}:{d.at(node)}", severity, exemptions, control,
     )
 
 
