@@ -50,3 +50,4 @@ AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCE
   "$python" "$here/open-3306/add_unmanaged_eni.py"
 AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
   "$python" -m sgproof collect --region us-east-1 --quiet --output "$out/open-3306/live.json"
+"$python" "$here/open-3306/fix_moto.py" "$out/open-3306/live.json"
