@@ -21,7 +21,7 @@ from sgproof.sources.snapshot import build_network
 from sgproof.spec.parse import load_spec_text
 
 from . import oracle
-from .builders import SUB_A, SUB_B, VPC, allow_all_nacl, base, entry, eni, perm, sg
+from .builders import SUB_A, SUB_B, VPC, allow_all_nacl, base, eni, entry, perm, sg
 
 SG_OPEN = "sg-00000000000000001"
 VPC2, VPC3 = "vpc-00000000000000002", "vpc-00000000000000003"
@@ -209,7 +209,7 @@ def test_two_tied_routes_with_different_targets_are_unknown() -> None:
     one_route = [route("pl-00000000000000001", IGW)]
     doc = web_app(public_routes=one_route, ManagedPrefixLists=pls, VpcEndpoints=vpce)
     assert v(doc, TO_NET % (WEB, INTERNET4), "reach") == "proven"
-    doc = web_app(public_routes=one_route + [route("pl-00000000000000002", "vpce-00000000000000001")],
+    doc = web_app(public_routes=[*one_route, route("pl-00000000000000002", "vpce-00000000000000001")],
                   ManagedPrefixLists=pls, VpcEndpoints=vpce)
     assert v(doc, TO_NET % (WEB, INTERNET4), "reach") == "refuted"
     assert v(doc, TO_NET % (WEB, INTERNET4)) == "refuted"
@@ -393,7 +393,7 @@ def _nacl(ingress: list[dict[str, Any]], egress: list[dict[str, Any]] | None = N
 def test_nat_carries_tcp_out_and_nothing_in() -> None:
     doc = nat_doc()
     assert v(doc, TO_NET % (APP, INTERNET4), "reach") == "proven"
-    assert v(doc, "{from: {eni: eni-app}, to: {cidr: %s/32}, ports: udp/53}" % INTERNET4, "reach") == "proven"
+    assert v(doc, "{from: {eni: eni-app}, to: {cidr: " + INTERNET4 + "/32}, ports: udp/53}", "reach") == "proven"
     assert v(doc, "{from: {internet: true}, to: {eni: eni-app}}") == "proven"
 
 
@@ -463,8 +463,8 @@ def test_nat_gateway_eni_hosts_nothing() -> None:
 
 # ---- paths nobody described: unknown ------------------------------------------------------------
 def _unknown_both_ways(doc: dict[str, Any], far: str) -> None:
-    out = "{from: {eni: eni-app}, to: {cidr: %s}, ports: tcp/443}" % far
-    inbound = "{from: {cidr: %s}, to: {eni: eni-app}, ports: tcp/443}" % far
+    out = "{from: {eni: eni-app}, to: {cidr: " + far + "}, ports: tcp/443}"
+    inbound = "{from: {cidr: " + far + "}, to: {eni: eni-app}, ports: tcp/443}"
     assert v(doc, out) == "refuted"  # unknown counts as a route for deny ...
     assert v(doc, out, "reach") == "refuted"  # ... and as no route for reach
     assert v(doc, inbound) == "refuted"
@@ -477,7 +477,7 @@ def test_vgw_is_unknown() -> None:
                   VpnGateways=[{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPC, "State": "attached"}]}])
     _unknown_both_ways(doc, ONPREM)
     doc["RouteTables"][1]["Routes"].pop()  # without the route nothing goes there
-    assert v(doc, "{from: {eni: eni-app}, to: {cidr: %s}}" % ONPREM) == "proven"
+    assert v(doc, "{from: {eni: eni-app}, to: {cidr: " + ONPREM + "}}") == "proven"
 
 
 def test_peering_to_a_vpc_outside_the_snapshot_is_unknown() -> None:
@@ -541,7 +541,7 @@ def test_tgw_route_table_of_the_senders_attachment_decides() -> None:
     doc = _tgw(routes, assoc_c="tgw-rtb-2")
     doc["TransitGatewayRouteTables"][1]["Routes"].append(tgw_route("10.9.0.0/16", ATT2))
     assert v(doc, A_TO_C) == "proven"
-    doc = _tgw(routes + [tgw_route("10.9.0.0/16", ATT2)], assoc_c="tgw-rtb-2")
+    doc = _tgw([*routes, tgw_route("10.9.0.0/16", ATT2)], assoc_c="tgw-rtb-2")
     assert v(doc, A_TO_C, "reach") == "proven"
 
 
@@ -549,7 +549,7 @@ def test_tgw_longest_prefix_and_blackhole() -> None:
     # 10.0.0.0/8 back to the sender's own attachment, 10.9.0.0/16 to VPC2: the /16 wins
     doc = _tgw([tgw_route("10.0.0.0/8", ATT1), tgw_route("10.9.0.0/16", ATT2)])
     assert v(doc, A_TO_C, "reach") == "proven"
-    doc = _tgw(TGW_ROUTES + [tgw_route("10.9.1.0/24", None, "blackhole")])
+    doc = _tgw([*TGW_ROUTES, tgw_route("10.9.1.0/24", None, "blackhole")])
     assert v(doc, A_TO_C) == "proven"
 
 
