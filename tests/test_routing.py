@@ -637,3 +637,118 @@ def test_assumptions_routing_is_the_bare_token(tmp_path: Path) -> None:
                                         "--format", "json", "--jobs", "1", "--quiet"])
         assert res.exit_code in (0, 1), res.stderr
         assert json.loads(res.stdout)["assumptions"]["routing"] == token
+
+
+IGW_ATTACHED = ("contract 4.5: the inbound path needs B's VPC to have an internet gateway; the evaluator "
+                "takes any igw- route target as an attached gateway (a detached one carries nothing in AWS)")
+
+
+@pytest.mark.xfail(strict=True, reason=IGW_ATTACHED)
+def test_a_detached_internet_gateway_carries_nothing() -> None:
+    doc = web_app(public_routes=[route("0.0.0.0/0", IGW)])
+    doc["InternetGateways"][0]["Attachments"] = []  # detached: the route shows it as a blackhole in AWS
+    assert v(doc, INET_TO_WEB, "reach") == "refuted"
+    assert v(doc, TO_NET % (WEB, INTERNET4), "reach") == "refuted"
+
+
+# ---- traces and witnesses (contract 5) ------------------------------------------------------------
+def _flow(doc: dict[str, Any], src: str, dst: str, proto: int = 6, value: int = 443, sport: int = 40000,
+          nport: int = 40000) -> Any:
+    import ipaddress
+
+    from sgproof.semantics import Endpoint, Flow, evaluate
+
+    net = build_network(doc, "<test>")
+    ix = {e.id: i for i, e in enumerate(net.enis)}
+
+    def ep(x: str) -> Endpoint:
+        name, _, addr = x.partition("@")
+        a = ipaddress.ip_address(addr)
+        return Endpoint(ix[name] if name else None, a.version, int(a))
+
+    return evaluate(net, Flow(ep(src), ep(dst), proto, value, sport, nport))
+
+
+def test_trace_gates_follow_the_path_order_through_a_nat_gateway() -> None:
+    got = _flow(nat_doc(), "eni-app@10.0.2.10", "@" + INTERNET4)
+    assert got.allowed
+    assert [s.gate for s in got.steps] == ["sg-egress", "route", "nacl-out", "nacl-nat-in", "nat", "nacl-nat-out",
+                                           "nacl-nat-reply-in", "nacl-nat-reply-out", "nacl-reply-in"]
+    route = next(s for s in got.steps if s.gate == "route")
+    assert (route.id, route.rule) == ("rtb-main", f"0.0.0.0/0 -> {NAT}")
+    nat = next(s for s in got.steps if s.gate == "nat")
+    assert nat.id == NAT and nat.rule == f"0.0.0.0/0 -> {IGW}"
+
+
+def test_trace_gates_follow_the_path_order_through_a_transit_gateway() -> None:
+    got = _flow(_tgw(TGW_ROUTES), "eni-app@10.0.2.10", "eni-other@10.9.1.10")
+    assert got.allowed
+    # SUB_C is both OTHER's subnet and VPC2's attachment subnet: those legs lie inside one subnet
+    assert [s.gate for s in got.steps] == ["sg-egress", "route", "nacl-out", "nacl-tgw-in", "nacl-in", "sg-ingress",
+                                           "route-reply", "nacl-reply-out", "nacl-tgw-reply-out", "nacl-reply-in"]
+
+
+def test_igw_refusal_says_why() -> None:
+    doc = web_app(private_routes=[route("0.0.0.0/0", IGW)])
+    got = _flow(doc, "eni-app@10.0.2.10", "@" + INTERNET4)
+    step = next(s for s in got.steps if s.gate == "route")
+    assert step.verdict == "deny" and "igw needs a public IPv4 address on the ENI" in step.text
+    eigw = [{"EgressOnlyInternetGatewayId": EIGW, "Attachments": [{"VpcId": VPC, "State": "attached"}]}]
+    doc = web_app(private_routes=[route("::/0", EIGW)], EgressOnlyInternetGateways=eigw)
+    got = _flow(doc, "@2606:4700::1", "eni-app@2600:1f18:1:102::10")
+    step = next(s for s in got.steps if s.gate == "route-reply")
+    assert step.verdict == "deny" and "egress-only gateway admits no inbound connection" in step.text
+
+
+def test_reach_refutation_names_the_routing_gate() -> None:
+    if os.environ.get("SGPROOF_ROUTING_ORACLE_ONLY"):
+        pytest.skip("needs the encoding")
+    _, res = run(nat_doc(nat_table=[]), TO_NET % (APP, INTERNET4), "reach")
+    assert "nat" in [s.gate for s in res.counterexample.blocked_by]
+
+
+def test_witnesses_a_person_can_try() -> None:
+    """An internet source is globally routable and aims at the public address; on-premises ones come from
+    the route's range."""
+    if os.environ.get("SGPROOF_ROUTING_ORACLE_ONLY"):
+        pytest.skip("needs the encoding")
+    import ipaddress
+
+    doc = web_app(public_routes=[route("0.0.0.0/0", IGW)])
+    _, res = run(doc, INET_TO_WEB)
+    cx = res.counterexample
+    assert cx.flow.dst.text() == "54.1.1.1"
+    assert ipaddress.ip_address(cx.flow.src.text()).is_global
+    vgw = [{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPC, "State": "attached"}]}]
+    _, res = run(web_app(private_routes=[route(ONPREM, VGW)], VpnGateways=vgw),
+                 "{from: {internet: true}, to: {eni: eni-app}, ports: tcp/443}")
+    assert ipaddress.ip_address(res.counterexample.flow.src.text()) in ipaddress.ip_network(ONPREM)
+
+
+def test_vpc_without_main_table_is_an_input_error(tmp_path: Path) -> None:
+    doc = web_app()
+    doc["RouteTables"][1]["Associations"] = []
+    (tmp_path / "net.json").write_text(json.dumps(doc))
+    (tmp_path / "spec.yaml").write_text("sgproof: 1\ninvariants:\n  - id: x\n    deny: {to: {anywhere: true}}\n")
+    res = CliRunner().invoke(main, ["verify", str(tmp_path / "spec.yaml"), "--snapshot", str(tmp_path / "net.json")])
+    assert res.exit_code == 2
+    assert VPC in res.stderr and "main route table" in res.stderr and "Traceback" not in res.stderr
+
+
+TGW_SAME_SUBNET = ("AWS (docs: 'Network ACLs for transit gateways', same subnet for instances and the "
+                   "attachment) evaluates that subnet's NACL inbound (source address) as well as outbound on "
+                   "traffic from the instances to the transit gateway; contract 4.5 ('a leg inside one "
+                   "subnet passes no NACL', as for a NAT gateway) and the evaluator skip nacl-tgw-in there")
+
+
+@pytest.mark.xfail(strict=True, reason=TGW_SAME_SUBNET)
+def test_tgw_attachment_in_the_senders_subnet_still_applies_its_inbound_nacl() -> None:
+    doc = _tgw(TGW_ROUTES)
+    doc["TransitGatewayVpcAttachments"][0]["SubnetIds"] = [SUB_B]  # APP's own subnet
+    doc["NetworkAcls"][0]["Associations"] = [{"SubnetId": SUB_A}, {"SubnetId": SUB_T}]
+    doc["NetworkAcls"].append({"NetworkAclId": "acl-0000000000000000b", "VpcId": VPC, "IsDefault": False,
+                               "Associations": [{"SubnetId": SUB_B}],
+                               "Entries": [entry(90, False, "deny", cidr="10.0.2.0/24"), entry(100, False, "allow"),
+                                           entry(100, True, "allow")]})
+    # APP -> attachment (same subnet): AWS checks the inbound rules against APP's address, which rule 90 denies
+    assert v(doc, A_TO_C) == "proven"
