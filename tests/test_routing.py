@@ -752,3 +752,20 @@ def test_tgw_attachment_in_the_senders_subnet_still_applies_its_inbound_nacl() -
                                            entry(100, True, "allow")]})
     # APP -> attachment (same subnet): AWS checks the inbound rules against APP's address, which rule 90 denies
     assert v(doc, A_TO_C) == "proven"
+
+
+TGW_SAME_SUBNET_IN = ("AWS (docs: 'Network ACLs for transit gateways') evaluates neither inbound nor outbound "
+                      "rules on traffic from the transit gateway to instances in the attachment's own subnet; "
+                      "the evaluator applies nacl-in there, so a deny is proven that AWS does not enforce")
+
+
+@pytest.mark.xfail(strict=True, reason=TGW_SAME_SUBNET_IN)
+def test_tgw_to_an_instance_in_the_attachment_subnet_crosses_no_nacl() -> None:
+    doc = _tgw(TGW_ROUTES)  # VPC2's attachment subnet is SUB_C, OTHER's own subnet
+    vpc2_acl = doc["NetworkAcls"][1]
+    vpc2_acl["Entries"] = [entry(90, False, "deny", cidr="10.0.0.0/16"), entry(100, False, "allow"),
+                           entry(100, True, "allow")]
+    # the transit gateway delivers into SUB_C unfiltered; the reply leaves OTHER -> attachment (out: to
+    # 10.0.2.10, allowed; in: from 10.9.1.10, allowed)
+    assert v(doc, A_TO_C) == "refuted"
+    assert v(doc, A_TO_C, "reach") == "proven"
