@@ -395,6 +395,7 @@ def test_nat_carries_tcp_out_and_nothing_in() -> None:
     doc = nat_doc()
     assert v(doc, TO_NET % (APP, INTERNET4), "reach") == "proven"
     assert v(doc, "{from: {eni: eni-app}, to: {cidr: " + INTERNET4 + "/32}, ports: udp/53}", "reach") == "proven"
+    assert v(doc, "{from: {eni: eni-app}, to: {cidr: " + INTERNET4 + "/32}, ports: icmp/8}", "reach") == "proven"
     assert v(doc, "{from: {internet: true}, to: {eni: eni-app}}") == "proven"
 
 
