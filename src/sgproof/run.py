@@ -15,6 +15,7 @@ from . import __version__
 from .encode.check import Checker
 from .model import Network
 from .report.model import Assumptions, Report, Result
+from .semantics.routing import routing_warnings
 from .sources import SourceInfo
 from .spec import Spec
 
@@ -64,12 +65,22 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
                 progress(n, total, inv.id)
     warnings = list(net.warnings)
     if any(e.address_unknown for e in net.enis):
-        warnings.append("some ENIs get their private address only at apply time: proofs cover every address "
-                        "of their subnet")
+        warnings.append("some ENIs get their private address only at apply time: deny and only are checked "
+                        "for every address AWS could assign, reach must hold for each of them")
+    if net.routing is None:
+        warnings.append("the snapshot has no RouteTables: routing is open (any two endpoints are taken to "
+                        "have a route both ways)")
+    else:
+        warnings.extend(routing_warnings(net))
+    hostless = sum(1 for e in net.enis if not e.hosts)
+    if hostless:
+        warnings.append(f"{hostless} ENI(s) host nothing (NAT gateway, transit gateway or Gateway Load Balancer "
+                        "interfaces): no flow starts or ends at them")
     assumptions = Assumptions(
-        "open (route tables are not modelled: any two endpoints are taken to have a route)",
+        "open" if net.routing is None else "modelled",
         f"{spec.ephemeral[0]}-{spec.ephemeral[1]}",
         tuple(warnings),
+        hostless,
     )
     return Report(spec.path, spec.name, source, assumptions, tuple(results), __version__,
                   z3.get_version_string(), started, time.perf_counter() - t0)

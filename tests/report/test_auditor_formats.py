@@ -26,7 +26,7 @@ def test_markdown_report_has_scope_summary_picture_and_evidence(run) -> None:  #
     md = r.stdout
     assert md.startswith("# sgproof report: seed-blog")
     for needle in ("| Account | 123456789012 |", "| Region | us-east-1 |", "| Collected at | 2026-11-01T10:00:00Z |",
-                   "examples/seed-blog/network.json sha256 ", "| Z3 |", "Routing: open", "No warnings.",
+                   "examples/seed-blog/network.json sha256 ", "| Z3 |", "Routing: open", "routing is open",
                    "| no-app-mysql | deny | ❌ refuted |", "```mermaid", "| ap | db | tcp/3306 |",
                    "Counterexample:", "`tcp 10.0.3.20:1024 -> 10.0.1.11:3306`", "| source ENIs | 4 |"):
         assert needle in md, needle

@@ -9,14 +9,19 @@ from typing import Any
 import z3
 
 from ..errors import InternalError
-from ..model import ICMP, ICMPV6, PORTED, TCP, UDP, Network
+from ..model import ICMP, ICMPV6, PORTED, TCP, UDP, Network, SgRule
+from ..model.addr import is_global, normalize, parse_cidr
+from ..model.network import NON_HOST_TYPES
 from ..report.model import Counterexample, Result, endpoint_info
-from ..semantics import Endpoint, Flow, connection_exists, evaluate
+from ..semantics import Endpoint, Flow, Step, Verdict, connection_exists, evaluate
 from ..semantics.evaluate import port_representatives
+from ..semantics.routing import NAT_PORTS
 from ..spec import Invariant, ServiceSet, Spec, describe
 from ..spec.select import EndpointSet, Selection
-from .prepare import build_atoms, build_classes
+from .prepare import SPECIAL_RANGES, build_atoms, build_classes, ranges
 from .query import Encoder, Side, SideClass, referenced_groups
+
+ICMP_ECHO = {ICMP: 8 * 256, ICMPV6: 128 * 256}  # echo request, code 0
 
 
 def spec_cidrs(spec: Spec) -> list[str]:
@@ -61,6 +66,7 @@ class _Query:
     p: Any
     x: Any
     sp: Any
+    np: Any
 
 
 class Checker:
@@ -76,6 +82,7 @@ class Checker:
         classes, class_of = build_classes(net, self.atoms)
         self.enc = Encoder(net, self.atoms, classes, class_of, spec.ephemeral,
                            port_representatives(net, *spec.ephemeral))
+        self.nat_reps = port_representatives(net, *NAT_PORTS)
 
     def warm(self) -> None:
         """Evaluate every selector of the spec now (before worker processes fork)."""
@@ -138,10 +145,11 @@ class Checker:
             return None
         if not side_s.classes and not side_d.classes:
             return None  # external to external never enters the network
-        solver = z3.Solver()
+        Z = enc.fresh()
+        solver = z3.Solver(ctx=Z)
         solver.set("timeout", self.timeout_ms)
-        p, x, sp = z3.Ints("p x sport")
-        s_terms, s_cls = enc.side_terms("src", side_s, rel_s, solver, z3.BoolVal(False))
+        p, x, sp, np = z3.Ints("p x sport nport", Z)
+        s_terms, s_cls = enc.side_terms("src", side_s, rel_s, solver, enc.F())
         d_terms, d_cls = enc.side_terms("dst", side_d, rel_d, solver, s_terms.ext)
         n4 = self.atoms.n4
         solver.add(z3.Not(z3.And(s_terms.ext, d_terms.ext)))
@@ -151,8 +159,9 @@ class Checker:
             if len(c.members) == 1 and c.members[0] in single_d:
                 solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
         solver.add(*enc.service_constraints(p, x, sp, svc))
-        solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc))
-        return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp)
+        solver.add(*enc.nat_port_constraints(np))
+        solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc, np))
+        return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp, np)
 
     def _project_sides(self, svc: ServiceSet, base_s: dict[int, list[int]], ext_s: list[tuple[int, int]],
                        base_d: dict[int, list[int]], ext_d: list[tuple[int, int]]
@@ -174,29 +183,65 @@ class Checker:
         side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge), ext_d)
         return side_s, side_d, rel_s, rel_d
 
-    def _readable_model(self, solver: z3.Solver, p: Any, atom: Any, services: ServiceSet) -> Any:
-        """The model of a sat solver, preferring one a reader expects: tcp or udp, or the ICMP of the
-        flow's address family. Only asked when the ports admit anything else, and only for a moment;
-        otherwise (or when no such flow exists) z3's first model stands."""
-        protos = {proto for proto, _ in services.by_proto}
-        if protos <= {TCP, UDP, ICMP} or protos <= {TCP, UDP, ICMPV6}:
-            return solver.model()
+    def _readable_model(self, solver: z3.Solver, p: Any, s_atom: Any, d_atom: Any, services: ServiceSet,
+                        aim_public: Any = None) -> Any:
+        """The model of a sat solver, preferring a flow a person can try (contract 5): tcp or udp, or the
+        ICMP of the flow's address family; external addresses that are globally routable; an external
+        source aiming at the ENI's public address. Each preference is asked for a moment only and given
+        up when it cannot hold; otherwise z3's first model stands."""
         n4 = self.atoms.n4
-        solver.push()
-        solver.add(z3.Or(p == TCP, p == UDP, z3.And(p == ICMP, atom < n4), z3.And(p == ICMPV6, atom >= n4)))
+        enc = self.enc
+        special = self.special_runs
+        prefs = []
+        protos = {proto for proto, _ in services.by_proto}
+        if not (protos <= {TCP, UDP, ICMP} or protos <= {TCP, UDP, ICMPV6}):
+            prefs.append(z3.Or(p == TCP, p == UDP, z3.And(p == ICMP, s_atom < n4), z3.And(p == ICMPV6, s_atom >= n4)))
+        prefs.append(z3.And(z3.Not(enc.in_runs(s_atom, special)), z3.Not(enc.in_runs(d_atom, special)))
+                     if special else enc.T())
+        if aim_public is not None:
+            prefs.append(aim_public)
+        if not prefs:
+            return solver.model()
         solver.set("timeout", 2000)
         try:
-            if solver.check() == z3.sat:
-                return solver.model()
+            for k in range(len(prefs), 0, -1):
+                solver.push()
+                solver.add(*prefs[:k])
+                try:
+                    if solver.check() == z3.sat:
+                        return solver.model()
+                finally:
+                    solver.pop()
         finally:
             solver.set("timeout", self.timeout_ms)
-            solver.pop()
         if solver.check() != z3.sat:
             raise InternalError("the solver's answer changed between two identical checks")
         return solver.model()
 
+    @property
+    def special_runs(self) -> list[tuple[int, int]]:
+        """Atom runs of the special-purpose ranges, external or not (the preference applies to external
+        endpoints only through their atoms: a VPC's own private range is never external)."""
+        got = getattr(self, "_special", None)
+        if got is None:
+            out = []
+            for text in SPECIAL_RANGES:
+                f, lo, hi = parse_cidr(text)
+                out.append(self.atoms.span(f, lo, hi))
+            got = self._special = list(normalize(out))
+        return got
+
+    def _aim_public(self, q: _Query) -> Any:
+        """An external source aims at the destination's public address when its class has one."""
+        ks = [k for k, c in enumerate(q.side_d.classes) if c.public_atoms]
+        if not ks or not q.side_s.has_ext:
+            return None
+        n = len(q.side_s.classes)
+        pub_runs = [self.enc.in_runs(q.d_atom, ranges(q.side_d.classes[k].public_atoms)) for k in ks]
+        return z3.Implies(z3.And(q.s_cls == n, self.enc.in_runs(q.d_cls, ranges(ks))), z3.Or(pub_runs))
+
     def _witness(self, inv: Invariant, q: _Query, src: EndpointSet, dst: EndpointSet) -> tuple[Counterexample, dict[str, int]]:
-        m = self._readable_model(q.solver, q.p, q.s_atom, inv.services)
+        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, inv.services, self._aim_public(q))
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -204,12 +249,74 @@ class Checker:
         values = {"s_cls": val(q.s_cls), "d_cls": val(q.d_cls), "p": val(q.p), "x": val(q.x)}
         s_ep, d_ep = self._pick_pair(q.side_s, values["s_cls"], val(q.s_atom), q.side_d, values["d_cls"],
                                      val(q.d_atom))
-        flow = Flow(s_ep, d_ep, values["p"], values["x"], val(q.sp))
+        flow = Flow(s_ep, d_ep, values["p"], values["x"], val(q.sp), val(q.np))
         verdict = evaluate(self.net, flow)
+        self._replay_checks(inv, flow, verdict.allowed, src, dst)
+        flow, verdict = self._readable_flow(flow, verdict, inv.services)
         self._replay_checks(inv, flow, verdict.allowed, src, dst)
         cx = Counterexample(flow, endpoint_info(self.net, s_ep.eni, s_ep.family, s_ep.address),
                             endpoint_info(self.net, d_ep.eni, d_ep.family, d_ep.address), True, verdict.steps)
         return cx, values
+
+    def _value_candidates(self, flow: Flow, steps: tuple[Step, ...], services: ServiceSet) -> list[int]:
+        """Service values a reader expects, best first: the port the deciding rule names, the lowest of
+        the invariant's first range (echo request for ICMP), then the solver's own."""
+        ivs = dict(services.by_proto).get(flow.proto, ())
+        out: list[int] = []
+        if flow.proto in ICMP_ECHO:
+            out.append(ICMP_ECHO[flow.proto])
+        for st in steps:
+            if st.gate in ("sg-ingress", "sg-egress") and st.verdict == "allow":
+                rule = self._rule_of(st)
+                if rule is not None:
+                    for lo, hi in ivs:
+                        if lo <= rule.match.hi and rule.match.lo <= hi:
+                            out.append(max(lo, rule.match.lo))
+                            break
+        if ivs:
+            out.append(ivs[0][0])
+        out.append(flow.value)
+        seen: list[int] = []
+        for v in out:
+            if v not in seen and services.contains(flow.proto, v):
+                seen.append(v)
+        return seen
+
+    def _rule_of(self, st: Step) -> SgRule | None:
+        sg = self.net.sgs.get(st.id)
+        if sg is None:
+            return None
+        for r in (*sg.ingress, *sg.egress):
+            if r.text() == st.rule and r.egress == (st.gate == "sg-egress"):
+                return r
+        return None
+
+    def _readable_flow(self, flow: Flow, verdict: Verdict, services: ServiceSet) -> tuple[Flow, Verdict]:
+        """The same violation with the values a person expects, each chosen in a fixed order (so the same
+        inputs always give the same witness) and kept only if the flow is still allowed."""
+        for v in self._value_candidates(flow, verdict.steps, services):
+            cand = replace(flow, value=v)
+            got = evaluate(self.net, cand)
+            if got.allowed:
+                flow, verdict = cand, got
+                break
+        if flow.proto in PORTED:
+            for sp in self.enc.port_reps or [self.spec.ephemeral[0]]:
+                cand = replace(flow, sport=sp)
+                got = evaluate(self.net, cand)
+                if got.allowed:
+                    flow, verdict = cand, got
+                    break
+            if self.net.routing is not None and any(s.gate == "nat" for s in verdict.steps):
+                for npt in self.nat_reps:
+                    cand = replace(flow, nport=npt)
+                    got = evaluate(self.net, cand)
+                    if got.allowed:
+                        flow, verdict = cand, got
+                        break
+            else:
+                flow = replace(flow, nport=0)
+        return flow, verdict
 
     def _covered(self, src: EndpointSet, dst: EndpointSet) -> dict[str, Any]:
         return {"source_enis": len(src.enis), "source_external": bool(src.ext[0] or src.ext[1]),
@@ -267,6 +374,8 @@ class Checker:
         fam, lo, hi = self.atoms.bounds(atom)
         return Endpoint(None, fam, lo if lo == hi else lo + 1)
 
+
+
     def _candidates(self, side: Side, k: int, atom: int) -> list[Endpoint]:
         """Concrete endpoints of class k at an address in the atom (one per ENI; a few at most)."""
         if k >= len(side.classes):
@@ -317,6 +426,10 @@ class Checker:
         enc = self.enc
         svc = inv.services
         covered = self._covered(src, dst)
+        hostless = self._hostless_pair(src, dst, svc)
+        if hostless is not None:
+            covered["decided_by"] = "selection"
+            return self._result(inv, start, "refuted", counterexample=hostless, covered=covered)
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
         side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d)
@@ -326,9 +439,10 @@ class Checker:
             # no pair of endpoints to connect (external to external never enters the network)
             return self._result(inv, start, "proven", covered={**covered, "decided_by": "selection"})
         covered["decided_by"] = "z3"
-        solver = z3.Solver()
+        Z = enc.fresh()
+        solver = z3.Solver(ctx=Z)
         solver.set("timeout", self.timeout_ms)
-        p, x = z3.Ints("p x")
+        p, x = z3.Ints("p x", Z)
         n4 = self.atoms.n4
         s_slots, s_pubs, s_cls = enc.slot_terms("src", side_s, rel_s, solver, False)
         d_slots, d_pubs, d_cls = enc.slot_terms("dst", side_d, rel_d, solver, bool(ext_s))
@@ -341,14 +455,15 @@ class Checker:
         solver.add(*enc.service_constraints(p, x, None, svc))
         ported = z3.Or(p == 6, p == 17)
         reps = enc.port_reps or [self.spec.ephemeral[0]]
+        sports = [z3.If(ported, r, 0) for r in reps]
+        nports = [z3.IntVal(n, Z) for n in self.nat_reps]
         compatible = []
         for st, spub in zip(s_slots, s_pubs, strict=True):
             for dt, dpub in zip(d_slots, d_pubs, strict=True):
                 usable = z3.And((st.atom < n4) == (dt.atom < n4), z3.Not(spub), z3.Implies(dpub, s_ext))
                 compatible.append(usable)
-                req = enc.request(st, dt, p, x, svc)
-                replies = [enc.reply_ok(st, dt, p, x, z3.If(ported, r, 0)) for r in reps]
-                solver.add(z3.Implies(usable, z3.Not(z3.And(req, z3.Or(replies)))))
+                conn = enc.connection(st, dt, p, x, svc, sports, nports, unknown_allows=False)
+                solver.add(z3.Implies(usable, z3.Not(conn)))
         # an external endpoint only needs the hosts that have an address of its family
         solver.add(z3.Implies(z3.Or(s_ext, d_ext), z3.Or(compatible)))
         answer = solver.check()
@@ -357,7 +472,7 @@ class Checker:
         if answer != z3.sat:
             return self._result(inv, start, "error", covered=covered,
                                 error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
-        m = self._readable_model(solver, p, s_slots[0].atom, svc)
+        m = self._readable_model(solver, p, s_slots[0].atom, d_slots[0].atom, svc)
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -371,8 +486,54 @@ class Checker:
         ):
             cx = self._no_common_family(sc, dc, svc)
         else:
-            cx = self._reach_witness(inv, sc, dc, val(p), val(x), ext_atom, src, dst)
+            chosen = (self._chosen(sc, s_slots, val), self._chosen(dc, d_slots, val))
+            cx = self._reach_witness(inv, sc, dc, val(p), val(x), ext_atom, src, dst, chosen)
         return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
+
+    def _hostless_pair(self, src: EndpointSet, dst: EndpointSet, svc: ServiceSet) -> Counterexample | None:
+        """A reach pair with an endpoint that hosts nothing (contract 4.6) is refuted as it stands."""
+        net = self.net
+        for mine, other, outgoing in ((src, dst, True), (dst, src, False)):
+            for i in sorted(mine.enis):
+                e = net.enis[i]
+                if e.hosts:
+                    continue
+                fams = {f for f, _, _ in e.private}
+                peer: Endpoint | None = None
+                for j in sorted(other.enis):
+                    if j != i:
+                        common = [(f, lo) for f, lo, _ in net.enis[j].private if f in fams]
+                        if common:
+                            peer = Endpoint(j, common[0][0], common[0][1])
+                            break
+                if peer is None:
+                    for f in sorted(fams):
+                        ivs = other.ext_of(f)
+                        if ivs:
+                            peer = self._external_in(f, ivs)
+                            break
+                if peer is None:
+                    continue
+                f, a, _ = next(x for x in e.private if x[0] == peer.family)
+                me = Endpoint(i, f, a)
+                s_ep, d_ep = (me, peer) if outgoing else (peer, me)
+                proto, ivs = svc.by_proto[0]
+                flow = Flow(s_ep, d_ep, proto, ivs[0][0], self.spec.ephemeral[0])
+                return Counterexample(flow, endpoint_info(net, s_ep.eni, s_ep.family, s_ep.address),
+                                      endpoint_info(net, d_ep.eni, d_ep.family, d_ep.address), False, (),
+                                      note=NON_HOST_TYPES[e.interface_type])
+        return None
+
+    def _external_in(self, family: int, ivs: tuple[tuple[int, int], ...]) -> Endpoint:
+        """A readable external address among the intervals (a globally routable one when there is)."""
+        for lo, hi in ivs:
+            a = self.atoms.index(family, lo)
+            b = self.atoms.index(family, hi)
+            for atom in range(a, b + 1):
+                ep = self._external(atom)
+                if is_global(family, ep.address):
+                    return ep
+        return self._external(self.atoms.index(family, ivs[0][0]))
 
     def _atoms_of(self, c: SideClass, with_public: bool) -> list[int]:
         return list(c.private_atoms) + (list(c.public_atoms) if with_public else [])
@@ -388,20 +549,29 @@ class Checker:
         return Counterexample(flow, endpoint_info(self.net, s_i, f1, a1), endpoint_info(self.net, d_i, f2, a2),
                               False, (), note=f"{se.id} and {de.id} have no address family in common")
 
+    @staticmethod
+    def _chosen(c: SideClass | None, slots: list[Any], val: Any) -> int | None:
+        """The atom the refutation chose for a plan's unknown address (its slot follows the known ones)."""
+        if c is None or not c.unknown_atoms:
+            return None
+        known = [a for a in c.private_atoms if a not in set(c.unknown_atoms)]
+        return int(val(slots[len(known)].atom))
+
     def _reach_witness(self, inv: Invariant, sc: SideClass | None, dc: SideClass | None, proto: int, value: int,
-                       ext_atom: int, src: EndpointSet, dst: EndpointSet) -> Counterexample:
+                       ext_atom: int, src: EndpointSet, dst: EndpointSet,
+                       chosen: tuple[int | None, int | None] = (None, None)) -> Counterexample:
         """Every address pair of the chosen endpoints fails in the plain evaluator too; show the first."""
         if sc is None:
             assert dc is not None
             s_ep = self._external(ext_atom)
-            pairs = [(s_ep, d) for d in self._all_endpoints(dc, None, s_ep.family, with_public=True)]
+            pairs = [(s_ep, d) for d in self._all_endpoints(dc, None, s_ep.family, True, chosen[1])]
         elif dc is None:
             d_ep = self._external(ext_atom)
-            pairs = [(s, d_ep) for s in self._all_endpoints(sc, None, d_ep.family, with_public=False)]
+            pairs = [(s, d_ep) for s in self._all_endpoints(sc, None, d_ep.family, False, chosen[0])]
         else:
             s_i, d_i = self._distinct_members(sc, dc)
-            s_eps = self._all_endpoints(sc, s_i, None, with_public=False)
-            d_all = self._all_endpoints(dc, d_i, None, with_public=False)
+            s_eps = self._all_endpoints(sc, s_i, None, False, chosen[0])
+            d_all = self._all_endpoints(dc, d_i, None, False, chosen[1])
             pairs = [(s, d) for s in s_eps for d in d_all if s.family == d.family]
         first = None
         for s, d in pairs:
@@ -412,7 +582,7 @@ class Checker:
         if first is None:
             raise InternalError(f"{inv.id}: reach counterexample without an address pair (atom {ext_atom})")
         verdict = evaluate(self.net, first)
-        self._replay_checks(inv, first, verdict.allowed, src, dst)
+        self._replay_checks(inv, first, verdict.connects, src, dst)
         return Counterexample(
             first, endpoint_info(self.net, first.src.eni, first.src.family, first.src.address),
             endpoint_info(self.net, first.dst.eni, first.dst.family, first.dst.address), False, verdict.steps,
@@ -430,19 +600,25 @@ class Checker:
         raise InternalError("a reach pair without two distinct endpoints")
 
     def _all_endpoints(self, c: SideClass | None, eni: int | None, family: int | None,
-                       with_public: bool) -> list[Endpoint]:
-        """One address per atom of an ENI of the class (the atoms stand for all its addresses)."""
+                       with_public: bool, chosen: int | None = None) -> list[Endpoint]:
+        """One address per atom of an ENI of the class (the atoms stand for all its addresses); of the
+        block where a plan's ENI gets its one address, only the chosen atom."""
         assert c is not None
         i = eni if eni is not None else c.members[0]
         e = self.net.enis[i]
         out = []
+        unknown = set(c.unknown_atoms)
         for atom in self._atoms_of(c, with_public):
+            if atom in unknown and atom != chosen:
+                continue
             f, lo, hi = self.atoms.bounds(atom)
             if family is not None and f != family:
                 continue
             for ff, a, b in e.private:
                 if ff == f and a <= hi and b >= lo:
-                    out.append(Endpoint(i, f, max(a, lo)))
+                    # AWS never assigns the first four addresses of a block
+                    first = min(max(a + 4, lo), hi) if atom in unknown and b - a >= 8 else max(a, lo)
+                    out.append(Endpoint(i, f, first))
                     break
             else:
                 for pub in e.public:

@@ -15,16 +15,31 @@ from dataclasses import dataclass
 from ..model import Network, SgRule
 from ..model.addr import V4_MAX, V6_MAX, normalize, parse_cidr
 
+# Special-purpose ranges (not globally routable): atoms are cut at them so that an external atom is
+# wholly global or wholly special, and a witness can name an address a person can try.
+SPECIAL_RANGES = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+    "::/3", "2001::/23", "2001:db8::/32", "2002::/16", "4000::/2", "8000::/1",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class EniClass:
-    """ENIs alike in subnet, groups and address atoms; `members` are indices into Network.enis."""
+    """ENIs alike in subnet, groups and address atoms; `members` are indices into Network.enis.
+
+    `mapped_atoms`: private IPv4 atoms (single addresses) that have their own public IPv4;
+    `unknown_atoms`: the atoms of the block in which a plan's ENI gets its one, still unknown, address.
+    """
 
     subnet_id: str
     groups: tuple[str, ...]
     private_atoms: tuple[int, ...]
     public_atoms: tuple[int, ...]
     members: tuple[int, ...]
+    mapped_atoms: tuple[int, ...] = ()
+    unknown_atoms: tuple[int, ...] = ()
 
 
 class Atoms:
@@ -94,31 +109,43 @@ def build_atoms(net: Network, spec_cidrs: list[str]) -> Atoms:
             cut(4, p, p)
     for text in spec_cidrs:
         cut(*parse_cidr(text))
+    for text in SPECIAL_RANGES:
+        cut(*parse_cidr(text))
+    from .routes import routing_blocks
+
+    for f, lo, hi in routing_blocks(net):
+        cut(f, lo, hi)
     return Atoms(cuts[4], cuts[6])
 
 
 def build_classes(net: Network, atoms: Atoms) -> tuple[list[EniClass], list[int]]:
     """Group ENIs into classes; returns the classes and each ENI's class index."""
-    keyed: dict[tuple[str, tuple[str, ...], tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
+    Key = tuple[str, tuple[str, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+    keyed: dict[Key, list[int]] = defaultdict(list)
     cache: dict[tuple[int, int, int], tuple[int, ...]] = {}
+
+    def block_atoms(f: int, lo: int, hi: int) -> tuple[int, ...]:
+        key = (f, lo, hi)
+        got = cache.get(key)
+        if got is None:
+            a, b = atoms.span(f, lo, hi) if lo != hi else (atoms.index(f, lo),) * 2
+            got = cache[key] = tuple(range(a, b + 1))
+        return got
+
     for i, e in enumerate(net.enis):
         priv: list[int] = []
         for f, lo, hi in e.private:
-            key = (f, lo, hi)
-            got = cache.get(key)
-            if got is None:
-                a, b = atoms.span(f, lo, hi) if lo != hi else (atoms.index(f, lo),) * 2
-                got = tuple(range(a, b + 1))
-                cache[key] = got
-            priv.extend(got)
+            priv.extend(block_atoms(f, lo, hi))
         pub = tuple(sorted({atoms.index(4, p) for p in e.public}))
-        keyed[(e.subnet_id, tuple(sorted(set(e.groups))), tuple(sorted(set(priv))), pub)].append(i)
+        mapped = tuple(sorted({atoms.index(4, p) for p, _ in e.public_map}))
+        unknown = block_atoms(*e.unknown_block) if e.unknown_block else ()
+        keyed[(e.subnet_id, tuple(sorted(set(e.groups))), tuple(sorted(set(priv))), pub, mapped, unknown)].append(i)
     classes: list[EniClass] = []
     of_eni = [0] * len(net.enis)
-    for (subnet_id, groups, priv_atoms, pub), members in keyed.items():
+    for (subnet_id, groups, priv_atoms, pub, mapped, unknown), members in keyed.items():
         for m in members:
             of_eni[m] = len(classes)
-        classes.append(EniClass(subnet_id, groups, priv_atoms, pub, tuple(members)))
+        classes.append(EniClass(subnet_id, groups, priv_atoms, pub, tuple(members), mapped, unknown))
     return classes, of_eni
 
 

@@ -15,9 +15,11 @@ import z3
 from ..model import ANY_PROTO, ICMP, ICMPV6, SERVICE_MAX, Match, Network, Peer
 from ..model.addr import Interval, intersect, normalize
 from ..semantics.evaluate import ICMP_REPLY
+from ..semantics.routing import NAT_PORTS, NAT_PROTOCOLS, TgwLegs
 from ..spec.select import EndpointSet
 from ..spec.services import ServiceSet
 from .prepare import Atoms, EniClass, ranges
+from .routes import RouteOutcomes, allowed_in
 
 Behaviour = tuple[tuple[Match, Peer], ...]  # service-sliced rule contents; () means "admits nothing"
 
@@ -39,6 +41,8 @@ class SideClass:
     private_atoms: tuple[int, ...]
     public_atoms: tuple[int, ...]
     members: list[int] = field(default_factory=list)
+    mapped_atoms: tuple[int, ...] = ()  # private IPv4 atoms with their own public IPv4 (routing only)
+    unknown_atoms: tuple[int, ...] = ()  # a plan's unknown address: one atom of these, not all of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,10 @@ class Terms:
     behs: list[tuple[Behaviour, Any]]  # (rules, condition that the endpoint has exactly these)
     unfiltered: Any  # the endpoint is an ENI with no security group
     nacls: list[tuple[str, Any]]  # (nacl id, condition that the endpoint sits behind it)
+    ctx: Any = None  # the route context index (RouteOutcomes.contexts), -1 when external
+    mapped: Any = None  # the endpoint's address is a private IPv4 with its own public IPv4
+    pub: Any = None  # the endpoint's address is its public IPv4 (an external source aims at it)
+    ctxs: tuple[int, ...] = ()  # the route contexts this side's classes can be in
 
 
 def _index_runs(indices: list[int]) -> list[tuple[int, int]]:
@@ -106,6 +114,22 @@ class Encoder:
         self._services_seen: dict[int, ServiceSet] = {}
         self._chain_cache: dict[tuple[str, bool, ServiceSet | None], Any] = {}
         self._placeholder_terms: tuple[Any, Any, Any] | None = None  # made lazily: no z3 state before a fork
+        self.routes = RouteOutcomes(net, atoms) if net.routing is not None else None
+        self.z: Any = None  # the z3 context of the query being built (fresh())
+
+    def fresh(self) -> Any:
+        """A new z3 context for one query: what z3 answers then depends on that query alone, not on
+        which queries this process built before (deterministic witnesses whatever --jobs is)."""
+        self.z = z3.Context()
+        self._chain_cache.clear()
+        self._placeholder_terms = None
+        return self.z
+
+    def T(self) -> Any:
+        return z3.BoolVal(True, self.z)
+
+    def F(self) -> Any:
+        return z3.BoolVal(False, self.z)
 
     # ---- slicing and projection -------------------------------------------------------------
     def behaviour(self, groups: tuple[str, ...], egress: bool, services: ServiceSet) -> Behaviour | None:
@@ -150,7 +174,8 @@ class Encoder:
         """Base classes (with the selected members) and external atom runs of a selection."""
         by_class: dict[int, list[int]] = defaultdict(list)
         for i in sorted(sel.enis):
-            by_class[self.class_of[i]].append(i)
+            if self.net.enis[i].hosts:  # contract 4.6: no flow starts or ends at the others
+                by_class[self.class_of[i]].append(i)
         return by_class, self.ext_atom_runs(sel)
 
     def filter_side(
@@ -200,12 +225,17 @@ class Encoder:
                 beh = got
             mem = frozenset(relevant.intersection(cls.groups))
             pub = cls.public_atoms if with_public else ()
-            key: tuple[object, ...] = (cls.subnet_id, beh, mem, cls.private_atoms, pub) if merge else (c,)
+            mapped = cls.mapped_atoms if self.routes is not None else ()
+            key: tuple[object, ...] = ((cls.subnet_id, beh, mem, cls.private_atoms, pub, mapped, cls.unknown_atoms)
+                                       if merge else (c,))
             sc = out.get(key)
             if sc is None:
-                sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub)
+                sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub, [], mapped,
+                                          cls.unknown_atoms)
             sc.members.extend(members)
-        return sorted(out.values(), key=lambda c: (c.beh is None, str(c.beh), c.subnet_id, sorted(c.mem)))
+        return sorted(out.values(), key=lambda c: (c.beh is None, str(c.beh), c.subnet_id, sorted(c.mem),
+                                                   c.private_atoms, c.public_atoms, c.mapped_atoms,
+                                                   c.unknown_atoms, c.members))
 
     def reachable(self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]],
                   with_public: bool) -> Reachable:
@@ -221,10 +251,9 @@ class Encoder:
         return Reachable(frozenset(groups), bool(ext_runs), normalize(atoms))
 
     # ---- formulas ----------------------------------------------------------------------------
-    @staticmethod
-    def in_runs(v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
+    def in_runs(self, v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
         if not runs:
-            return z3.BoolVal(False)
+            return self.F()
         parts = [v == a if a == b else z3.And(v >= a, v <= b) for a, b in runs]
         return parts[0] if len(parts) == 1 else z3.Or(parts)
 
@@ -234,13 +263,13 @@ class Encoder:
             conds.append(p == m.proto)
         if (m.lo, m.hi) != (0, SERVICE_MAX):
             conds.append(x == m.lo if m.lo == m.hi else z3.And(x >= m.lo, x <= m.hi))
-        return z3.And(conds) if conds else z3.BoolVal(True)
+        return z3.And(conds) if conds else self.T()
 
     def peer(self, peer: Peer, other: Terms) -> Any:
         if peer.kind == "sg":
             if peer.ref in self.net.unknown_groups:
                 return other.ext
-            return other.mem.get(peer.ref, z3.BoolVal(False))
+            return other.mem.get(peer.ref, self.F())
         return self.in_runs(other.atom, self.peer_atoms(peer))
 
     def sg_gate(self, own: Terms, other: Terms, p: Any, x: Any) -> Any:
@@ -261,11 +290,11 @@ class Encoder:
             entries = nacl.egress if egress else nacl.ingress
             if services is not None:
                 entries = tuple(e for e in entries if _rule_overlaps(e.match, services))
-            out: Any = z3.BoolVal(False)
+            out: Any = self.F()
             r, pp, xx = self._placeholders
             for e in reversed(entries):
                 cond = z3.And(self.in_runs(r, [self.span(e.family, e.lo, e.hi)]), self.match(e.match, pp, xx))
-                out = z3.If(cond, z3.BoolVal(e.allow), out)
+                out = z3.If(cond, z3.BoolVal(e.allow, self.z), out)
             template = self._chain_cache[key] = out
         r, pp, xx = self._placeholders
         return z3.substitute(template, (r, remote), (pp, p), (xx, x))
@@ -273,12 +302,13 @@ class Encoder:
     @property
     def _placeholders(self) -> tuple[Any, Any, Any]:
         if self._placeholder_terms is None:
-            self._placeholder_terms = (z3.Int("_remote"), z3.Int("_proto"), z3.Int("_value"))
+            self._placeholder_terms = (z3.Int("_remote", self.z), z3.Int("_proto", self.z),
+                                       z3.Int("_value", self.z))
         return self._placeholder_terms
 
     def nacl_gate(self, own: Terms, egress: bool, remote: Any, p: Any, x: Any, services: ServiceSet | None) -> Any:
         alts = [z3.And(cond, self.nacl_chain(n, egress, remote, p, x, services)) for n, cond in own.nacls]
-        return z3.Or(alts) if alts else z3.BoolVal(False)
+        return z3.Or(alts) if alts else self.F()
 
     def reply(self, p: Any, x: Any, sp: Any) -> tuple[Any, Any]:
         """(needs a reply, reply service value) for the request (p, x, sp)."""
@@ -293,33 +323,126 @@ class Encoder:
             z3.And(p == ICMPV6, z3.Or([typ(t) for t in v6])),
             z3.And(p != ICMP, p != ICMPV6),
         )
-        icmp4: Any = z3.IntVal(0)
+        icmp4: Any = z3.IntVal(0, self.z)
         for t, r in v4.items():
             icmp4 = z3.If(typ(t), r * 256, icmp4)
         rx = z3.If(ported, sp, z3.If(p == ICMP, icmp4, z3.If(p == ICMPV6, v6[128] * 256, 0)))
         return need, rx
 
-    def request(self, s: Terms, d: Terms, p: Any, x: Any, services: ServiceSet) -> Any:
-        """Gates 1-3 for the request: both security groups and both NACLs on the way there."""
-        cross = z3.Or(s.ext, d.ext, s.sub != d.sub)
-        return z3.And(
-            self.sg_gate(s, d, p, x),
-            z3.Implies(z3.And(cross, z3.Not(s.ext)), self.nacl_gate(s, True, d.atom, p, x, services)),
-            z3.Implies(z3.And(cross, z3.Not(d.ext)), self.nacl_gate(d, False, s.atom, p, x, services)),
-            self.sg_gate(d, s, p, x),
-        )
+    def chain_at(self, subnet_id: str, egress: bool, remote: Any, p: Any, x: Any,
+                 services: ServiceSet | None) -> Any:
+        """A NACL leg at a fixed subnet (a NAT gateway's or a transit gateway attachment's)."""
+        return self.nacl_chain(self.net.subnets[subnet_id].nacl_id, egress, remote, p, x, services)
 
-    def reply_ok(self, s: Terms, d: Terms, p: Any, x: Any, sp: Any) -> Any:
-        """Gate 2 for the reply: both NACLs admit it back with addresses and ports swapped."""
-        cross = z3.Or(s.ext, d.ext, s.sub != d.sub)
-        need, rx = self.reply(p, x, sp)
-        return z3.And(
-            z3.Implies(z3.And(cross, need, z3.Not(d.ext)), self.nacl_gate(d, True, s.atom, p, rx, None)),
-            z3.Implies(z3.And(cross, need, z3.Not(s.ext)), self.nacl_gate(s, False, d.atom, p, rx, None)),
-        )
+    def route_alternatives(self, s: Terms, d: Terms, unknown_allows: bool
+                           ) -> tuple[list[Any], dict[tuple[str, str], list[Any]], dict[TgwLegs, list[Any]], Any]:
+        """The request's routes, grouped by the legs they add: direct conditions, NAT gateway ones (by
+        (nat id, subnet)), transit gateway ones (by attachment subnets); and the reply route condition."""
+        direct: list[Any] = []
+        nats: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        tgws: dict[TgwLegs, list[Any]] = defaultdict(list)
+        ro = self.routes
+        if ro is None:
+            return [self.T()], nats, tgws, self.T()
+        reply: list[Any] = []
+        s_ext = not z3.is_false(s.ext)
+        d_ext = not z3.is_false(d.ext)
+        if s_ext:
+            direct.append(s.ext)
+        if d_ext and s.ctxs:
+            reply.append(d.ext)
+        for i in s.ctxs:
+            for j in d.ctxs:
+                for (verdict, legs), runs in ro.to_eni(i, j).items():
+                    if allowed_in(verdict, unknown_allows):
+                        cond = z3.And(s.ctx == i, d.ctx == j, self.in_runs(d.atom, runs))
+                        (tgws[legs] if legs else direct).append(cond)
+                for (verdict, _legs), runs in ro.to_eni(j, i).items():
+                    if allowed_in(verdict, unknown_allows):
+                        reply.append(z3.And(s.ctx == i, d.ctx == j, self.in_runs(s.atom, runs)))
+            if d_ext:
+                for (v0, v1, nat), runs in ro.to_external(i).items():
+                    base = z3.And(s.ctx == i, d.ext, self.in_runs(d.atom, runs))
+                    if nat is not None:
+                        if allowed_in(v0, unknown_allows) and allowed_in(nat[2], unknown_allows):
+                            nats[(nat[0], nat[1])].append(base)
+                    elif allowed_in(v0, unknown_allows):
+                        direct.append(base)
+                    elif allowed_in(v1, unknown_allows):
+                        direct.append(z3.And(base, s.mapped))
+        if s_ext:
+            for j in d.ctxs:
+                for (v0, v1), runs in ro.inbound(j).items():
+                    at = [c for v, c in ((v0, z3.Not(d.pub)), (v1, d.pub)) if allowed_in(v, unknown_allows)]
+                    if at:
+                        reply.append(z3.And(s.ext, d.ctx == j, self.in_runs(s.atom, runs), z3.Or(at)))
+        return direct, nats, tgws, (z3.Or(reply) if reply else self.F())
 
-    def allowed(self, s: Terms, d: Terms, p: Any, x: Any, sp: Any, services: ServiceSet) -> Any:
-        return z3.And(self.request(s, d, p, x, services), self.reply_ok(s, d, p, x, sp))
+    def connection(self, s: Terms, d: Terms, p: Any, x: Any, services: ServiceSet, sports: list[Any],
+                   nports: list[Any], unknown_allows: bool) -> Any:
+        """Every gate of contract 4 and 4.5 for the request and its reply: the SGs, routing both ways, the
+        NACLs on every leg. The reply needs one of `sports` (client ports) and, through a NAT gateway, one
+        of `nports` (its source ports). `unknown_allows`: an unknown route counts as a route (deny/only)."""
+        cross = z3.Or(s.ext, d.ext, s.sub != d.sub)
+        s_out = self.nacl_gate(s, True, d.atom, p, x, services)
+        d_in = self.nacl_gate(d, False, s.atom, p, x, services)
+        req_direct = z3.And(z3.Implies(z3.And(cross, z3.Not(s.ext)), s_out),
+                            z3.Implies(z3.And(cross, z3.Not(d.ext)), d_in))
+        replies = [self.reply(p, x, sp) for sp in sports]
+
+        def rep_direct(need: Any, rx: Any) -> Any:
+            return z3.And(
+                z3.Implies(z3.And(cross, need, z3.Not(d.ext)), self.nacl_gate(d, True, s.atom, p, rx, None)),
+                z3.Implies(z3.And(cross, need, z3.Not(s.ext)), self.nacl_gate(s, False, d.atom, p, rx, None)),
+            )
+
+        direct, nats, tgws, reply_route = self.route_alternatives(s, d, unknown_allows)
+        parts = []
+        if direct:
+            parts.append(z3.And(z3.Or(direct), req_direct, z3.Or([rep_direct(n, rx) for n, rx in replies])))
+        ported = z3.Or(p == 6, p == 17)
+        for (_nat_id, sn), conds in sorted(nats.items()):
+            in_sn = s.sub == self.subnet_idx[sn]
+            req = z3.And(
+                z3.Or([p == proto for proto in NAT_PROTOCOLS]),
+                z3.Implies(z3.Not(in_sn), z3.And(s_out, self.chain_at(sn, False, s.atom, p, x, services))),
+                self.chain_at(sn, True, d.atom, p, x, services),
+            )
+            reps = [z3.Implies(z3.And(need, z3.Not(in_sn)), z3.And(
+                self.chain_at(sn, True, s.atom, p, rx, None), self.nacl_gate(s, False, d.atom, p, rx, None)))
+                for need, rx in replies]
+            need0, rx0 = replies[0]
+            nat_reps = [z3.Implies(need0, self.chain_at(sn, False, d.atom, p, z3.If(ported, np, rx0), None))
+                        for np in nports]
+            parts.append(z3.And(z3.Or(conds), req, z3.Or(reps), z3.Or(nat_reps)))
+        for legs, conds in sorted(tgws.items(), key=lambda kv: (kv[0].sender_subnet, kv[0].receiver_subnet)):
+            sa, sb = legs.sender_subnet, legs.receiver_subnet
+            not_sa, not_sb = s.sub != self.subnet_idx[sa], d.sub != self.subnet_idx[sb]
+            req = z3.And(req_direct, z3.Implies(not_sa, self.chain_at(sa, False, s.atom, p, x, services)),
+                         z3.Implies(not_sb, self.chain_at(sb, True, d.atom, p, x, services)))
+            reps = [z3.And(rep_direct(need, rx), z3.Implies(need, z3.And(
+                z3.Implies(not_sb, self.chain_at(sb, False, d.atom, p, rx, None)),
+                z3.Implies(not_sa, self.chain_at(sa, True, s.atom, p, rx, None))))) for need, rx in replies]
+            parts.append(z3.And(z3.Or(conds), req, z3.Or(reps)))
+        if not parts:
+            return self.F()
+        return z3.And(self.sg_gate(s, d, p, x), self.sg_gate(d, s, p, x), reply_route, z3.Or(parts))
+
+    def nat_port(self, name: str = "nport") -> Any:
+        return z3.Int(name, self.z)
+
+    def nat_port_constraints(self, np: Any) -> list[Any]:
+        return [np >= NAT_PORTS[0], np <= NAT_PORTS[1]]
+
+    def allowed(self, s: Terms, d: Terms, p: Any, x: Any, sp: Any, services: ServiceSet,
+                np: Any | None = None, unknown_allows: bool = True) -> Any:
+        """Some flow with client port sp (and NAT source port np) gets through; for positive use in a
+        satisfiability query (np, when not given, is a fresh variable bounded inside the formula)."""
+        extra: list[Any] = []
+        if np is None:
+            np = self.nat_port("_nport")
+            extra = self.nat_port_constraints(np)
+        return z3.And(*extra, self.connection(s, d, p, x, services, [sp], [np], unknown_allows))
 
     def service_constraints(self, p: Any, x: Any, sp: Any | None, services: ServiceSet) -> list[Any]:
         lo, hi = self.ephemeral
@@ -339,13 +462,15 @@ class Encoder:
 
     def side_terms(self, name: str, side: Side, relevant: set[str], solver: z3.Solver,
                    other_ext: Any) -> tuple[Terms, Any]:
-        """A class variable plus conditions on it: which behaviour, NACL, subnet and groups each class
-        has, as runs of class indices (classes come sorted so that runs are few)."""
-        cls = z3.Int(f"{name}_cls")
-        atom = z3.Int(f"{name}_atom")
-        sub = z3.Int(f"{name}_sub")
+        """A class variable plus conditions on it: which behaviour, NACL, subnet, route context and groups
+        each class has, as runs of class indices (classes come sorted so that runs are few)."""
+        Z = self.z
+        cls = z3.Int(f"{name}_cls", Z)
+        atom = z3.Int(f"{name}_atom", Z)
+        sub = z3.Int(f"{name}_sub", Z)
+        ctx = z3.Int(f"{name}_ctx", Z)
         n = len(side.classes)
-        ext = (cls == n) if side.has_ext else z3.BoolVal(False)
+        ext = (cls == n) if side.has_ext else self.F()
         solver.add(cls >= 0, cls <= (n if side.has_ext else n - 1))
         by_beh: dict[Behaviour, list[int]] = defaultdict(list)
         unfiltered: list[int] = []
@@ -353,6 +478,7 @@ class Encoder:
         by_sub: dict[str, list[int]] = defaultdict(list)
         by_group: dict[str, list[int]] = defaultdict(list)
         by_atoms: dict[tuple[tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
+        by_mapped: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for k, c in enumerate(side.classes):
             if c.beh is None:
                 unfiltered.append(k)
@@ -360,22 +486,36 @@ class Encoder:
                 by_beh[c.beh].append(k)
             by_nacl[self.net.subnets[c.subnet_id].nacl_id].append(k)
             by_sub[c.subnet_id].append(k)
-            for g in c.mem:
+            for g in sorted(c.mem):
                 by_group[g].append(k)
             by_atoms[(c.private_atoms, c.public_atoms)].append(k)
+            if c.mapped_atoms:
+                by_mapped[c.mapped_atoms].append(k)
+        ctxs: set[int] = set()
         for sid, ks in by_sub.items():
-            solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), sub == self.subnet_idx[sid]))
+            conds = [sub == self.subnet_idx[sid]]
+            if self.routes is not None:
+                ci = self.routes.subnet_ctx[sid]
+                ctxs.add(ci)
+                conds.append(ctx == ci)
+            solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), z3.And(conds)))
         if side.has_ext:
-            solver.add(z3.Implies(ext, z3.And(sub == -1, self.in_runs(atom, side.ext_atoms))))
+            solver.add(z3.Implies(ext, z3.And(sub == -1, ctx == -1, self.in_runs(atom, side.ext_atoms))))
+        pub_conds = []
         for (priv, pub), ks in by_atoms.items():
             atom_c = self.in_runs(atom, ranges(priv))
+            in_k = self.in_runs(cls, _index_runs(ks))
             if pub:
                 atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, ranges(pub))))
-            solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), atom_c))
+                pub_conds.append(z3.And(in_k, self.in_runs(atom, ranges(pub))))
+            solver.add(z3.Implies(in_k, atom_c))
+        mapped = z3.Or([z3.And(self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, ranges(m)))
+                        for m, ks in by_mapped.items()]) if by_mapped else self.F()
         mem = {g: self.in_runs(cls, _index_runs(by_group.get(g, []))) for g in sorted(relevant)}
         behs = [(beh, self.in_runs(cls, _index_runs(ks))) for beh, ks in by_beh.items()]
         nacls = [(nid, self.in_runs(cls, _index_runs(ks))) for nid, ks in sorted(by_nacl.items())]
-        return Terms(ext, sub, atom, mem, behs, self.in_runs(cls, _index_runs(unfiltered)), nacls), cls
+        return Terms(ext, sub, atom, mem, behs, self.in_runs(cls, _index_runs(unfiltered)), nacls, ctx, mapped,
+                     z3.Or(pub_conds) if pub_conds else self.F(), tuple(sorted(ctxs))), cls
 
     def slot_terms(self, name: str, side: Side, relevant: set[str], solver: z3.Solver,
                    with_public: bool) -> tuple[list[Terms], list[Any], Any]:
@@ -383,27 +523,51 @@ class Encoder:
 
         Returns one Terms per slot (sharing class, subnet, NACL, behaviour and membership), the
         per-slot "is a public address" flags, and the class variable. Classes with fewer atoms
-        repeat their first one; the external class has one slot.
+        repeat their first one; the external class has one slot. A class whose ENIs get their one
+        address only at apply time (a plan) has one slot for it whose atom is free within its block:
+        a refutation may choose it, so a proof holds for every address AWS could assign.
         """
-        base, cls = self.side_terms(name, Side(side.classes, side.ext_atoms), relevant, solver, z3.BoolVal(True))
-        atom_lists = [list(c.private_atoms) + (list(c.public_atoms) if with_public else []) for c in side.classes]
+        base, cls = self.side_terms(name, Side(side.classes, side.ext_atoms), relevant, solver, self.T())
+        atom_lists: list[list[int | None]] = []
+        for c in side.classes:
+            known: list[int | None] = [a for a in c.private_atoms if a not in set(c.unknown_atoms)]
+            if c.unknown_atoms:
+                known.append(None)  # the choice
+            atom_lists.append(known + (list(c.public_atoms) if with_public else []))
         k_slots = max([len(a) for a in atom_lists] + [1])
         slots, pubs = [], []
+        first = None
         for j in range(k_slots):
-            atom = z3.Int(f"{name}_slot{j}")
-            pub = z3.Bool(f"{name}_pub{j}")
-            by_atom: dict[int, list[int]] = defaultdict(list)
+            atom = z3.Int(f"{name}_slot{j}", self.z)
+            first = atom if first is None else first
+            pub = z3.Bool(f"{name}_pub{j}", self.z)
+            by_atom: dict[int | None, list[int]] = defaultdict(list)
             public: list[int] = []
+            mapped: list[tuple[int, int]] = []
             for k, (c, atoms) in enumerate(zip(side.classes, atom_lists, strict=True)):
-                by_atom[atoms[j] if j < len(atoms) else atoms[0]].append(k)
-                if len(c.private_atoms) <= j < len(atoms):
+                a = atoms[j] if j < len(atoms) else atoms[0]
+                by_atom[a if j < len(atoms) or a is not None else -1].append(k)
+                n_priv = len(atoms) - (len(c.public_atoms) if with_public else 0)
+                if n_priv <= j < len(atoms):
                     public.append(k)
+                if a is not None and a in c.mapped_atoms:
+                    mapped.append((k, k))
             for a, ks in by_atom.items():
-                solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), atom == a))
+                runs = _index_runs(ks)
+                if a is None:  # the choice slot: somewhere in the class's unknown block
+                    for k in ks:
+                        c = side.classes[k]
+                        solver.add(z3.Implies(cls == k, self.in_runs(atom, ranges(c.unknown_atoms))))
+                elif a == -1:  # a class with fewer slots whose first slot is the choice: repeat it
+                    solver.add(z3.Implies(self.in_runs(cls, runs), atom == first))
+                else:
+                    solver.add(z3.Implies(self.in_runs(cls, runs), atom == a))
             solver.add(pub == self.in_runs(cls, _index_runs(public)))
             if side.has_ext:
                 solver.add(z3.Implies(base.ext, z3.And(atom == base.atom, z3.Not(pub))))
-            slots.append(Terms(base.ext, base.sub, atom, base.mem, base.behs, base.unfiltered, base.nacls))
+            mapped_j = self.in_runs(cls, normalize(mapped)) if mapped else self.F()
+            slots.append(Terms(base.ext, base.sub, atom, base.mem, base.behs, base.unfiltered, base.nacls,
+                               base.ctx, mapped_j, pub, base.ctxs))
             pubs.append(pub)
         return slots, pubs, cls
 

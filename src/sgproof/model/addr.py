@@ -133,3 +133,13 @@ def contains(intervals: tuple[Interval, ...], value: int) -> bool:
     """Whether a normalized interval tuple contains value."""
     idx = bisect_right(intervals, (value, 1 << 130)) - 1
     return idx >= 0 and intervals[idx][0] <= value <= intervals[idx][1]
+
+
+def is_global(family: int, value: int) -> bool:
+    """Whether an address is globally routable (no loopback, private, link-local, documentation, ...).
+
+    >>> is_global(4, parse_ipv4("8.8.8.8")), is_global(4, parse_ipv4("10.0.0.1"))
+    (True, False)
+    """
+    addr = ipaddress.IPv4Address(value) if family == 4 else ipaddress.IPv6Address(value)
+    return bool(addr.is_global) and not addr.is_multicast

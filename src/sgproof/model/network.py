@@ -196,6 +196,7 @@ class Eni:
     instance_tf_address: str | None = None
     address_unknown: bool = False  # one address somewhere in `private` (a plan before apply)
     public_map: tuple[tuple[int, int], ...] = ()  # (private IPv4, its public or Elastic IPv4), one to one
+    unknown_block: tuple[int, int, int] | None = None  # with address_unknown: the block its one address is in
 
     @property
     def hosts(self) -> bool:

@@ -71,6 +71,8 @@ class Counterexample:
             out["dst_port"] = f.value
         elif f.proto in ICMPS:
             out["icmp_type"], out["icmp_code"] = divmod(f.value, 256)
+        if f.proto in PORTED and any(s.gate == "nat" for s in self.trace):
+            out["nat_src_port"] = f.nport
         out["allowed"] = self.allowed
         trace = self.trace
         if not self.allowed:
@@ -88,6 +90,8 @@ def step_json(s: Step) -> dict[str, Any]:
     out: dict[str, Any] = {"gate": s.gate, "id": s.id, "rule": s.rule, "verdict": s.verdict}
     if s.tf_address:
         out["tf_address"] = s.tf_address
+    if s.gate in ("route", "route-reply", "nat") and s.text:
+        out["reason"] = s.text  # why a route delivers, drops or is unknown (contract 4.5)
     return out
 
 
@@ -169,12 +173,14 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class Assumptions:
-    routing: str
+    routing: str  # the bare token "open" or "modelled"
     ephemeral_ports: str
     warnings: tuple[str, ...]
+    enis_hosting_nothing: int = 0  # contract 4.6
 
     def as_json(self) -> dict[str, Any]:
-        return {"routing": self.routing, "ephemeral_ports": self.ephemeral_ports, "warnings": list(self.warnings)}
+        return {"routing": self.routing, "ephemeral_ports": self.ephemeral_ports, "warnings": list(self.warnings),
+                "enis_hosting_nothing": self.enis_hosting_nothing}
 
 
 @dataclass(frozen=True, slots=True)

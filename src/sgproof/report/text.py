@@ -11,7 +11,19 @@ GATE_WORDS = {
     "sg-ingress": "security group ingress (destination ENI)",
     "nacl-reply-out": "network ACL outbound reply (destination subnet)",
     "nacl-reply-in": "network ACL inbound reply (source subnet)",
+    "route": "route (source subnet's table, request)",
+    "route-reply": "route back (destination subnet's table, reply)",
+    "nat": "NAT gateway",
+    "nacl-nat-in": "network ACL inbound (NAT gateway subnet)",
+    "nacl-nat-out": "network ACL outbound (NAT gateway subnet)",
+    "nacl-nat-reply-in": "network ACL inbound reply (NAT gateway subnet)",
+    "nacl-nat-reply-out": "network ACL outbound reply (NAT gateway subnet)",
+    "nacl-tgw-in": "network ACL inbound (sender's transit gateway attachment subnet)",
+    "nacl-tgw-out": "network ACL outbound (receiver's transit gateway attachment subnet)",
+    "nacl-tgw-reply-in": "network ACL inbound reply (receiver's transit gateway attachment subnet)",
+    "nacl-tgw-reply-out": "network ACL outbound reply (sender's transit gateway attachment subnet)",
 }
+ROUTING_GATES = ("route", "route-reply", "nat")
 
 
 def _endpoint(role: str, ep: EndpointInfo) -> str:
@@ -24,6 +36,8 @@ def counterexample_lines(cx: Counterexample) -> list[str]:
         lines.append(f"  note: {cx.note}")
     for n, step in enumerate(cx.trace, 1):
         rule = step.text or (f"rule {step.rule}" if step.rule is not None else "")
+        if step.gate in ROUTING_GATES:
+            rule = " - ".join(str(x) for x in (step.rule, step.text) if x)
         tf = f" ({step.tf_address})" if step.tf_address else ""
         mark = "" if step.verdict == "allow" else "   <-- blocks"
         lines.append(f"    {n}. {GATE_WORDS.get(step.gate, step.gate)}: {step.id} {rule}{tf} => {step.verdict}{mark}")

@@ -92,13 +92,6 @@ def _in_blocks(blocks: tuple[tuple[int, int, int], ...], family: int, address: i
     return any(f == family and lo <= address <= hi for f, lo, hi in blocks)
 
 
-def _vpc_holding(net: Network, family: int, address: int) -> str | None:
-    for vid in sorted(net.vpcs):
-        if _in_blocks(net.vpcs[vid].cidrs, family, address):
-            return vid
-    return None
-
-
 class Router:
     """Decides routing for flows of one network; `net.routing` must be present."""
 
@@ -277,9 +270,9 @@ class Router:
         return out("allow", f"continues from {nat.id}"), NatLeg(nat.id, nat.subnet_id, step), None
 
     # ---- the way back into an ENI from an external address -------------------------------------
-    def inbound(self, eni: Eni, family: int, address: int, at_public: bool) -> Decision:
-        """TB's route for the external source E decides whether E can arrive at the ENI (and be answered)."""
-        table = table_of(self.net, eni)
+    def inbound(self, table: RouteTable, vpc_id: str, family: int, address: int, at_public: bool) -> Decision:
+        """The destination's table's route for the external source E decides whether E can arrive at the
+        ENI (and be answered); at_public: E aims at the ENI's public or Elastic IPv4."""
         route, tie = lookup(table.routes, family, address)
         if route is None:
             return Decision(table.id, None, "no-match", f"no route in {table.id} back to "
@@ -294,7 +287,7 @@ class Router:
         if route.blackhole:
             return out("deny", f"the route to {route.dest} is a blackhole")
         kind = route.kind
-        if kind in ("igw", "vgw") and any(t.gateway_associated and t.vpc_id == eni.vpc_id
+        if kind in ("igw", "vgw") and any(t.gateway_associated and t.vpc_id == vpc_id
                                           for t in self.rt.tables.values()):
             return out("unknown", "ingress routing (a route table associated with a gateway) is not modelled")
         if kind == "unmodelled":
@@ -310,10 +303,10 @@ class Router:
             return out("unknown", f"the sender is behind {route.target} (VPN or Direct Connect), which nobody "
                                   "described")
         if kind == "tgw":
-            d, _ = self._tgw(route, out, eni.vpc_id, family, address, None, None, None)
+            d, _ = self._tgw(route, out, vpc_id, family, address, None, None, None)
             return d
         if kind == "pcx":
-            return self._peering(route, out, eni.vpc_id, family, address, None)
+            return self._peering(route, out, vpc_id, family, address, None)
         if kind == "nat":
             return out("deny", "a NAT gateway accepts no inbound connection")
         if kind == "eigw":
@@ -340,4 +333,46 @@ class Router:
         assert dst_eni is not None
         b = net.enis[dst_eni]
         at_public = family == 4 and dst_addr in b.public
-        return Path(None, self.inbound(b, family, src_addr, at_public), None, None)
+        return Path(None, self.inbound(table_of(net, b), b.vpc_id, family, src_addr, at_public), None, None)
+
+
+def routing_warnings(net: Network) -> list[str]:
+    """One loud line per kind of path that routing leaves `unknown` in this network (contract 4.5)."""
+    rt = net.routing
+    if rt is None:
+        return []
+    found: dict[str, list[str]] = {}
+
+    def note(kind: str, where: str) -> None:
+        found.setdefault(kind, []).append(where)
+
+    for t in sorted(rt.tables.values(), key=lambda t: t.id):
+        if t.gateway_associated:
+            note("a route table associated with a gateway (ingress routing) is not modelled", t.id)
+        for r in t.routes:
+            where = f"{t.id}: {r.text()}"
+            if r.kind == "unmodelled":
+                note("route targets this version does not model", where)
+            elif r.kind == "vgw":
+                note("routes to a virtual private gateway lead to a network nobody described (VPN or Direct "
+                     "Connect)", where)
+            elif r.kind == "tgw" and rt.tgw_tables is None:
+                note("transit gateway route tables were not collected (TransitGatewayRouteTables)", where)
+            elif r.kind == "tgw" and not rt.tgw_vpc_attachments:
+                note("transit gateway attachment subnets are not described (TransitGatewayVpcAttachments)", where)
+            elif r.kind == "pcx":
+                p = rt.peerings.get(r.target)
+                side = p.peer_of(t.vpc_id) if p else None
+                if p is None or (side is not None and side[0] not in net.vpcs):
+                    note("peerings lead to VPCs the snapshot does not hold", where)
+            elif r.kind == "nat" and r.family == 6:
+                note("IPv6 routes to a NAT gateway (NAT64) are not modelled", where)
+    for tt in sorted((rt.tgw_tables or {}).values(), key=lambda t: t.id):
+        if tt.routes is None:
+            note("transit gateway route tables came without their routes", tt.id)
+    out = []
+    for kind, wheres in found.items():
+        more = f" and {len(wheres) - 1} more" if len(wheres) > 1 else ""
+        out.append(f"routing unknown: {kind} ({wheres[0]}{more}): such paths count as routed for deny and "
+                   "only, and as not routed for reach")
+    return out

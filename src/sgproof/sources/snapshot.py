@@ -524,8 +524,10 @@ def _eni(
         for j, pfx in enumerate(r.list_(item, key, place)):
             private.append(r.cidr((pfx or {}).get(sub), f"{place}.{key}[{j}].{sub}"))
     unknown = item.get("SgproofUnknownPrivateIpv4")
+    unknown_block = None
     if unknown:
-        private.append(r.cidr(unknown, f"{place}.SgproofUnknownPrivateIpv4"))
+        unknown_block = r.cidr(unknown, f"{place}.SgproofUnknownPrivateIpv4")
+        private.append(unknown_block)
     pub = (item.get("Association") or {}).get("PublicIp")
     if pub:
         pub_value = r.address(pub, f"{place}.Association.PublicIp")[1]
@@ -552,6 +554,7 @@ def _eni(
         instance_tf.get(instance_id) if instance_id else None,
         bool(unknown),
         tuple(sorted(public_map.items())),
+        unknown_block,
     )
 
 

@@ -1,0 +1,144 @@
+"""Routing precomputed per (route context, address atom run): z3 only ever sees the outcomes.
+
+A route table's decision depends only on the destination address, and every boundary a decision can
+change at (route destinations, VPC and peering blocks, transit gateway routes) is an atom boundary.
+So for each pair of route contexts (the subnet's table, VPC and zone) the plain evaluator's router is
+asked once per elementary interval, and the answers are grouped into atom runs by outcome.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
+from ..model import Network
+from ..model.addr import V4_MAX, V6_MAX, intersect, normalize
+from ..semantics.routing import Router, TgwLegs
+from .prepare import Atoms
+
+Ctx = tuple[str, str, str | None]  # (route table id, VPC id, availability zone)
+Runs = tuple[tuple[int, int], ...]  # atom index runs
+# (verdict when the sending address has no public IPv4, verdict when it has one, NAT leg or None)
+ExtKey = tuple[str, str, tuple[str, str, str] | None]
+K = TypeVar("K", bound=Hashable)
+
+
+def routing_blocks(net: Network) -> list[tuple[int, int, int]]:
+    """Every address block a routing decision can change at (atom boundaries)."""
+    rt = net.routing
+    if rt is None:
+        return []
+    out: list[tuple[int, int, int]] = []
+    for t in rt.tables.values():
+        out.extend((r.family, r.lo, r.hi) for r in t.routes)
+    for p in rt.peerings.values():
+        out.extend((*p.requester_cidrs, *p.accepter_cidrs))
+    for tt in (rt.tgw_tables or {}).values():
+        out.extend((r.family, r.lo, r.hi) for r in tt.routes or ())
+    for e in net.enis:
+        out.extend((4, p, p) for p, _ in e.public_map)  # the IGW maps these one to one
+    return out
+
+
+def allowed_in(verdict: str, unknown_allows: bool) -> bool:
+    return verdict == "allow" or (verdict == "unknown" and unknown_allows)
+
+
+class RouteOutcomes:
+    """Routing outcomes of one network by route context and atom run; computed lazily, cached per key.
+
+    Cache keys are the exact context tuples (and a flag), never printed text."""
+
+    def __init__(self, net: Network, atoms: Atoms):
+        assert net.routing is not None
+        self.net = net
+        self.atoms = atoms
+        self.router = Router(net)
+        rt = net.routing
+        ctxs = sorted({(rt.subnet_table[s.id], s.vpc_id, s.az) for s in net.subnets.values()},
+                      key=lambda c: (c[0], c[1], c[2] or ""))
+        self.contexts: list[Ctx] = ctxs
+        self.ctx_index = {c: i for i, c in enumerate(ctxs)}
+        self.subnet_ctx = {s.id: self.ctx_index[(rt.subnet_table[s.id], s.vpc_id, s.az)]
+                           for s in net.subnets.values()}
+        cuts: dict[int, set[int]] = {4: {0}, 6: {0}}
+        for f, lo, hi in routing_blocks(net) + [c for v in net.vpcs.values() for c in v.cidrs]:
+            cuts[f].add(lo)
+            if hi < (V4_MAX if f == 4 else V6_MAX):
+                cuts[f].add(hi + 1)
+        for fam, ivs in net.external.items():
+            for lo, hi in ivs:
+                cuts[fam].add(lo)
+                if hi < (V4_MAX if fam == 4 else V6_MAX):
+                    cuts[fam].add(hi + 1)
+        self.pieces: dict[int, list[tuple[int, int]]] = {}
+        for fam, top in ((4, V4_MAX), (6, V6_MAX)):
+            starts = sorted(cuts[fam])
+            self.pieces[fam] = [(a, (starts[k + 1] - 1) if k + 1 < len(starts) else top)
+                                for k, a in enumerate(starts)]
+        self._to_eni: dict[tuple[int, int], dict[tuple[str, TgwLegs | None], Runs]] = {}
+        self._to_ext: dict[int, dict[ExtKey, Runs]] = {}
+        self._inbound: dict[int, dict[tuple[str, str], Runs]] = {}
+
+    def _within(self, blocks: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """The elementary pieces inside the given blocks, per family."""
+        out = []
+        for fam in (4, 6):
+            ivs = normalize((lo, hi) for f, lo, hi in blocks if f == fam)
+            for lo, hi in intersect(tuple(self.pieces[fam]), ivs):
+                out.append((fam, lo, hi))
+        return out
+
+    def _group(self, keyed: Sequence[tuple[K, tuple[int, int, int]]]) -> dict[K, Runs]:
+        by: dict[K, list[tuple[int, int]]] = defaultdict(list)
+        for key, (fam, lo, hi) in keyed:
+            by[key].append(self.atoms.span(fam, lo, hi))
+        return {k: tuple(normalize(v)) for k, v in by.items()}
+
+    def to_eni(self, i: int, j: int) -> dict[tuple[str, TgwLegs | None], Runs]:
+        """Context i's routes towards ENI addresses in context j's VPC: (verdict, TGW legs) -> atom runs."""
+        key = (i, j)
+        got = self._to_eni.get(key)
+        if got is None:
+            ti, vi, zi = self.contexts[i]
+            _tj, vj, zj = self.contexts[j]
+            table = self.net.routing.tables[ti]  # type: ignore[union-attr]
+            keyed = []
+            for fam, lo, hi in self._within(list(self.net.vpcs[vj].cidrs)):
+                d, _, legs = self.router.towards(table, vi, fam, lo, vj, False, zi, zj)
+                keyed.append(((d.verdict, legs), (fam, lo, hi)))
+            got = self._to_eni[key] = self._group(keyed)
+        return got
+
+    def to_external(self, i: int) -> dict[ExtKey, Runs]:
+        """Context i's routes towards external addresses: (verdict unmapped, verdict mapped, NAT) -> runs."""
+        got = self._to_ext.get(i)
+        if got is None:
+            ti, vi, zi = self.contexts[i]
+            table = self.net.routing.tables[ti]  # type: ignore[union-attr]
+            keyed = []
+            ext = [(f, lo, hi) for f, ivs in self.net.external.items() for lo, hi in ivs]
+            for fam, lo, hi in self._within(ext):
+                d0, nat, _ = self.router.towards(table, vi, fam, lo, None, False, zi, None)
+                d1, _, _ = self.router.towards(table, vi, fam, lo, None, True, zi, None)
+                leg = (nat.nat_id, nat.subnet_id, nat.decision.verdict) if nat else None
+                keyed.append(((d0.verdict, d1.verdict, leg), (fam, lo, hi)))
+            got = self._to_ext[i] = self._group(keyed)
+        return got
+
+    def inbound(self, j: int) -> dict[tuple[str, str], Runs]:
+        """Context j's routes back to external sources: (verdict at a private or IPv6 address, verdict at
+        the public IPv4) -> atom runs of the source."""
+        got = self._inbound.get(j)
+        if got is None:
+            tj, vj, _ = self.contexts[j]
+            table = self.net.routing.tables[tj]  # type: ignore[union-attr]
+            keyed = []
+            ext = [(f, lo, hi) for f, ivs in self.net.external.items() for lo, hi in ivs]
+            for fam, lo, hi in self._within(ext):
+                d0 = self.router.inbound(table, vj, fam, lo, False)
+                d1 = self.router.inbound(table, vj, fam, lo, True) if fam == 4 else d0
+                keyed.append(((d0.verdict, d1.verdict), (fam, lo, hi)))
+            got = self._inbound[j] = self._group(keyed)
+        return got

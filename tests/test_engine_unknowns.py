@@ -1,0 +1,126 @@
+"""Values a plan leaves open range over every choice (contract 4), ENIs that host nothing (4.6), and
+witnesses that do not depend on the run (contract 1: deterministic output)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sgproof.encode.check import Checker
+from sgproof.model import Network
+from sgproof.model.addr import parse_cidr
+from sgproof.sources.snapshot import build_network
+from sgproof.spec.parse import load_spec_text
+
+from .builders import SUB_A, SUB_B, base, eni, perm, sg
+
+SG1, SG2 = "sg-00000000000000001", "sg-00000000000000002"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _unknown_address(net: Network, eni_id: str, block: str) -> Network:
+    """The network as a plan gives it: the ENI's one private IPv4 is somewhere in `block`."""
+    cidr = parse_cidr(block)
+    enis = tuple(dataclasses.replace(e, private=(cidr,), address_unknown=True, unknown_block=cidr)
+                 if e.id == eni_id else e for e in net.enis)
+    return dataclasses.replace(net, enis=enis)
+
+
+def _check(net: Network, body: str) -> dict[str, str]:
+    spec = load_spec_text("sgproof: 1\ninvariants:\n" + body, "<test>")
+    checker = Checker(net, spec)
+    out = {}
+    for inv in spec.invariants:
+        r = checker.check(inv)
+        assert r.status != "error", r.error
+        out[inv.id] = r.status
+    return out
+
+
+INVARIANTS = """\
+  - id: reach
+    reach: {from: {eni: eni-1}, to: {eni: eni-2}, ports: tcp/3306}
+  - id: deny
+    deny: {from: {eni: eni-1}, to: {eni: eni-2}, ports: tcp/3306}
+"""
+
+
+def test_unknown_address_reach_must_hold_for_every_choice() -> None:
+    # the database admits only the lower half of the app subnet: where AWS puts the address decides
+    doc = base([sg(SG1, "app", []), sg(SG2, "db", [perm("tcp", 3306, cidr="10.0.1.0/25")])],
+               [eni("eni-1", SUB_A, ["10.0.1.10"], [SG1]), eni("eni-2", SUB_B, ["10.0.2.10"], [SG2])])
+    net = _unknown_address(build_network(doc, "<test>"), "eni-1", "10.0.1.0/24")
+    got = _check(net, INVARIANTS)
+    assert got == {"reach": "refuted", "deny": "refuted"}
+
+
+def test_unknown_address_reach_proven_when_every_choice_connects() -> None:
+    doc = base([sg(SG1, "app", []), sg(SG2, "db", [perm("tcp", 3306, cidr="10.0.1.0/24")])],
+               [eni("eni-1", SUB_A, ["10.0.1.10"], [SG1]), eni("eni-2", SUB_B, ["10.0.2.10"], [SG2])])
+    net = _unknown_address(build_network(doc, "<test>"), "eni-1", "10.0.1.0/24")
+    assert _check(net, INVARIANTS) == {"reach": "proven", "deny": "refuted"}
+
+
+def test_unknown_address_deny_proven_when_no_choice_connects() -> None:
+    doc = base([sg(SG1, "app", []), sg(SG2, "db", [perm("tcp", 3306, cidr="10.0.9.0/24")])],
+               [eni("eni-1", SUB_A, ["10.0.1.10"], [SG1]), eni("eni-2", SUB_B, ["10.0.2.10"], [SG2])])
+    net = _unknown_address(build_network(doc, "<test>"), "eni-1", "10.0.1.0/24")
+    assert _check(net, INVARIANTS) == {"reach": "refuted", "deny": "proven"}
+
+
+def test_unknown_address_on_the_destination_side() -> None:
+    doc = base([sg(SG1, "app", []), sg(SG2, "db", [perm("tcp", 3306, cidr="10.0.1.0/24")],
+                                         egress=[perm("tcp", 3306, cidr="10.0.2.0/25")])],
+               [eni("eni-1", SUB_A, ["10.0.1.10"], [SG2]), eni("eni-2", SUB_B, ["10.0.2.10"], [SG2])])
+    # eni-1 may only send to the lower half of the db subnet, where eni-2's address is not yet known
+    net = _unknown_address(build_network(doc, "<test>"), "eni-2", "10.0.2.0/24")
+    assert _check(net, INVARIANTS) == {"reach": "refuted", "deny": "refuted"}
+
+
+def _nat_doc() -> dict:
+    nat = eni("eni-9", SUB_A, ["10.0.1.9"], [])
+    nat["InterfaceType"] = "nat_gateway"
+    return base([sg(SG1, "app", [perm("-1", cidr="0.0.0.0/0")])],
+                [eni("eni-1", SUB_B, ["10.0.2.10"], [SG1]), nat])
+
+
+def test_a_nat_gateway_interface_hosts_nothing() -> None:
+    net = build_network(_nat_doc(), "<test>")
+    got = _check(net, """\
+  - id: deny-into-nat
+    deny: {to: {eni: eni-9}, ports: all}
+  - id: reach-nat
+    reach: {from: {eni: eni-1}, to: {eni: eni-9}, ports: tcp/443}
+  - id: deny-from-nat
+    deny: {from: {eni: eni-9}, to: {eni: eni-1}, ports: all}
+""")
+    assert got == {"deny-into-nat": "proven", "reach-nat": "refuted", "deny-from-nat": "proven"}
+    spec = load_spec_text("sgproof: 1\ninvariants:\n  - id: r\n    reach: {from: {eni: eni-1}, to: {eni: eni-9}, "
+                          "ports: tcp/443}\n", "<t>")
+    cx = Checker(net, spec).check(spec.invariants[0]).counterexample
+    assert cx is not None and "NAT gateway accepts no connection" in cx.note
+
+
+def _verify_json(args: list[str], seed: str) -> dict:
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    out = subprocess.run([sys.executable, "-m", "sgproof", "verify", *args, "--format", "json"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    assert out.returncode in (0, 1), out.stderr
+    doc = json.loads(out.stdout)
+    for r in doc["results"]:
+        r.pop("seconds", None)
+    for key in ("seconds", "started", "run", "timing"):
+        doc.pop(key, None)
+    return doc
+
+
+def test_witnesses_do_not_depend_on_hash_seed_or_jobs() -> None:
+    spec = str(ROOT / "examples" / "three-tier" / "spec.yaml")
+    a = _verify_json([spec, "--jobs", "1"], "1")
+    b = _verify_json([spec, "--jobs", "2"], "2")
+    c = _verify_json([spec, "--jobs", "2"], "12345")
+    assert a == b == c
