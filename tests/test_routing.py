@@ -784,3 +784,16 @@ def test_tgw_to_an_instance_in_the_attachment_subnet_crosses_no_nacl() -> None:
     # 10.0.2.10, allowed; in: from 10.9.1.10, allowed)
     assert v(doc, A_TO_C) == "refuted"
     assert v(doc, A_TO_C, "reach") == "proven"
+
+
+def test_peering_delivers_to_its_peer_vpc_only_even_when_blocks_overlap() -> None:
+    # VPC2 and VPC3 both use 10.9.0.0/16 (as AWS allows for unpeered VPCs); VPC peers with each.
+    # APP's table sends 10.9.0.0/16 to VPC2's peering: a host of VPC3 at 10.9.2.10 is never reached
+    doc = web_app(private_routes=[route("10.9.0.0/16", PCX)],
+                  VpcPeeringConnections=[peering(PCX, (VPC, "10.0.0.0/16"), (VPC2, "10.9.0.0/16")),
+                                         peering(PCX2, (VPC, "10.0.0.0/16"), (VPC3, "10.9.0.0/16"))])
+    add_vpc(doc, VPC2, "10.9.0.0/16", SUB_C, "10.9.1.0/24", OTHER, "10.9.1.10", [route("10.0.0.0/16", PCX)])
+    add_vpc(doc, VPC3, "10.9.0.0/16", SUB_D, "10.9.2.0/24", "eni-third", "10.9.2.10", [route("10.0.0.0/16", PCX2)])
+    doc["RouteTables"][-1]["Routes"][0] = route("10.9.0.0/16", "local", origin="CreateRouteTable")
+    assert v(doc, A_TO_C, "reach") == "proven"
+    assert v(doc, "{from: {eni: eni-app}, to: {eni: eni-third}}") == "proven"
