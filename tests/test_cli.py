@@ -114,7 +114,8 @@ BAD_SPECS = {
     "bad-ports": ("sgproof: 1\ninvariants:\n  - id: x\n    deny: {to: {anywhere: true}, ports: tcp/99999}\n",
                   ":4:41: expected tcp/PORT"),
     "no-version": ("invariants:\n  - id: x\n    deny: {to: {anywhere: true}}\n", ":1:1: expected the key sgproof: 1"),
-    "bad-cidr": ("sgproof: 1\ninvariants:\n  - id: x\n    deny: {to: {cidr: 10.0.0.1/8}}\n", ":4:23: expected a CIDR"),
+    "bad-cidr": ("sgproof: 1\ninvariants:\n  - id: x\n    deny: {to: {cidr: 10.0.0.1/8}}\n",
+                 ":4:23: host bits set in 10.0.0.1/8"),
     "undefined-group": ("sgproof: 1\ninvariants:\n  - id: x\n    deny: {to: nosuch}\n", "expected a group defined"),
 }
 

@@ -28,8 +28,48 @@ def _renderer(fmt: str) -> Callable[[Any], str]:
 
 
 def _fail(exc: SgproofError) -> None:
-    click.echo(f"sgproof: error: {exc.render()}", err=True)
+    click.echo(f"sgproof: error: {' '.join(exc.render().split())}", err=True)
     sys.exit(exc.exit_code)
+
+
+def _report_errors(report: Any) -> None:
+    """Every invariant in error on stderr, one line each, whatever the format (contract section 1)."""
+    for r in report.results:
+        if r.status != "error":
+            continue
+        text = " ".join((r.error or "no reason given").split())
+        where = r.where.rsplit(":", 2)[0] if r.where else ""
+        if not (where and text.startswith(where + ":")):
+            text = f"{r.where}: invariant {r.id}: {text}" if r.where else f"invariant {r.id}: {text}"
+        click.echo(f"sgproof: error: {text}", err=True)
+
+
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def _exit_code(report: Any, fail_on: str) -> int:
+    """2 with an invariant in error; 1 when a refuted invariant has at least `fail_on`'s severity; else 0."""
+    code: int = report.exit_code()
+    if code != 1:
+        return code
+    floor = SEVERITY_RANK[fail_on]
+    refuted = [r for r in report.results if r.status == "refuted"]
+    return 1 if any(SEVERITY_RANK.get(getattr(r, "severity", "high"), 2) >= floor for r in refuted) else 0
+
+
+def _only(parsed: Any, only: tuple[str, ...]) -> Any:
+    """The spec with only the invariants that --only names; an id it lacks is an input error."""
+    if not only:
+        return parsed
+    import dataclasses
+
+    from .spec.parse import SpecError
+
+    ids = [inv.id for inv in parsed.invariants]
+    for wanted in only:
+        if wanted not in ids:
+            raise SpecError("--only", None, f"{parsed.path} has no invariant {wanted!r} (its ids: {', '.join(ids)})")
+    return dataclasses.replace(parsed, invariants=tuple(i for i in parsed.invariants if i.id in only))
 
 
 def _default_format(output: str | None) -> str:
@@ -134,9 +174,12 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
 @click.option("--all", "all_violations", is_flag=True, help="list every violation of each refuted invariant")
 @click.option("--max-violations", type=int, default=100, help="with --all: at most N violations per invariant")
+@click.option("--only", "only", multiple=True, metavar="ID", help="check only this invariant (repeatable)")
+@click.option("--fail-on", "fail_on", type=click.Choice(tuple(SEVERITY_RANK)), default="low",
+              help="exit 1 only for a refuted invariant of at least this severity (default: low)")
 def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regions: tuple[str, ...],
            terraform: str | None, fmt: str | None, output: str | None, jobs: int | None, quiet: bool,
-           all_violations: bool, max_violations: int) -> None:
+           all_violations: bool, max_violations: int, only: tuple[str, ...], fail_on: str) -> None:
     """Check every invariant of SPEC: exit 0 all proven, 1 some refuted, 2 bad input."""
     try:
         from .encode.check import Checker
@@ -144,10 +187,12 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
         from .run import verify as run_verify
         from .sources import load_network
         from .spec import load_spec
+        from .spec.parse import check_source
 
-        parsed = load_spec(spec)
+        parsed = _only(load_spec(spec), only)
         render = _renderer(fmt or _default_format(output))
         if not (snapshot or aws or terraform) and parsed.source:
+            check_source(parsed)
             snapshot = parsed.source
         if jobs is not None and jobs < 1:
             raise SgproofError("--jobs takes a number of processes, 1 or more")
@@ -170,43 +215,94 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
 
             report = add_flow_map(report, checker)
         _emit(render(report), output)
+        _report_errors(report)
     except SgproofError as exc:
         _error_document(fmt, output, spec, exc)
         _fail(exc)
-    sys.exit(report.exit_code())
+    sys.exit(_exit_code(report, fail_on))
 
 
 @main.command()
-@click.option("--from", "src", default=None, help="source selector, YAML: e.g. '{security_group: web}'")
+@click.option("--from", "src", default=None, help="source selector, YAML: e.g. 'security_group: web'")
 @click.option("--to", "dst", required=True, help="destination selector, YAML")
 @click.option("--ports", default="all", help="ports, e.g. tcp/3306 or '[tcp/80, tcp/443]'")
+@click.option("--spec", "spec_path", metavar="SPEC", help="a spec whose groups and settings --from/--to may use")
 @source_options
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text")
 @click.option("--output", metavar="FILE")
-def query(src: str | None, dst: str, ports: str, snapshot: str | None, aws: bool, profile: str | None,
-          regions: tuple[str, ...], terraform: str | None, fmt: str, output: str | None) -> None:
+def query(src: str | None, dst: str, ports: str, spec_path: str | None, snapshot: str | None, aws: bool,
+          profile: str | None, regions: tuple[str, ...], terraform: str | None, fmt: str,
+          output: str | None) -> None:
     """Can any flow go from --from to --to on --ports? Prints a witness flow or a proof that none can."""
     try:
+        import dataclasses
+
         from .run import verify as run_verify
         from .sources import load_network
-        from .spec.parse import load_spec_text
+        from .spec import load_spec
+        from .spec.parse import SpecError, check_source, query_spec
+        from .spec.select import Selection, public_address_notes
 
-        body = f"to: {dst}, ports: {ports}" + (f", from: {src}" if src else "")
-        parsed = load_spec_text(f"sgproof: 1\ninvariants:\n  - id: query\n    deny: {{{body}}}\n", "<query>")
+        base = load_spec(spec_path) if spec_path else None
+        parsed = query_spec(src, dst, ports, base)
+        if base is not None and not (snapshot or aws or terraform) and base.source:
+            check_source(base)
+            snapshot = base.source
         net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
                                  terraform=terraform)
+        inv = parsed.invariants[0]
+        selection = Selection(net, parsed)
+        for option, sel in (("--from", inv.src), ("--to", inv.dst)):
+            if sel is not None and selection.evaluate(sel).is_empty():
+                raise SpecError(option, None, f"{sel.text} matches no endpoint of the network")
+        notes = public_address_notes(selection, inv.src) + public_address_notes(selection, inv.dst)
         report = run_verify(parsed, net, info, 1)
+        if notes:
+            assumptions = dataclasses.replace(report.assumptions,
+                                              warnings=(*report.assumptions.warnings, *notes))
+            report = dataclasses.replace(report, assumptions=assumptions)
         if fmt == "text":
             from .report.text import render_query_text
 
             _emit(render_query_text(report), output)
         else:
             _emit(_renderer(fmt)(report), output)
+        _report_errors(report)
         if any(r.status == "error" for r in report.results):
             sys.exit(2)
     except SgproofError as exc:
         _fail(exc)
     sys.exit(0)
+
+
+@main.command()
+@source_options
+@click.option("--spec", "spec_path", metavar="SPEC", help="take settings (ephemeral ports) and the source from SPEC")
+@click.option("--rule", "rules", multiple=True, metavar="ID", help="run only this rule (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", help="output format")
+@click.option("--output", metavar="FILE", help="write the findings to FILE")
+def lint(snapshot: str | None, aws: bool, profile: str | None, regions: tuple[str, ...], terraform: str | None,
+         spec_path: str | None, rules: tuple[str, ...], fmt: str, output: str | None) -> None:
+    """Rule hygiene, each finding with its evidence: exit 0 no findings, 1 findings, 2 bad input."""
+    try:
+        from .lint import run_lint
+        from .lint.render import RENDERERS
+        from .sources import load_network
+
+        ephemeral = (1024, 65535)
+        if spec_path:
+            from .spec import load_spec
+
+            parsed = load_spec(spec_path)
+            ephemeral = parsed.ephemeral
+            if not (snapshot or aws or terraform) and parsed.source:
+                snapshot = parsed.source
+        net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions, terraform=terraform)
+        report = run_lint(net, info, ephemeral, rules)
+        _emit(RENDERERS[fmt](report), output)
+    except SgproofError as exc:
+        _fail(exc)
+    sys.exit(report.exit_code())
 
 
 @main.command()

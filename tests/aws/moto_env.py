@@ -10,15 +10,19 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import botocore.loaders
 import botocore.session
+import moto.ec2.models.nat_gateways as moto_nat
 import pytest
+from moto.backends import get_backend
 
 MAIN_REGION = "us-east-1"  # the three-tier network with a peered shared-services VPC
 SECOND_REGION = "eu-west-1"  # a small second network, for multi-region collection
 QUIET_REGION = "ap-southeast-2"  # nothing built: moto's defaults only, for error and retry tests
+MOTO_ACCOUNT = "123456789012"  # the account moto serves fake credentials from
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -130,8 +134,135 @@ def _instance(ec2: Any, built: Built, name: str, subnet: str, groups: list[str],
     return str(inst["InstanceId"])
 
 
+def _route_table(ec2: Any, built: Built, name: str, vpc: str, subnet: str | None) -> str:
+    """Create a route table named `name`, associated explicitly with `subnet` when one is given."""
+    table = str(
+        ec2.create_route_table(VpcId=vpc, TagSpecifications=_tags("route-table", name))[
+            "RouteTable"
+        ]["RouteTableId"]
+    )
+    if subnet:
+        ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    built.ids[f"rtb:{name}"] = table
+    return table
+
+
+def _main_table(ec2: Any, vpc: str) -> str:
+    """The id of a VPC's main route table."""
+    tables = ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    return str(tables[0]["RouteTableId"])
+
+
+def _nat_gateway(ec2: Any, b: Built, subnet: str, private_ip: str) -> str:
+    """A public NAT gateway in `subnet` whose ENI is what AWS makes: `private_ip`, type nat_gateway.
+
+    moto gives a NAT gateway's ENI a random address, outside its subnet, and the plain `interface`
+    type. The server runs in this process, so both are put right in its backend.
+    """
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    with mock.patch.object(moto_nat, "random_private_ip", lambda *_a, **_k: private_ip):
+        nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]
+    eni = get_backend("ec2")[MOTO_ACCOUNT][b.region].get_network_interface(
+        nat["NatGatewayAddresses"][0]["NetworkInterfaceId"]
+    )
+    eni.interface_type = "nat_gateway"
+    eni.requester_managed = True
+    eni.description = f"Interface for NAT Gateway {nat['NatGatewayId']}"
+    return str(nat["NatGatewayId"])
+
+
+def _add_routing(ec2: Any, b: Built) -> None:
+    """Gateways and route tables for the three-tier network, as a real account would have them.
+
+    web: a public subnet holding the NAT gateway (its own table: default route to the internet
+    gateway); app: private (its own table: default route to the NAT gateway, IPv6 out through the
+    egress-only gateway, 192.168/16 to a VPN gateway, the lab VPC through a transit gateway whose
+    attachment sits in the app subnet); db: the main table (no default route; S3 through a gateway
+    endpoint). Every prod table routes the peered shared VPC, whose main table routes back; the lab
+    VPC's main table routes the app subnet back through the transit gateway.
+    """
+    prod, shared = b["vpc:prod"], b["vpc:shared"]
+    igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", "prod"))[
+        "InternetGateway"
+    ]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=prod)
+    eigw = ec2.create_egress_only_internet_gateway(VpcId=prod)["EgressOnlyInternetGateway"][
+        "EgressOnlyInternetGatewayId"
+    ]
+    nat = _nat_gateway(ec2, b, b["subnet:web"], "10.10.1.200")
+    vgw = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
+    ec2.attach_vpn_gateway(VpnGatewayId=vgw, VpcId=prod)
+    b.ids.update({"igw": igw, "eigw": eigw, "nat": nat, "vgw": vgw})
+
+    lab = ec2.create_vpc(CidrBlock="10.40.0.0/16", TagSpecifications=_tags("vpc", "lab"))["Vpc"][
+        "VpcId"
+    ]
+    lab_subnet = ec2.create_subnet(
+        VpcId=lab,
+        CidrBlock="10.40.1.0/24",
+        AvailabilityZone=f"{b.region}a",
+        TagSpecifications=_tags("subnet", "lab"),
+    )["Subnet"]["SubnetId"]
+    b.ids.update({"vpc:lab": lab, "subnet:lab": lab_subnet})
+    tgw = ec2.create_transit_gateway(Description="hub")["TransitGateway"]["TransitGatewayId"]
+    b.ids["tgw"] = tgw
+    attachments = {}
+    for name, vpc, subnet in (("prod", prod, b["subnet:app"]), ("lab", lab, lab_subnet)):
+        attachments[name] = ec2.create_transit_gateway_vpc_attachment(
+            TransitGatewayId=tgw, VpcId=vpc, SubnetIds=[subnet]
+        )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+        b.ids[f"tgw-attach:{name}"] = attachments[name]
+    # Both attachments are associated with the gateway's default route table, as AWS does by default.
+    hub = ec2.describe_transit_gateways(TransitGatewayIds=[tgw])["TransitGateways"][0]["Options"][
+        "AssociationDefaultRouteTableId"
+    ]
+    b.ids["tgw-rtb:hub"] = hub
+    for cidr, name in (("10.10.0.0/16", "prod"), ("10.40.0.0/16", "lab")):
+        ec2.create_transit_gateway_route(
+            TransitGatewayRouteTableId=hub,
+            DestinationCidrBlock=cidr,
+            TransitGatewayAttachmentId=attachments[name],
+        )
+    ec2.create_transit_gateway_route(
+        TransitGatewayRouteTableId=hub, DestinationCidrBlock="10.99.0.0/16", Blackhole=True
+    )
+
+    public = _route_table(ec2, b, "public", prod, b["subnet:web"])
+    private = _route_table(ec2, b, "private", prod, b["subnet:app"])
+    main = _main_table(ec2, prod)
+    b.ids.update({"rtb:main": main, "rtb:shared": _main_table(ec2, shared)})
+    b.ids["rtb:lab"] = _main_table(ec2, lab)
+    routes: list[tuple[str, dict[str, str]]] = [
+        (public, {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw}),
+        (public, {"DestinationCidrBlock": "10.20.0.0/16", "VpcPeeringConnectionId": b["pcx"]}),
+        (private, {"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": nat}),
+        (private, {"DestinationIpv6CidrBlock": "::/0", "EgressOnlyInternetGatewayId": eigw}),
+        (private, {"DestinationCidrBlock": "10.20.0.0/16", "VpcPeeringConnectionId": b["pcx"]}),
+        (private, {"DestinationCidrBlock": "192.168.0.0/16", "GatewayId": vgw}),
+        (private, {"DestinationCidrBlock": "10.40.0.0/16", "TransitGatewayId": tgw}),
+        (b["rtb:lab"], {"DestinationCidrBlock": "10.10.2.0/24", "TransitGatewayId": tgw}),
+    ]
+    for table, route in routes:
+        ec2.create_route(RouteTableId=table, **route)
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=prod,
+        ServiceName=f"com.amazonaws.{b.region}.s3",
+        VpcEndpointType="Gateway",
+        RouteTableIds=[main],
+    )["VpcEndpoint"]["VpcEndpointId"]
+    b.ids["vpce:s3"] = endpoint
+
+
 def build_three_tier(url: str, region: str = MAIN_REGION) -> Built:
-    """prod VPC (web/app/db subnets, SG-to-SG rules, a strict db NACL) peered with a shared VPC (bastion)."""
+    """prod VPC (web/app/db subnets, SG-to-SG rules, a strict db NACL, routing) peered with a shared VPC.
+
+    The shared VPC holds the bastion; a lab VPC hangs off prod's transit gateway (see _add_routing).
+    """
     ec2 = admin_client(url, region)
     b = Built(region)
     b.ids["image"] = _image(ec2)
@@ -148,18 +279,20 @@ def build_three_tier(url: str, region: str = MAIN_REGION) -> Built:
         ("db", prod, "10.10.3.0/24"),
         ("tools", shared, "10.20.1.0/24"),
     ):
-        sub = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, TagSpecifications=_tags("subnet", name))
+        sub = ec2.create_subnet(
+            VpcId=vpc,
+            CidrBlock=cidr,
+            AvailabilityZone=f"{region}a",
+            TagSpecifications=_tags("subnet", name),
+        )
         b.ids[f"subnet:{name}"] = sub["Subnet"]["SubnetId"]
 
     pcx = ec2.create_vpc_peering_connection(VpcId=prod, PeerVpcId=shared)["VpcPeeringConnection"]
     ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx["VpcPeeringConnectionId"])
     b.ids["pcx"] = pcx["VpcPeeringConnectionId"]
     for vpc, peer_cidr in ((prod, "10.20.0.0/16"), (shared, "10.10.0.0/16")):
-        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])[
-            "RouteTables"
-        ]
         ec2.create_route(
-            RouteTableId=tables[0]["RouteTableId"],
+            RouteTableId=_main_table(ec2, vpc),
             DestinationCidrBlock=peer_cidr,
             VpcPeeringConnectionId=pcx["VpcPeeringConnectionId"],
         )
@@ -284,6 +417,7 @@ def build_three_tier(url: str, region: str = MAIN_REGION) -> Built:
     )["NetworkInterface"]["NetworkInterfaceId"]
     ec2.attach_network_interface(NetworkInterfaceId=eni, InstanceId=b["i:app-1"], DeviceIndex=1)
     b.ids["eni:app-1-data"] = eni
+    _add_routing(ec2, b)
     return b
 
 

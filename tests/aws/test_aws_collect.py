@@ -12,6 +12,7 @@ import pytest
 
 from sgproof.errors import InputError
 from sgproof.sources import aws
+from sgproof.sources.snapshot import build_network, read_document
 from tests.aws.moto_env import (
     MAIN_REGION,
     QUIET_REGION,
@@ -29,9 +30,14 @@ LIST_KEYS = {
     "Vpcs",
     "RouteTables",
     "InternetGateways",
+    "EgressOnlyInternetGateways",
     "NatGateways",
+    "VpnGateways",
     "VpcPeeringConnections",
+    "VpcEndpoints",
     "TransitGatewayAttachments",
+    "TransitGatewayVpcAttachments",
+    "TransitGatewayRouteTables",
     "ManagedPrefixLists",
     "Reservations",
 }
@@ -43,9 +49,14 @@ ID_KEYS = {
     "Vpcs": "VpcId",
     "RouteTables": "RouteTableId",
     "InternetGateways": "InternetGatewayId",
+    "EgressOnlyInternetGateways": "EgressOnlyInternetGatewayId",
     "NatGateways": "NatGatewayId",
+    "VpnGateways": "VpnGatewayId",
     "VpcPeeringConnections": "VpcPeeringConnectionId",
+    "VpcEndpoints": "VpcEndpointId",
     "TransitGatewayAttachments": "TransitGatewayAttachmentId",
+    "TransitGatewayVpcAttachments": "TransitGatewayAttachmentId",
+    "TransitGatewayRouteTables": "TransitGatewayRouteTableId",
     "ManagedPrefixLists": "PrefixListId",
     "Reservations": "ReservationId",
 }
@@ -105,9 +116,11 @@ def test_referenced_prefix_lists_carry_their_entries(
     bastions = lists[three_tier["pl:bastions"]]
     assert bastions["PrefixListName"] == "bastions"
     assert [e["Cidr"] for e in bastions["Entries"]] == ["10.20.1.0/24", "192.0.2.0/28"]
+    s3 = f"com.amazonaws.{MAIN_REGION}.s3"  # named by the gateway endpoint and its route
     for plist in collected["ManagedPrefixLists"]:
-        # customer-managed lists always get entries; AWS-managed ones only when a rule names them
-        assert ("Entries" in plist) == (plist["OwnerId"] != "AWS"), plist["PrefixListName"]
+        # customer-managed lists always get entries; AWS-managed ones only when something uses them
+        used = plist["OwnerId"] != "AWS" or plist["PrefixListName"] == s3
+        assert ("Entries" in plist) == used, plist["PrefixListName"]
 
 
 def test_custom_nacl_entries_are_ordered_by_direction_and_rule_number(
@@ -154,13 +167,140 @@ def test_peering_and_routes_are_collected(collected: dict[str, Any], three_tier:
         three_tier["vpc:prod"],
         three_tier["vpc:shared"],
     }
-    routes = [
-        r
+    peered = {
+        table["RouteTableId"]: [
+            r["DestinationCidrBlock"]
+            for r in table["Routes"]
+            if r.get("VpcPeeringConnectionId") == three_tier["pcx"]
+        ]
         for table in collected["RouteTables"]
-        for r in table["Routes"]
-        if r.get("VpcPeeringConnectionId") == three_tier["pcx"]
+    }
+    assert {t: d for t, d in peered.items() if d} == {
+        three_tier["rtb:main"]: ["10.20.0.0/16"],
+        three_tier["rtb:public"]: ["10.20.0.0/16"],
+        three_tier["rtb:private"]: ["10.20.0.0/16"],
+        three_tier["rtb:shared"]: ["10.10.0.0/16"],
+    }
+
+
+def test_subnet_tables_are_explicit_or_main(collected: dict[str, Any], three_tier: Built) -> None:
+    tables = by_id(collected, "RouteTables")
+    explicit = {
+        a["SubnetId"]: table["RouteTableId"]
+        for table in collected["RouteTables"]
+        for a in table["Associations"]
+        if a.get("SubnetId")
+    }
+    assert explicit[three_tier["subnet:web"]] == three_tier["rtb:public"]
+    assert explicit[three_tier["subnet:app"]] == three_tier["rtb:private"]
+    assert three_tier["subnet:db"] not in explicit  # the db subnet takes the main table
+    main = tables[three_tier["rtb:main"]]
+    assert main["VpcId"] == three_tier["vpc:prod"]
+    assert [a["Main"] for a in main["Associations"]] == [True]
+    for table in collected["RouteTables"]:
+        assert all(not a["Main"] for a in table["Associations"] if a.get("SubnetId"))
+        keys = [
+            tuple(str(r.get(k) or "") for k in aws.SORT_FIELDS["Routes"]) for r in table["Routes"]
+        ]
+        assert keys == sorted(keys), table["RouteTableId"]
+
+
+def test_routes_name_every_kind_of_target(collected: dict[str, Any], three_tier: Built) -> None:
+    def routes(table: str) -> dict[str, dict[str, Any]]:
+        found = by_id(collected, "RouteTables")[three_tier[table]]["Routes"]
+        return {
+            r.get("DestinationCidrBlock")
+            or r.get("DestinationIpv6CidrBlock")
+            or r["DestinationPrefixListId"]: r
+            for r in found
+        }
+
+    public, private, main = routes("rtb:public"), routes("rtb:private"), routes("rtb:main")
+    assert public["10.10.0.0/16"]["GatewayId"] == "local"
+    assert public["0.0.0.0/0"]["GatewayId"] == three_tier["igw"]
+    assert private["0.0.0.0/0"]["NatGatewayId"] == three_tier["nat"]
+    assert private["::/0"]["EgressOnlyInternetGatewayId"] == three_tier["eigw"]
+    assert private["192.168.0.0/16"]["GatewayId"] == three_tier["vgw"]
+    assert private["10.40.0.0/16"]["TransitGatewayId"] == three_tier["tgw"]
+    assert {r["State"] for r in private.values()} == {"active"}
+    assert "0.0.0.0/0" not in main  # db: no default route
+    s3 = next(
+        p["PrefixListId"]
+        for p in collected["ManagedPrefixLists"]
+        if p["PrefixListName"] == f"com.amazonaws.{MAIN_REGION}.s3"
+    )
+    assert main[s3]["GatewayId"] == three_tier["vpce:s3"]
+
+
+def test_gateways_and_endpoints_are_collected(collected: dict[str, Any], three_tier: Built) -> None:
+    igw = by_id(collected, "InternetGateways")[three_tier["igw"]]
+    assert igw["Attachments"] == [{"State": "available", "VpcId": three_tier["vpc:prod"]}]
+    eigw = by_id(collected, "EgressOnlyInternetGateways")[three_tier["eigw"]]
+    assert [a["VpcId"] for a in eigw["Attachments"]] == [three_tier["vpc:prod"]]
+    nat = by_id(collected, "NatGateways")[three_tier["nat"]]
+    assert (nat["SubnetId"], nat["State"]) == (three_tier["subnet:web"], "available")
+    (address,) = nat["NatGatewayAddresses"]
+    assert (address["PrivateIp"], bool(address.get("PublicIp"))) == ("10.10.1.200", True)
+    eni = by_id(collected, "NetworkInterfaces")[address["NetworkInterfaceId"]]
+    assert (eni["InterfaceType"], eni["SubnetId"], eni["PrivateIpAddress"]) == (
+        "nat_gateway",
+        three_tier["subnet:web"],
+        "10.10.1.200",
+    )
+    vgw = by_id(collected, "VpnGateways")[three_tier["vgw"]]
+    assert vgw["VpcAttachments"] == [{"State": "attached", "VpcId": three_tier["vpc:prod"]}]
+    endpoint = by_id(collected, "VpcEndpoints")[three_tier["vpce:s3"]]
+    assert endpoint["VpcEndpointType"] == "Gateway"
+    assert endpoint["ServiceName"] == f"com.amazonaws.{MAIN_REGION}.s3"
+    assert endpoint["RouteTableIds"] == [three_tier["rtb:main"]]
+    assert isinstance(endpoint["CreationTimestamp"], str)
+
+
+def test_transit_gateway_attachments_carry_their_subnets(
+    collected: dict[str, Any], three_tier: Built
+) -> None:
+    prod, lab = three_tier["tgw-attach:prod"], three_tier["tgw-attach:lab"]
+    attachments = by_id(collected, "TransitGatewayAttachments")
+    assert {
+        k: (a["ResourceType"], a["ResourceId"], a["State"]) for k, a in attachments.items()
+    } == {
+        prod: ("vpc", three_tier["vpc:prod"], "available"),
+        lab: ("vpc", three_tier["vpc:lab"], "available"),
+    }
+    vpc_attachments = by_id(collected, "TransitGatewayVpcAttachments")
+    assert vpc_attachments[prod]["SubnetIds"] == [three_tier["subnet:app"]]
+    assert vpc_attachments[lab]["SubnetIds"] == [three_tier["subnet:lab"]]
+    assert {a["TransitGatewayId"] for a in vpc_attachments.values()} == {three_tier["tgw"]}
+
+
+def test_transit_gateway_route_tables_carry_routes_and_associations(
+    collected: dict[str, Any], three_tier: Built
+) -> None:
+    hub = by_id(collected, "TransitGatewayRouteTables")[three_tier["tgw-rtb:hub"]]
+    assert hub["TransitGatewayId"] == three_tier["tgw"]
+    assert [(r["DestinationCidrBlock"], r["State"], r["Type"]) for r in hub["Routes"]] == [
+        ("10.10.0.0/16", "active", "static"),
+        ("10.40.0.0/16", "active", "static"),
+        ("10.99.0.0/16", "blackhole", "static"),
     ]
-    assert sorted(r["DestinationCidrBlock"] for r in routes) == ["10.10.0.0/16", "10.20.0.0/16"]
+    assert [(a["TransitGatewayAttachmentId"], a["State"]) for a in hub["Associations"]] == sorted(
+        [
+            (three_tier["tgw-attach:prod"], "associated"),
+            (three_tier["tgw-attach:lab"], "associated"),
+        ]
+    )
+    for table in collected["TransitGatewayRouteTables"]:
+        assert isinstance(table["Routes"], list) and isinstance(table["Associations"], list)
+
+
+def test_the_collected_snapshot_builds_a_network(
+    collected: dict[str, Any], three_tier: Built, tmp_path: Path
+) -> None:
+    path = tmp_path / "net.json"
+    path.write_text(aws.render(collected), encoding="utf-8")
+    network = build_network(read_document(str(path)), str(path))
+    assert {three_tier["vpc:prod"], three_tier["vpc:lab"]} <= set(network.vpcs)
+    assert three_tier["eni:db-1"] in {e.id for e in network.enis}
 
 
 def test_two_collections_render_identically(aws_env: str, three_tier: Built) -> None:
@@ -176,7 +316,10 @@ def test_progress_names_each_call_and_its_count(aws_env: str, three_tier: Built)
     lines: list[str] = []
     doc = aws.collect_snapshot(new_session(), MAIN_REGION, lines.append)
     assert f"{MAIN_REGION}: SecurityGroups {len(doc['SecurityGroups'])}" in lines
-    assert [line.split()[1] for line in lines[:12]] == [key for key, _, _ in aws.EC2_LISTS]
+    count = len(aws.EC2_LISTS)
+    assert [line.split()[1] for line in lines[:count]] == [key for key, _, _ in aws.EC2_LISTS]
+    hub = three_tier["tgw-rtb:hub"]
+    assert f"{MAIN_REGION}: {hub} Routes 3 Associations 2" in lines
     assert f"{MAIN_REGION}: {three_tier['pl:bastions']} Entries 2" in lines
 
 

@@ -48,11 +48,17 @@ class StubbedSession:
         return list(self.real.get_available_regions(service, partition_name=partition_name))
 
     def queue(
-        self, pages: dict[str, list[dict[str, Any]]], fail: tuple[str, dict[str, Any]] | None = None
+        self,
+        pages: dict[str, list[dict[str, Any]]],
+        fail: tuple[str, dict[str, Any]] | None = None,
+        then: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (),
+        entries_of: str = "pl-0c0ffee",
     ) -> None:
         """Queue a whole collection: the pages given per snapshot key, one empty page for every other call.
 
         With `fail` = (snapshot key, add_client_error kwargs), that call answers with the error instead.
+        `then` holds (method, response, expected params) answers for the calls that complete transit
+        gateway route tables; the `Entries` pages answer for the prefix list `entries_of`.
         """
         self.stubs["sts"].add_response(
             "get_caller_identity",
@@ -71,8 +77,10 @@ class StubbedSession:
                 self.stubs["ec2"].add_response(
                     operation, page, {"NextToken": f"{key}-{i}"} if i else {}
                 )
+        for method, response, expected in then:
+            self.stubs["ec2"].add_response(method, response, expected)
         for i, page in enumerate(pages.get("Entries", [])):
-            expected = {"PrefixListId": "pl-0c0ffee"} | ({"NextToken": f"Entries-{i}"} if i else {})
+            expected = {"PrefixListId": entries_of} | ({"NextToken": f"Entries-{i}"} if i else {})
             self.stubs["ec2"].add_response("get_managed_prefix_list_entries", page, expected)
 
     def __enter__(self) -> StubbedSession:
@@ -103,7 +111,7 @@ def offline(isolated_aws: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def test_paginated_describes_are_followed_to_the_last_page(offline: pytest.MonkeyPatch) -> None:
-    pages = {
+    pages: dict[str, list[dict[str, Any]]] = {
         "SecurityGroups": [
             {"SecurityGroups": [group("sg-0c", "c")], "NextToken": "SecurityGroups-1"},
             {

@@ -39,7 +39,7 @@ def doc_of(changes: list[dict[str, Any]], resources: list[dict[str, Any]], base:
 def test_load_plan_rejects_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(InputError, match="line 1"):
+    with pytest.raises(InputError, match=r"bad\.json:1:2: expected valid JSON"):
         load_plan(str(bad))
     bad.write_text(json.dumps({"resource_changes": []}))
     with pytest.raises(InputError, match="format_version"):

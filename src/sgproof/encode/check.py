@@ -14,7 +14,7 @@ from ..model.addr import is_global, normalize, parse_cidr
 from ..model.network import NON_HOST_TYPES
 from ..report.model import Counterexample, Result, endpoint_info
 from ..semantics import Endpoint, Flow, Step, Verdict, connection_exists, evaluate
-from ..semantics.evaluate import port_representatives
+from ..semantics.evaluate import matches, peer_matches, port_representatives
 from ..semantics.routing import NAT_PORTS
 from ..spec import Invariant, ServiceSet, Spec, describe
 from ..spec.select import EndpointSet, Selection
@@ -127,8 +127,13 @@ class Checker:
     # ---- deny / only ---------------------------------------------------------------------------
     def _exists_query(self, inv: Invariant, src: EndpointSet, dst: EndpointSet) -> _Query | None:
         """Slice both sides and build the solver; None when no flow can exist at all."""
+        return self._build_exists(inv.services, src, dst)
+
+    def _build_exists(self, svc: ServiceSet, src: EndpointSet, dst: EndpointSet,
+                      rule: SgRule | None = None) -> _Query | None:
+        """The deny/only query; with `rule`, the flow must match that rule in place of its side's group
+        gate (egress rules on the source side, ingress rules on the destination side)."""
         enc = self.enc
-        svc = inv.services
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
         if self.optimise:
@@ -160,7 +165,12 @@ class Checker:
                 solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
         solver.add(*enc.service_constraints(p, x, sp, svc))
         solver.add(*enc.nat_port_constraints(np))
-        solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc, np))
+        s_gate = d_gate = None
+        if rule is not None:
+            own, other = (s_terms, d_terms) if rule.egress else (d_terms, s_terms)
+            gate = z3.And(enc.match(rule.match, p, x), enc.peer(rule.peer, other), z3.Not(own.ext))
+            s_gate, d_gate = (gate, None) if rule.egress else (None, gate)
+        solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc, np, s_gate=s_gate, d_gate=d_gate))
         return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp, np)
 
     def _project_sides(self, svc: ServiceSet, base_s: dict[int, list[int]], ext_s: list[tuple[int, int]],
@@ -368,6 +378,39 @@ class Checker:
             same_proto = q.p == v["p"] if v["p"] in named else z3.And([q.p != n for n in named])
             q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], same_proto)))
         return found, q.solver.check() == z3.unsat
+
+    def rule_use(self, rule: SgRule) -> Flow | str | None:
+        """A flow that every other gate admits and the rule matches (replayed), None when the rule is dead
+        (proven: no such flow), or the solver's reason when it could not decide."""
+        members = frozenset(i for i, e in enumerate(self.net.enis) if rule.sg_id in e.groups and e.hosts)
+        if not members:
+            return None
+        own = EndpointSet(members, ((), ()))
+        every = self.selection.everything()
+        src, dst = (own, every) if rule.egress else (every, own)
+        svc = ServiceSet.of({p: [(rule.match.lo, rule.match.hi)]
+                             for p in (range(256) if rule.match.proto == -1 else [rule.match.proto])})
+        q = self._build_exists(svc, src, dst, rule)
+        if q is None:
+            return None
+        answer = q.solver.check()
+        if answer == z3.unsat:
+            return None
+        if answer != z3.sat:
+            return str(q.solver.reason_unknown())
+        m = q.solver.model()
+
+        def val(t: Any) -> int:
+            return int(m.eval(t, model_completion=True).as_long())
+
+        s_ep, d_ep = self._pick_pair(q.side_s, val(q.s_cls), val(q.s_atom), q.side_d, val(q.d_cls), val(q.d_atom))
+        flow = Flow(s_ep, d_ep, val(q.p), val(q.x), val(q.sp), val(q.np))
+        other = flow.src if not rule.egress else flow.dst
+        if not evaluate(self.net, flow).allowed or not (matches(rule.match, flow.proto, flow.value)
+                                                        and peer_matches(self.net, rule, other)):
+            raise InternalError(f"lint: the flow {flow.text()} that uses {rule.sg_id} rule {rule.text()} does not "
+                                "replay through the plain evaluator")
+        return flow
 
     def _external(self, atom: int) -> Endpoint:
         """An external address inside the atom (not its first address, which reads like a network)."""

@@ -379,10 +379,11 @@ class Encoder:
         return direct, nats, tgws, (z3.Or(reply) if reply else self.F())
 
     def connection(self, s: Terms, d: Terms, p: Any, x: Any, services: ServiceSet, sports: list[Any],
-                   nports: list[Any], unknown_allows: bool) -> Any:
+                   nports: list[Any], unknown_allows: bool, s_gate: Any = None, d_gate: Any = None) -> Any:
         """Every gate of contract 4 and 4.5 for the request and its reply: the SGs, routing both ways, the
         NACLs on every leg. The reply needs one of `sports` (client ports) and, through a NAT gateway, one
-        of `nports` (its source ports). `unknown_allows`: an unknown route counts as a route (deny/only)."""
+        of `nports` (its source ports). `unknown_allows`: an unknown route counts as a route (deny/only).
+        `s_gate`/`d_gate` replace a side's security-group gate (lint: "this one rule admits it")."""
         cross = z3.Or(s.ext, d.ext, s.sub != d.sub)
         s_out = self.nacl_gate(s, True, d.atom, p, x, services)
         d_in = self.nacl_gate(d, False, s.atom, p, x, services)
@@ -416,17 +417,23 @@ class Encoder:
                         for np in nports]
             parts.append(z3.And(z3.Or(conds), req, z3.Or(reps), z3.Or(nat_reps)))
         for legs, conds in sorted(tgws.items(), key=lambda kv: (kv[0].sender_subnet, kv[0].receiver_subnet)):
+            # AWS: towards the gateway the sender's subnet (out) and the attachment subnet (in) are both
+            # evaluated, even as one subnet; from the gateway into the attachment's own subnet nothing is
             sa, sb = legs.sender_subnet, legs.receiver_subnet
             not_sa, not_sb = s.sub != self.subnet_idx[sa], d.sub != self.subnet_idx[sb]
-            req = z3.And(req_direct, z3.Implies(not_sa, self.chain_at(sa, False, s.atom, p, x, services)),
-                         z3.Implies(not_sb, self.chain_at(sb, True, d.atom, p, x, services)))
-            reps = [z3.And(rep_direct(need, rx), z3.Implies(need, z3.And(
-                z3.Implies(not_sb, self.chain_at(sb, False, d.atom, p, rx, None)),
-                z3.Implies(not_sa, self.chain_at(sa, True, s.atom, p, rx, None))))) for need, rx in replies]
+            req = z3.And(s_out, self.chain_at(sa, False, s.atom, p, x, services),
+                         z3.Implies(not_sb, z3.And(self.chain_at(sb, True, d.atom, p, x, services), d_in)))
+            reps = [z3.Implies(need, z3.And(
+                self.nacl_gate(d, True, s.atom, p, rx, None), self.chain_at(sb, False, d.atom, p, rx, None),
+                z3.Implies(not_sa, z3.And(self.chain_at(sa, True, s.atom, p, rx, None),
+                                          self.nacl_gate(s, False, d.atom, p, rx, None)))))
+                for need, rx in replies]
             parts.append(z3.And(z3.Or(conds), req, z3.Or(reps)))
         if not parts:
             return self.F()
-        return z3.And(self.sg_gate(s, d, p, x), self.sg_gate(d, s, p, x), reply_route, z3.Or(parts))
+        s_sg = self.sg_gate(s, d, p, x) if s_gate is None else s_gate
+        d_sg = self.sg_gate(d, s, p, x) if d_gate is None else d_gate
+        return z3.And(s_sg, d_sg, reply_route, z3.Or(parts))
 
     def nat_port(self, name: str = "nport") -> Any:
         return z3.Int(name, self.z)
@@ -435,14 +442,14 @@ class Encoder:
         return [np >= NAT_PORTS[0], np <= NAT_PORTS[1]]
 
     def allowed(self, s: Terms, d: Terms, p: Any, x: Any, sp: Any, services: ServiceSet,
-                np: Any | None = None, unknown_allows: bool = True) -> Any:
+                np: Any | None = None, unknown_allows: bool = True, s_gate: Any = None, d_gate: Any = None) -> Any:
         """Some flow with client port sp (and NAT source port np) gets through; for positive use in a
         satisfiability query (np, when not given, is a fresh variable bounded inside the formula)."""
         extra: list[Any] = []
         if np is None:
             np = self.nat_port("_nport")
             extra = self.nat_port_constraints(np)
-        return z3.And(*extra, self.connection(s, d, p, x, services, [sp], [np], unknown_allows))
+        return z3.And(*extra, self.connection(s, d, p, x, services, [sp], [np], unknown_allows, s_gate, d_gate))
 
     def service_constraints(self, p: Any, x: Any, sp: Any | None, services: ServiceSet) -> list[Any]:
         lo, hi = self.ephemeral

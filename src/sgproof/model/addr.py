@@ -14,53 +14,79 @@ def family_max(family: int) -> int:
     return V4_MAX if family == 4 else V6_MAX
 
 
+def _decimal(text: str, limit: int) -> int:
+    """A plain ASCII decimal 0..limit without leading zeros; ValueError otherwise."""
+    if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0") or len(text) > 3:
+        raise ValueError(text)
+    value = int(text)
+    if value > limit:
+        raise ValueError(text)
+    return value
+
+
 def parse_ipv4(text: str) -> int:
-    """Parse dotted-quad IPv4 text to an int; ValueError when it is not one.
+    """Parse dotted-quad IPv4 text to an int; ValueError when it is not one (no leading zeros).
 
     >>> parse_ipv4("10.0.1.10")
     167772426
+    >>> parse_ipv4("010.0.1.10")
+    Traceback (most recent call last):
+    ValueError: 010.0.1.10
     """
     parts = text.split(".")
     if len(parts) != 4:
         raise ValueError(text)
     value = 0
     for part in parts:
-        if not part.isdigit() or len(part) > 3:
-            raise ValueError(text)
-        octet = int(part)
-        if octet > 255:
-            raise ValueError(text)
+        try:
+            octet = _decimal(part, 255)
+        except ValueError:
+            raise ValueError(text) from None
         value = (value << 8) | octet
     return value
+
+
+def parse_ipv6(text: str) -> int:
+    """Parse IPv6 text (ASCII, no zone index) to an int; ValueError when it is not one."""
+    if not text.isascii() or "%" in text or not text:
+        raise ValueError(text)
+    try:
+        return int(ipaddress.IPv6Address(text))
+    except ValueError:
+        raise ValueError(text) from None
 
 
 def parse_address(text: str) -> tuple[int, int]:
     """Parse an IPv4 or IPv6 address to (family, int)."""
     if ":" not in text:
         return 4, parse_ipv4(text)
-    return 6, int(ipaddress.IPv6Address(text))
+    return 6, parse_ipv6(text)
 
 
 def parse_cidr(text: str) -> tuple[int, int, int]:
     """Parse a CIDR block (host bits must be zero, as AWS stores them) to (family, lo, hi).
 
+    The ValueError says what is wrong: `host bits set in ...` for a block that is not a network.
+
     >>> parse_cidr("10.0.0.0/8")
     (4, 167772160, 184549375)
+    >>> parse_cidr("2.2.2.2/28")
+    Traceback (most recent call last):
+    ValueError: host bits set in 2.2.2.2/28 (the network is 2.2.2.0/28)
     """
     if not isinstance(text, str) or "/" not in text:
         raise ValueError(text)
     addr, _, plen_text = text.partition("/")
-    if not plen_text.isdigit():
-        raise ValueError(text)
-    plen = int(plen_text)
     family, value = parse_address(addr)
     bits = 32 if family == 4 else 128
-    if plen > bits:
-        raise ValueError(text)
+    try:
+        plen = _decimal(plen_text, bits)
+    except ValueError:
+        raise ValueError(text) from None
     host = (1 << (bits - plen)) - 1
     if value & host:
         # AWS normalises blocks; a block with host bits set is not something it returns.
-        raise ValueError(text)
+        raise ValueError(f"host bits set in {text} (the network is {format_address(family, value & ~host)}/{plen})")
     return family, value, value | host
 
 

@@ -115,6 +115,7 @@ class TgwAttachment:
     available: bool
     subnet_ids: tuple[str, ...] | None = None  # from TransitGatewayVpcAttachments; None when not described
     tf_address: str | None = None
+    route_table: str | None = None  # Association.TransitGatewayRouteTableId, when the item has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class TgwRouteTable:
     routes: tuple[TgwRoute, ...] | None  # None: the item came without its Routes (not collected)
     attachment_ids: tuple[str, ...]  # associations
     tf_address: str | None = None
+    associations_known: bool = True  # False: the item came without its Associations list
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,7 @@ def _result(report: Report, r: Result) -> str:
     out = [f'<section class="inv {r.status}" id="inv-{_e(r.id)}">',
            f'<h3>{_e(r.id)} <span class="verdict {r.status}">{_e(VERDICT_WORDS[r.status])}</span></h3>',
            f"<p>{_e(headline(r))}</p>",
-           f"<p><b>Invariant</b> ({_e(r.kind)}, <code>{_e(r.where)}</code>): {_e(r.statement)}. "
+           f"<p><b>Invariant</b> ({_e(r.kind)}, severity {_e(r.severity)}, <code>{_e(r.where)}</code>): {_e(r.statement)}. "
            f"<span class=\"muted\">Checked in {r.seconds:.3f} s.</span></p>"]
     if r.status == "error":
         out.append(f'<p class="warn">Not checked: {_e(r.error)}</p>')

@@ -28,6 +28,7 @@ def _failure_text(r: Result) -> str:
 def _testcase(suite: ET.Element, report: Report, r: Result) -> None:
     case = ET.SubElement(suite, "testcase", classname=spec_uri(report.spec), name=r.id,
                          time=f"{r.seconds:.3f}", file=spec_uri(report.spec), line=str(r.line))
+    ET.SubElement(ET.SubElement(case, "properties"), "property", name="severity", value=r.severity)
     if r.status == "refuted":
         cx = r.violations[0].counterexample if r.violations else r.counterexample
         flow = f": {cx.flow.text()}" if cx is not None else ""

@@ -52,7 +52,7 @@ def _flow(cx: Counterexample, lines: list[str]) -> None:
 
 def _result(report: Report, r: Result, lines: list[str]) -> None:
     lines += [f"### {ICONS[r.status]} {r.id} — {cell(headline(r))}", ""]
-    lines.append(f"- Invariant ({r.kind}, {code(r.where)}): {r.statement}")
+    lines.append(f"- Invariant ({r.kind}, severity {r.severity}, {code(r.where)}): {r.statement}")
     lines.append(f"- Verdict: **{VERDICT_WORDS[r.status]}** in {r.seconds:.3f} s")
     lines.append("")
     if r.status == "error":

@@ -149,12 +149,14 @@ class Result:
     covered: dict[str, Any] = field(default_factory=dict)
     violations: tuple[Violation, ...] = ()  # with --all: every violation group of a refuted deny/only
     violations_complete: bool | None = None  # None: not enumerated; False: --max-violations cut the list
+    severity: str = "high"  # the invariant's: low | medium | high | critical (contract section 8)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind,
             "status": self.status,
+            "severity": self.severity,
             "description": self.description,
             "statement": self.statement,
             "seconds": round(self.seconds, 4),

@@ -10,6 +10,9 @@ from .audit import spec_uri, where_column
 from .model import Counterexample, Report, Result
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# a refutation's level and the score code-scanning dashboards sort by, from the invariant's severity
+LEVEL = {"low": "note", "medium": "warning", "high": "error", "critical": "error"}
+SCORE = {"low": "2.0", "medium": "5.5", "high": "8.0", "critical": "9.5"}
 
 
 def _rule(r: Result) -> dict[str, Any]:
@@ -19,10 +22,11 @@ def _rule(r: Result) -> dict[str, Any]:
         "name": "".join(w.capitalize() for w in r.id.replace("_", "-").split("-") if w) or r.id,
         "shortDescription": {"text": short},
         "fullDescription": {"text": f"{r.kind}: {r.statement}"},
-        "defaultConfiguration": {"level": "error"},
+        "defaultConfiguration": {"level": LEVEL.get(r.severity, "error")},
         "help": {"text": f"sgproof {r.kind} invariant: {r.statement}. A refutation names a concrete flow that "
                          "the security groups and network ACLs allow, with the rule at every gate."},
-        "properties": {"tags": ["security", "network", "aws"], "precision": "very-high", "kind": r.kind},
+        "properties": {"tags": ["security", "network", "aws"], "precision": "very-high", "kind": r.kind,
+                       "severity": r.severity, "security-severity": SCORE.get(r.severity, "8.0")},
     }
 
 
@@ -78,7 +82,7 @@ def _results(report: Report, r: Result) -> list[dict[str, Any]]:
         seen[cls] = seen.get(cls, 0) + 1
         if seen[cls] > 1:
             cls += f"#{seen[cls]}"
-        out.append({"ruleId": r.id, "level": "error", "kind": "fail",
+        out.append({"ruleId": r.id, "level": LEVEL.get(r.severity, "error"), "kind": "fail",
                     "message": {"text": _message(r, cx, services)},
                     "locations": [_location(report, r)],
                     "partialFingerprints": {"sgproofFlow/v1": fingerprint(r.id, cls)},

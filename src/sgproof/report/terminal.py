@@ -57,7 +57,7 @@ def _result(console: Console, r: Result) -> None:
     head = Text()
     head.append(f"{r.status.upper():8}", style=STYLES[r.status])
     head.append(f"{r.id}", style="bold")
-    head.append(f" ({r.kind}) — {r.description or r.statement}")
+    head.append(f" ({r.kind}, severity {r.severity}) — {r.description or r.statement}")
     console.print(head)
     if r.status == "proven":
         console.print(f"  {r.statement}, for every address, port and ENI of the snapshot", style="dim",

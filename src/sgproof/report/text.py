@@ -48,7 +48,7 @@ def counterexample_lines(cx: Counterexample) -> list[str]:
 
 def result_lines(r: Result) -> list[str]:
     head = {"proven": "PROVEN ", "refuted": "REFUTED", "error": "ERROR  "}[r.status]
-    lines = [f"{head} {r.id} ({r.kind}) — {r.description or r.statement}"]
+    lines = [f"{head} {r.id} ({r.kind}, severity {r.severity}) — {r.description or r.statement}"]
     if r.status == "proven":
         lines.append(f"  proven: {r.statement}, for every address, port and ENI of the snapshot")
     elif r.status == "refuted":

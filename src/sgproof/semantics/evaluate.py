@@ -95,7 +95,8 @@ def matches(m: Match, proto: int, value: int) -> bool:
     return (m.proto == ANY_PROTO or m.proto == proto) and m.lo <= value <= m.hi
 
 
-def _peer_matches(net: Network, rule: SgRule, other: Endpoint) -> bool:
+def peer_matches(net: Network, rule: SgRule, other: Endpoint) -> bool:
+    """Whether the rule's peer (CIDR, prefix list or group) names the other end of a flow."""
     peer = rule.peer
     if peer.kind == "cidr":
         return peer.family == other.family and peer.lo <= other.address <= peer.hi
@@ -112,7 +113,7 @@ def _sg_gate(net: Network, gate: str, eni: int, egress: bool, other: Endpoint, p
     for gid in e.groups:
         sg = net.sgs[gid]
         for rule in sg.egress if egress else sg.ingress:
-            if matches(rule.match, proto, value) and _peer_matches(net, rule, other):
+            if matches(rule.match, proto, value) and peer_matches(net, rule, other):
                 named = rule.text() if sg.name == gid else f"({sg.name}) {rule.text()}"
                 return Step(gate, gid, rule.text(), "allow", named, rule.tf_address)
     return Step(gate, ",".join(e.groups), None, "no-match", "no rule of " + ", ".join(e.groups) + " admits it")
@@ -182,7 +183,10 @@ def evaluate(net: Network, flow: Flow) -> Verdict:
     a_to_nat = nat is not None and nat.subnet_id != s_sub
     if s_sub is not None and not same_subnet and (nat is None or a_to_nat):
         steps.append(_leg(net, "nacl-out", s_sub, True, dst, proto, value))
-    if tgw and tgw.sender_subnet != s_sub:
+    # AWS (Network ACLs for transit gateways): towards the gateway both the sender's subnet (outbound) and
+    # the attachment subnet (inbound) are evaluated, even when they are one subnet; from the gateway into
+    # the attachment's own subnet nothing is
+    if tgw:
         steps.append(_leg(net, "nacl-tgw-in", tgw.sender_subnet, False, src, proto, value))
     if nat:
         if a_to_nat:
@@ -191,7 +195,7 @@ def evaluate(net: Network, flow: Flow) -> Verdict:
         steps.append(_leg(net, "nacl-nat-out", nat.subnet_id, True, dst, proto, value))
     if tgw and tgw.receiver_subnet != d_sub:
         steps.append(_leg(net, "nacl-tgw-out", tgw.receiver_subnet, True, dst, proto, value))
-    if d_sub is not None and not same_subnet:
+    if d_sub is not None and not same_subnet and not (tgw and tgw.receiver_subnet == d_sub):
         steps.append(_leg(net, "nacl-in", d_sub, False, src, proto, value))
     if dst.eni is not None and net.enis[dst.eni].groups:
         steps.append(_sg_gate(net, "sg-ingress", dst.eni, False, src, proto, value))
@@ -201,7 +205,7 @@ def evaluate(net: Network, flow: Flow) -> Verdict:
         rproto, rvalue = reply
         if d_sub is not None and not same_subnet:
             steps.append(_leg(net, "nacl-reply-out", d_sub, True, src, rproto, rvalue))
-        if tgw and tgw.receiver_subnet != d_sub:
+        if tgw:
             steps.append(_leg(net, "nacl-tgw-reply-in", tgw.receiver_subnet, False, dst, rproto, rvalue))
         if nat:
             nat_value = flow.nport if proto in PORTED else rvalue
@@ -210,7 +214,8 @@ def evaluate(net: Network, flow: Flow) -> Verdict:
                 steps.append(_leg(net, "nacl-nat-reply-out", nat.subnet_id, True, src, rproto, rvalue))
         if tgw and tgw.sender_subnet != s_sub:
             steps.append(_leg(net, "nacl-tgw-reply-out", tgw.sender_subnet, True, src, rproto, rvalue))
-        if s_sub is not None and not same_subnet and (nat is None or a_to_nat):
+        if (s_sub is not None and not same_subnet and (nat is None or a_to_nat)
+                and not (tgw and tgw.sender_subnet == s_sub)):
             steps.append(_leg(net, "nacl-reply-in", s_sub, False, dst, rproto, rvalue))
     return Verdict(all(s.verdict in ("allow", "unknown") for s in steps), tuple(steps))
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..model import ICMP, TCP, UDP, Eni, Network
-from ..model.addr import format_address
+from ..model.addr import format_address, format_interval
 from ..model.routing import RANK_PROPAGATED, Route, RouteTable, Routing, TgwAttachment, TgwRoute
 
 Out = Callable[..., "Decision"]  # a decision about the route at hand: out(verdict, reason="")
@@ -138,6 +138,8 @@ class Router:
             if kind == "nat":
                 return out("unknown", "a NAT gateway route towards another VPC (private NAT) is not modelled"), None, None
             return out("deny", f"{route.target} does not lead to {dst_vpc}"), None, None
+        if kind in ("igw", "eigw") and not self._attached(route.target, src_vpc):
+            return out("deny", f"{route.target} is not attached to {src_vpc}"), None, None
         # out to an external address
         if kind == "igw":
             if family == 4 and not src_mapped:
@@ -195,8 +197,13 @@ class Router:
             return out("deny", f"{tgw} has no available attachment from {src_vpc}"), None
         if self.rt.tgw_tables is None:
             return out("unknown", f"the route tables of {tgw} were not collected (TransitGatewayRouteTables)"), None
-        table = next((t for _, t in sorted(self.rt.tgw_tables.items()) if sender.id in t.attachment_ids), None)
+        mine = [t for _, t in sorted(self.rt.tgw_tables.items()) if t.tgw_id == tgw]
+        table = next((t for t in mine if sender.id in t.attachment_ids), None)
+        if table is None and sender.route_table is not None:
+            table = self.rt.tgw_tables.get(sender.route_table)
         if table is None:
+            if any(not t.associations_known for t in mine):
+                return out("unknown", f"the associations of {tgw}'s route tables were not collected"), None
             return out("deny", f"attachment {sender.id} is associated with no route table of {tgw}"), None
         if table.routes is None:
             return out("unknown", f"the routes of {table.id} were not collected"), None
@@ -229,6 +236,13 @@ class Router:
         if r_sub is None:
             return out("deny", f"{receiver.id} has no subnet"), None
         return out("allow"), TgwLegs(s_sub, r_sub)
+
+    def _attached(self, gateway: str, vpc: str) -> bool:
+        """An internet gateway carries only for the VPC it is attached to; an active route to one that the
+        snapshot does not describe is taken as attached (AWS turns a route to a detached one into a
+        blackhole)."""
+        g = self.rt.gateways.get(gateway)
+        return g is None or vpc in g.vpc_ids
 
     def _vpc_attachment(self, atts: list[TgwAttachment], vpc: str) -> TgwAttachment | None:
         return next((a for a in sorted(atts, key=lambda a: a.id)
@@ -292,6 +306,8 @@ class Router:
             return out("unknown", "ingress routing (a route table associated with a gateway) is not modelled")
         if kind == "unmodelled":
             return out("unknown", f"target {route.target} is not modelled in this version")
+        if kind in ("igw", "eigw") and not self._attached(route.target, vpc_id):
+            return out("deny", f"{route.target} is not attached to {vpc_id}")
         if at_public or family == 6:
             if kind == "igw":
                 return out("allow")
@@ -367,9 +383,30 @@ def routing_warnings(net: Network) -> list[str]:
                     note("peerings lead to VPCs the snapshot does not hold", where)
             elif r.kind == "nat" and r.family == 6:
                 note("IPv6 routes to a NAT gateway (NAT64) are not modelled", where)
+        ties: dict[tuple[int, int, int, int], set[str]] = {}
+        for r in t.routes:
+            ties.setdefault((r.family, r.lo, r.hi, r.rank), set()).add(r.target)
+        for (f, lo, hi, _rank), targets in sorted(ties.items()):
+            if len(targets) > 1:
+                note("routes to one destination tie with different targets",
+                     f"{t.id}: {format_interval(f, lo, hi)} -> {', '.join(sorted(targets))}")
+    ext = [(f, lo, hi) for f, ivs in net.external.items() for lo, hi in ivs]
     for tt in sorted((rt.tgw_tables or {}).values(), key=lambda t: t.id):
         if tt.routes is None:
             note("transit gateway route tables came without their routes", tt.id)
+        if not tt.associations_known:
+            note("transit gateway route tables came without their associations", tt.id)
+        for tr in tt.routes or ():
+            kinds = {(rt.tgw_attachments[a].resource_type if a in rt.tgw_attachments else "undescribed")
+                     for a in tr.attachments}
+            where = f"{tt.id}: {tr.dest} -> {', '.join(tr.attachments)}"
+            if tr.blackhole:
+                continue
+            if kinds - {"vpc"}:
+                note("transit gateway routes lead to VPN, Direct Connect, peering or undescribed attachments", where)
+            elif any(f == tr.family and lo <= tr.hi and tr.lo <= hi for f, lo, hi in ext):
+                note("transit gateway routes send external addresses to a VPC attachment (an egress or appliance "
+                     "VPC is not modelled)", where)
     out = []
     for kind, wheres in found.items():
         more = f" and {len(wheres) - 1} more" if len(wheres) > 1 else ""

@@ -6,7 +6,13 @@ Every source first produces the snapshot document of contract section 2 (the mer
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
+import os
+import re
+import stat
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +52,149 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# Bounds on what a JSON input may be. Each is far beyond real data (a 20,000-ENI account is ~40 MB and
+# 8 levels deep; a Terraform plan of a large estate a few hundred MB and ~12 levels), and each keeps a
+# crafted file from exhausting memory or the stack. Integers are bounded by int() itself (4,300 digits).
+MAX_JSON_BYTES = 1 << 30
+MAX_JSON_DEPTH = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _BadJson(Exception):
+    """Raised from the decoder's hooks: what was expected and what was found."""
+
+    def __init__(self, expected: str, found: str):
+        super().__init__(expected)
+        self.expected = expected
+        self.found = found
+
+
+def _parse_constant(name: str) -> Any:
+    raise _BadJson("standard JSON numbers (NaN and Infinity are not JSON)", name)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = ""
+        for k, _ in pairs:
+            if k in seen:
+                dup = k
+                break
+            seen.add(k)
+        raise _BadJson("each key once in a JSON object", f"{dup!r} twice")
+    return out
+
+
+def _line_col(data: str | bytes, offset: int) -> str:
+    nl = "\n" if isinstance(data, str) else b"\n"
+    line = data.count(nl, 0, offset) + 1  # type: ignore[arg-type]
+    col = offset - (data.rfind(nl, 0, offset) + 1) + 1  # type: ignore[arg-type]
+    return f"{line}:{col}"
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a path could not be read, in words."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return "a path too long for the file system"
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    return exc.strerror or type(exc).__name__
+
+
+def _json_path(parts: tuple[str | int, ...]) -> str:
+    out = "$"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def _children(value: Any) -> Any:
+    return value.items() if isinstance(value, dict) else enumerate(value)
+
+
+def _too_deep(doc: Any) -> bool:
+    level = [doc]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [c for v in level for c in (v.values() if type(v) is dict else v) if type(c) in (dict, list)]
+        if not level:
+            return False
+    return True
+
+
+def _check_tree(doc: Any, path: str, surrogates: bool) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH and strings with lone surrogates (they cannot be printed)."""
+    if not isinstance(doc, dict | list):
+        return
+    deep = _too_deep(doc)
+    if not deep and not surrogates:
+        return
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
+    while stack:
+        value, where = stack.pop()
+        if len(where) >= MAX_JSON_DEPTH:
+            raise InputError(path, _json_path(where[:8]) + "...", f"JSON nested at most {MAX_JSON_DEPTH} levels deep",
+                             "deeper nesting")
+        for k, v in _children(value):
+            if isinstance(k, str) and _SURROGATE.search(k):
+                raise InputError(path, _json_path(where), "keys of valid Unicode text", "a lone surrogate escape")
+            if isinstance(v, dict | list):
+                stack.append((v, (*where, k)))
+            elif isinstance(v, str) and _SURROGATE.search(v):
+                raise InputError(path, _json_path((*where, k)), "valid Unicode text", "a lone surrogate escape")
+
+
+def load_json(path: str, what: str) -> Any:
+    """Read one JSON file within bounds (size, nesting, number length); every failure is one InputError.
+
+    `what` names the file for the messages, e.g. "snapshot file". The size is checked before reading.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(path, None, f"an existing {what}") from None
+    except OSError as exc:
+        raise InputError(path, None, f"a readable {what}", os_reason(exc)) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a device, pipe or socket"
+        raise InputError(path, None, f"a regular file for the {what}", kind)
+    cap = f"at most {MAX_JSON_BYTES >> 30} GiB"
+    if st.st_size > MAX_JSON_BYTES:
+        raise InputError(path, None, f"a {what} of {cap}", f"{st.st_size} bytes")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_JSON_BYTES + 1)
+    except OSError as exc:
+        raise InputError(path, None, f"a readable {what}", os_reason(exc)) from None
+    if len(data) > MAX_JSON_BYTES:
+        raise InputError(path, None, f"a {what} of {cap}", "more")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        found = "UTF-16 (re-save it as UTF-8)" if utf16 else f"byte {data[exc.start]:#04x}"
+        raise InputError(path, _line_col(data, exc.start), f"UTF-8 text in the {what}", found) from None
+    del data
+    try:
+        doc = json.loads(text, parse_constant=_parse_constant, object_pairs_hook=_object)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"{exc.lineno}:{exc.colno}", f"valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InputError(path, None, f"JSON nested at most {MAX_JSON_DEPTH} levels deep", "deeper nesting") from None
+    except _BadJson as exc:
+        raise InputError(path, None, exc.expected, exc.found) from None
+    except ValueError:  # int() refuses integers longer than its limit
+        limit = sys.get_int_max_str_digits()
+        m = re.search(r"\d{" + str(limit + 1) + ",}", text)
+        where = _line_col(text, m.start()) if m else None
+        found = f"{len(m.group())} digits" if m else "a longer one"
+        raise InputError(path, where, f"integers of at most {limit} digits", found) from None
+    _check_tree(doc, path, _SURROGATE_ESCAPE.search(text) is not None)
+    return doc
 
 
 def load_network(

@@ -1,7 +1,7 @@
 """Live AWS source: read one account's network with boto3, read-only, into a contract-section-2 snapshot.
 
-Only `Describe*`/`Get*` operations (and `sts:GetCallerIdentity`) are ever sent: every client this module
-makes carries a `before-call` guard that refuses any other operation before it leaves the process.
+Only the read operations of READ_OPERATIONS are ever sent: every client this module makes carries a
+`before-call` guard that refuses any other operation before it leaves the process.
 The endpoint is whatever boto3 resolves, so the standard `AWS_ENDPOINT_URL` points it at any
 compatible server. Throttling and transient faults go through botocore's retry modes; whatever
 still fails becomes one `SourceError` line, never a traceback.
@@ -10,6 +10,7 @@ still fails becomes one `SourceError` line, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
 import re
@@ -36,13 +37,15 @@ from botocore.exceptions import (
 from ..errors import InputError, InternalError, SourceError
 from . import Progress
 
-READ_ONLY_PREFIXES = ("Describe", "Get")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 DEFAULT_RETRY_MODE = "adaptive"
 DEFAULT_MAX_ATTEMPTS = 8
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60
 
-# (snapshot key, EC2 paginator, key of the list in each page); collected in this order.
+# (snapshot key, EC2 method, key of the list in each response); collected in this order. Every call is
+# paginated except DescribeVpnGateways, which AWS answers in one response.
 EC2_LISTS: tuple[tuple[str, str, str], ...] = (
     ("Vpcs", "describe_vpcs", "Vpcs"),
     ("Subnets", "describe_subnets", "Subnets"),
@@ -51,19 +54,71 @@ EC2_LISTS: tuple[tuple[str, str, str], ...] = (
     ("NetworkAcls", "describe_network_acls", "NetworkAcls"),
     ("RouteTables", "describe_route_tables", "RouteTables"),
     ("InternetGateways", "describe_internet_gateways", "InternetGateways"),
+    (
+        "EgressOnlyInternetGateways",
+        "describe_egress_only_internet_gateways",
+        "EgressOnlyInternetGateways",
+    ),
     ("NatGateways", "describe_nat_gateways", "NatGateways"),
+    ("VpnGateways", "describe_vpn_gateways", "VpnGateways"),
     ("VpcPeeringConnections", "describe_vpc_peering_connections", "VpcPeeringConnections"),
+    ("VpcEndpoints", "describe_vpc_endpoints", "VpcEndpoints"),
     (
         "TransitGatewayAttachments",
         "describe_transit_gateway_attachments",
         "TransitGatewayAttachments",
+    ),
+    (
+        "TransitGatewayVpcAttachments",
+        "describe_transit_gateway_vpc_attachments",
+        "TransitGatewayVpcAttachments",
+    ),
+    (
+        "TransitGatewayRouteTables",
+        "describe_transit_gateway_route_tables",
+        "TransitGatewayRouteTables",
     ),
     ("ManagedPrefixLists", "describe_managed_prefix_lists", "PrefixLists"),
     ("Reservations", "describe_instances", "Reservations"),
 )
 SNAPSHOT_LISTS = tuple(key for key, _, _ in EC2_LISTS)
 
+# The only operations any client of this module may send (SERVICE:OperationName): the calls above, the
+# per-item reads that complete them, and the caller's identity. docs/iam-policy.json grants exactly these.
+READ_OPERATIONS: frozenset[str] = frozenset(
+    {
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeNetworkAcls",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeInternetGateways",
+        "ec2:DescribeEgressOnlyInternetGateways",
+        "ec2:DescribeNatGateways",
+        "ec2:DescribeVpnGateways",
+        "ec2:DescribeVpcPeeringConnections",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeTransitGatewayAttachments",
+        "ec2:DescribeTransitGatewayVpcAttachments",
+        "ec2:DescribeTransitGatewayRouteTables",
+        "ec2:DescribeManagedPrefixLists",
+        "ec2:DescribeInstances",
+        "ec2:GetManagedPrefixListEntries",
+        "ec2:SearchTransitGatewayRoutes",
+        "ec2:GetTransitGatewayRouteTableAssociations",
+        "sts:GetCallerIdentity",
+    }
+)
+
+# SearchTransitGatewayRoutes: the route states the snapshot keeps, and the route types a too-long answer
+# is split by.
+TGW_ROUTE_STATES = ("active", "blackhole")
+TGW_ROUTE_TYPES = ("static", "propagated")
+GONE_TGW_ROUTE_TABLE_STATES = frozenset({"deleting", "deleted"})
+
 # Fields that order the items of a list, by the list's key; the item's canonical JSON breaks ties.
+# (`TransitGatewayAttachments` also orders the attachments inside a transit gateway route.)
 # Every list these describe calls return is a set (NACL entries are ordered by RuleNumber, which is
 # a field), so sorting only removes the arbitrary order AWS returns them in.
 SORT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -74,9 +129,14 @@ SORT_FIELDS: dict[str, tuple[str, ...]] = {
     "NetworkAcls": ("NetworkAclId",),
     "RouteTables": ("RouteTableId",),
     "InternetGateways": ("InternetGatewayId",),
+    "EgressOnlyInternetGateways": ("EgressOnlyInternetGatewayId",),
     "NatGateways": ("NatGatewayId",),
+    "VpnGateways": ("VpnGatewayId",),
     "VpcPeeringConnections": ("VpcPeeringConnectionId",),
+    "VpcEndpoints": ("VpcEndpointId",),
     "TransitGatewayAttachments": ("TransitGatewayAttachmentId",),
+    "TransitGatewayVpcAttachments": ("TransitGatewayAttachmentId",),
+    "TransitGatewayRouteTables": ("TransitGatewayRouteTableId",),
     "ManagedPrefixLists": ("PrefixListId",),
     "Reservations": ("ReservationId",),
     "Instances": ("InstanceId",),
@@ -94,11 +154,22 @@ SORT_FIELDS: dict[str, tuple[str, ...]] = {
     "Ipv6Addresses": ("Ipv6Address",),
     "Ipv4Prefixes": ("Ipv4Prefix",),
     "Ipv6Prefixes": ("Ipv6Prefix",),
-    "Associations": ("SubnetId", "NetworkAclAssociationId", "RouteTableAssociationId"),
-    "Routes": ("DestinationCidrBlock", "DestinationIpv6CidrBlock", "DestinationPrefixListId"),
+    "Associations": (
+        "SubnetId",
+        "NetworkAclAssociationId",
+        "RouteTableAssociationId",
+        "TransitGatewayAttachmentId",
+    ),
+    "Routes": (
+        "DestinationCidrBlock",
+        "DestinationIpv6CidrBlock",
+        "DestinationPrefixListId",
+        "PrefixListId",
+    ),
     "CidrBlockAssociationSet": ("CidrBlock",),
     "Ipv6CidrBlockAssociationSet": ("Ipv6CidrBlock",),
     "Attachments": ("VpcId",),
+    "VpcAttachments": ("VpcId",),
     "NatGatewayAddresses": ("AllocationId", "PrivateIp"),
 }
 
@@ -133,16 +204,15 @@ THROTTLED_CODES = frozenset(
 
 
 class ReadOnlyViolation(InternalError):
-    """sgproof tried to send an AWS operation that is not Describe*/Get*: refused before it left."""
+    """sgproof tried to send an AWS operation outside READ_OPERATIONS: refused before it left."""
 
 
 def refuse_writes(model: Any, **_: Any) -> None:
-    """Event handler (before-parameter-build, before-call): raise unless the operation is Describe*/Get*."""
-    name = str(model.name)
-    if not name.startswith(READ_ONLY_PREFIXES):
-        service = model.service_model.service_name
+    """Event handler (before-parameter-build, before-call): raise unless the operation is in READ_OPERATIONS."""
+    operation = f"{model.service_model.service_name}:{model.name}"
+    if operation not in READ_OPERATIONS:
         raise ReadOnlyViolation(
-            f"refused to call {service}:{name}: sgproof only reads (Describe*/Get*)"
+            f"refused to call {operation}: sgproof only reads, and only the calls docs/collect.md lists"
         )
 
 
@@ -284,9 +354,11 @@ def _rank(value: Any) -> tuple[int, int, str]:
 def _paginate(
     client: Any, operation: str, result_key: str, region: str, **params: Any
 ) -> list[Any]:
-    """Every item of `result_key` across all pages of `operation`, or a SourceError."""
+    """Every item of `result_key` across all pages of `operation` (one call if it has no pages), or a SourceError."""
     items: list[Any] = []
     try:
+        if not client.can_paginate(operation):
+            return list(getattr(client, operation)(**params).get(result_key) or [])
         for page in client.get_paginator(operation).paginate(**params):
             items.extend(page.get(result_key) or [])
     except (ClientError, BotoCoreError) as exc:
@@ -299,8 +371,134 @@ def _op_name(client: Any, operation: str) -> str:
     return str(client.meta.method_to_api_mapping.get(operation, operation))
 
 
+Filters = list[dict[str, Any]]
+
+
+def _search_routes(
+    ec2: Any, table_id: str, filters: Filters, region: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """One SearchTransitGatewayRoutes, following NextToken where AWS gives one: (routes, complete).
+
+    The answer is incomplete when its last response still says AdditionalRoutesAvailable: AWS caps
+    one search (1000 routes), and a cut-off answer has no token to go on with.
+    """
+    routes: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"TransitGatewayRouteTableId": table_id, "Filters": filters}
+    seen: set[str] = set()
+    while True:
+        try:
+            page = ec2.search_transit_gateway_routes(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise source_error(region, "SearchTransitGatewayRoutes", exc) from None
+        routes.extend(page.get("Routes") or [])
+        token = page.get("NextToken")
+        if not token:
+            return routes, not page.get("AdditionalRoutesAvailable", False)
+        if token in seen:
+            raise SourceError(
+                f"{region}: SearchTransitGatewayRoutes: {table_id}: AWS repeated a page token"
+            )
+        seen.add(token)
+        params["NextToken"] = token
+
+
+def _truncated(region: str, table_id: str, filters: Filters) -> SourceError:
+    """The error for a route search that stays incomplete however it is split."""
+    where = " ".join(f"{f['Name']}={','.join(f['Values'])}" for f in filters)
+    return SourceError(
+        f"{region}: SearchTransitGatewayRoutes: {table_id} has more routes than one search returns"
+        f" even for {where}; sgproof writes no truncated route table"
+    )
+
+
+def _route_key(route: dict[str, Any]) -> str:
+    """A route's identity, for merging the answers of overlapping searches."""
+    return json.dumps(route, sort_keys=True, default=str)
+
+
+def _filter(name: str, value: str) -> dict[str, Any]:
+    """One search filter with one value."""
+    return {"Name": name, "Values": [value]}
+
+
+def _routes_within(
+    ec2: Any, table_id: str, filters: Filters, net: IPNetwork, region: str
+) -> list[dict[str, Any]]:
+    """Every route matching `filters` whose destination is `net` or inside it, halving `net` as needed."""
+    exact_filters = [*filters, _filter("route-search.exact-match", str(net))]
+    exact, complete = _search_routes(ec2, table_id, exact_filters, region)
+    if not complete:
+        raise _truncated(region, table_id, exact_filters)
+    inside_filters = [*filters, _filter("route-search.subnet-of-match", str(net))]
+    inside, complete = _search_routes(ec2, table_id, inside_filters, region)
+    if complete:
+        return exact + inside
+    if net.prefixlen == net.max_prefixlen:
+        raise _truncated(region, table_id, inside_filters)
+    found = list(exact)
+    for half in net.subnets(prefixlen_diff=1):
+        found.extend(_routes_within(ec2, table_id, filters, half, region))
+    return found
+
+
+def _tgw_routes(
+    ec2: Any, table_id: str, prefix_lists: Iterable[str], region: str
+) -> list[dict[str, Any]]:
+    """Every active and blackhole route of one transit gateway route table, never a truncated list.
+
+    One search usually holds them all. When it does not, the search is split by state and type; a part
+    still too long is split by destination: each prefix list by its id, then the IPv4 and IPv6 address
+    space by exact and subnet-of matches, halving a range until each answer is complete.
+    """
+    routes, complete = _search_routes(
+        ec2, table_id, [{"Name": "state", "Values": list(TGW_ROUTE_STATES)}], region
+    )
+    if complete:
+        return routes
+    lists = sorted({*prefix_lists, *(r["PrefixListId"] for r in routes if r.get("PrefixListId"))})
+    found: dict[str, dict[str, Any]] = {}
+    for state in TGW_ROUTE_STATES:
+        for kind in TGW_ROUTE_TYPES:
+            filters = [_filter("state", state), _filter("type", kind)]
+            part, complete = _search_routes(ec2, table_id, filters, region)
+            if not complete:
+                part = []
+                for plid in lists:
+                    listed_filters = [*filters, _filter("prefix-list-id", plid)]
+                    listed, complete = _search_routes(ec2, table_id, listed_filters, region)
+                    if not complete:
+                        raise _truncated(region, table_id, listed_filters)
+                    part.extend(listed)
+                for root in (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")):
+                    part.extend(_routes_within(ec2, table_id, filters, root, region))
+            found.update((_route_key(r), r) for r in part)
+    return list(found.values())
+
+
+def _complete_tgw_route_tables(ec2: Any, doc: dict[str, Any], region: str, say: Progress) -> None:
+    """Give each transit gateway route table its `Routes` and `Associations` lists (contract section 2)."""
+    known = [p["PrefixListId"] for p in doc.get("ManagedPrefixLists", []) if p.get("PrefixListId")]
+    for table in doc.get("TransitGatewayRouteTables", []):
+        tid = table["TransitGatewayRouteTableId"]
+        if table.get("State") in GONE_TGW_ROUTE_TABLE_STATES:
+            # AWS lists a deleted table for a while; it routes nothing and searching it fails.
+            table["Routes"], table["Associations"] = [], []
+            continue
+        table["Routes"] = _tgw_routes(ec2, tid, known, region)
+        table["Associations"] = _paginate(
+            ec2,
+            "get_transit_gateway_route_table_associations",
+            "Associations",
+            region,
+            TransitGatewayRouteTableId=tid,
+        )
+        say(
+            f"{region}: {tid} Routes {len(table['Routes'])} Associations {len(table['Associations'])}"
+        )
+
+
 def _referenced_prefix_lists(doc: dict[str, Any]) -> set[str]:
-    """Ids of the prefix lists that a security-group rule or a route names."""
+    """Ids of the prefix lists that a security-group rule, a route or a gateway endpoint uses."""
     ids: set[str] = set()
     for group in doc.get("SecurityGroups", []):
         for perm in [*group.get("IpPermissions", []), *group.get("IpPermissionsEgress", [])]:
@@ -313,6 +511,19 @@ def _referenced_prefix_lists(doc: dict[str, Any]) -> set[str]:
             for r in table.get("Routes", [])
             if r.get("DestinationPrefixListId")
         )
+    for table in doc.get("TransitGatewayRouteTables", []):
+        ids.update(r["PrefixListId"] for r in table.get("Routes", []) if r.get("PrefixListId"))
+    # A gateway endpoint names its service; the AWS-managed list of that name holds its addresses.
+    services = {
+        e["ServiceName"]
+        for e in doc.get("VpcEndpoints", [])
+        if e.get("VpcEndpointType") == "Gateway" and e.get("ServiceName")
+    }
+    ids.update(
+        p["PrefixListId"]
+        for p in doc.get("ManagedPrefixLists", [])
+        if p.get("PrefixListName") in services and p.get("PrefixListId")
+    )
     return ids
 
 
@@ -336,6 +547,7 @@ def collect_snapshot(session: Any, region: str, progress: Progress | None = None
     for key, operation, result_key in EC2_LISTS:
         raw[key] = _paginate(ec2, operation, result_key, region)
         say(f"{region}: {key} {len(raw[key])}")
+    _complete_tgw_route_tables(ec2, raw, region, say)
     wanted = _referenced_prefix_lists(raw)
     for plist in raw["ManagedPrefixLists"]:
         plid = plist.get("PrefixListId")

@@ -245,10 +245,15 @@ def build_routing(r: _Reader, doc: dict[str, Any], vpcs: dict[str, Vpc], subnets
     for place, item in r.items("TransitGatewayAttachments", False):
         aid = r.str_(item, "TransitGatewayAttachmentId", place)
         rid = item.get("ResourceId")
+        link = item.get("Association")
+        rtb = None
+        if isinstance(link, dict) and _state(r, link, "State", f"{place}.Association", "associated") in _LIVE_ASSOC:
+            rtb = link.get("TransitGatewayRouteTableId")
+            rtb = rtb if isinstance(rtb, str) else None
         attachments[aid] = TgwAttachment(
             aid, r.str_(item, "TransitGatewayId", place), r.str_(item, "ResourceType", place),
             rid if isinstance(rid, str) else None, _state(r, item, "State", place, "available") == "available",
-            None, _tf(item))
+            None, _tf(item), rtb)
     has_vpc_att = "TransitGatewayVpcAttachments" in doc
     for place, item in r.items("TransitGatewayVpcAttachments", False):
         aid = r.str_(item, "TransitGatewayAttachmentId", place)
@@ -260,7 +265,7 @@ def build_routing(r: _Reader, doc: dict[str, Any], vpcs: dict[str, Vpc], subnets
         attachments[aid] = TgwAttachment(
             aid, r.str_(item, "TransitGatewayId", place), "vpc", r.str_(item, "VpcId", place),
             _state(r, item, "State", place, "available") == "available" and (prev is None or prev.available),
-            subs, _tf(item) or (prev.tf_address if prev else None))
+            subs, _tf(item) or (prev.tf_address if prev else None), prev.route_table if prev else None)
 
     tgw_tables: dict[str, TgwRouteTable] | None = None
     if "TransitGatewayRouteTables" in doc:
@@ -273,14 +278,14 @@ def build_routing(r: _Reader, doc: dict[str, Any], vpcs: dict[str, Vpc], subnets
                 for j, route in enumerate(r.list_(item, "Routes", place)):
                     out.extend(_tgw_route(r, route, f"{place}.Routes[{j}]", prefix_lists))
                 troutes = tuple(out)
-            assoc = []
+            linked: list[str] = []
             for j, a in enumerate(r.list_(item, "Associations", place)):
                 if not isinstance(a, dict):
                     raise r.fail(f"{place}.Associations[{j}]", "an association object", a)
                 if _state(r, a, "State", f"{place}.Associations[{j}]", "associated") in _LIVE_ASSOC:
-                    assoc.append(r.str_(a, "TransitGatewayAttachmentId", f"{place}.Associations[{j}]"))
+                    linked.append(r.str_(a, "TransitGatewayAttachmentId", f"{place}.Associations[{j}]"))
             tgw_tables[tid] = TgwRouteTable(tid, r.str_(item, "TransitGatewayId", place), troutes,
-                                            tuple(sorted(assoc)), _tf(item))
+                                            tuple(sorted(linked)), _tf(item), "Associations" in item)
     return Routing(tables, subnet_table, gateways, nats, peerings, endpoints, attachments, tgw_tables, has_vpc_att)
 
 

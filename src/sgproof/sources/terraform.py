@@ -29,15 +29,9 @@ Json = dict[str, Any]
 
 def load_plan(path: str) -> Json:
     """Read `terraform show -json` output; reject unreadable JSON and unknown format major versions."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            plan = json.load(fh)
-    except OSError as exc:
-        raise InputError(path, None, "a readable Terraform plan JSON file", exc.strerror) from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            path, f"line {exc.lineno} column {exc.colno}", "JSON from `terraform show -json`", exc.msg
-        ) from exc
+    from . import load_json
+
+    plan = load_json(path, "Terraform plan JSON file (`terraform show -json`)")
     if not isinstance(plan, dict):
         raise InputError(path, None, "a JSON object from `terraform show -json`", type(plan).__name__)
     version = plan.get("format_version")

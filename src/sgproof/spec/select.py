@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from functools import lru_cache
 
 from ..model import Eni, Network
-from ..model.addr import V4_MAX, V6_MAX, Interval, complement, intersect, normalize, parse_cidr
+from ..model.addr import (
+    V4_MAX,
+    V6_MAX,
+    Interval,
+    complement,
+    format_address,
+    intersect,
+    normalize,
+    parse_cidr,
+)
 from .parse import Selector, Spec
 
 TOP = {4: V4_MAX, 6: V6_MAX}
@@ -29,29 +38,33 @@ class EndpointSet:
         return not self.enis and not self.ext[0] and not self.ext[1]
 
 
-def _glob(pattern: str, *values: str | None) -> bool:
-    return any(v is not None and fnmatchcase(v, pattern) for v in values)
+@lru_cache(maxsize=4096)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
 
 
-def _address_glob(pattern: str, *values: str | None) -> bool:
-    """Glob for Terraform addresses: only * and ? are wildcards, so brackets (web[0]) match literally.
+def matches(pattern: str, *values: str | None) -> bool:
+    """Whether some value matches a selector pattern: `*` matches any run of characters and is the
+    only wildcard (contract section 3); `?`, `[` and `]` are themselves, as AWS allows them in names.
 
-    >>> _address_glob("aws_instance.web[*]", "aws_instance.web[0]")
-    True
+    >>> matches("app[1]", "app1"), matches("app[1]", "app[1]"), matches("web-?", "web-1")
+    (False, True, False)
+    >>> matches("aws_instance.web[*]", "aws_instance.web[0]"), matches("*-mysql", "rds-mysql")
+    (True, True)
     """
-    regex = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z")
-    return any(v is not None and regex.match(v) is not None for v in values)
+    regex = _pattern(pattern)
+    return any(v is not None and regex.fullmatch(v) is not None for v in values)
 
 
 class Selection:
-    """Evaluates selectors against one network, caching each distinct selector text."""
+    """Evaluates selectors against one network, caching each selector by its structure (Selector.norm)."""
 
     def __init__(self, network: Network, spec: Spec):
         self.net = network
         self.spec = spec
         self.all_enis = frozenset(range(len(network.enis)))
         self.external = (network.external.get(4, ()), network.external.get(6, ()))
-        self._cache: dict[tuple[str, str], EndpointSet] = {}
+        self._cache: dict[Hashable, EndpointSet] = {}
         self._by_group: dict[str, list[int]] = defaultdict(list)
         self._tags: dict[str, dict[str, set[int]]] = {}
         self._complements: dict[int, tuple[EndpointSet, EndpointSet]] = {}
@@ -78,7 +91,7 @@ class Selection:
     def evaluate(self, sel: Selector | None) -> EndpointSet:
         if sel is None:
             return self.everything()
-        key = (sel.key, sel.text if sel.key != "group" else str(sel.value))
+        key = sel.norm
         hit = self._cache.get(key)
         if hit is None:
             hit = self._eval(sel)
@@ -131,37 +144,37 @@ class Selection:
         if k == "internet":
             return EndpointSet(frozenset(), self.external)
         if k == "security_group":
-            ids = {g.id for g in net.sgs.values() if any(_glob(p, g.id, g.name) for p in v)}
+            ids = {g.id for g in net.sgs.values() if any(matches(p, g.id, g.name) for p in v)}
             return EndpointSet(frozenset(i for g in ids for i in self._by_group.get(g, ())), none)
         if k == "tag":
             # every pair must hold, each on the ENI or on its instance
             matched: frozenset[int] | None = None
             for key, pattern in v:
                 index = self._tag_index(key)
-                hits = frozenset(i for value, idx in index.items() if fnmatchcase(value, pattern) for i in idx)
+                hits = frozenset(i for value, idx in index.items() if matches(pattern, value) for i in idx)
                 matched = hits if matched is None else matched & hits
             return EndpointSet(matched or frozenset(), none)
         if k == "subnet":
-            ids = {s.id for s in net.subnets.values() if any(_glob(p, s.id, s.name) for p in v)}
+            ids = {s.id for s in net.subnets.values() if any(matches(p, s.id, s.name) for p in v)}
             return EndpointSet(self._enis_where(lambda e: e.subnet_id in ids), none)
         if k == "vpc":
-            ids = {x.id for x in net.vpcs.values() if any(_glob(p, x.id, x.name) for p in v)}
+            ids = {x.id for x in net.vpcs.values() if any(matches(p, x.id, x.name) for p in v)}
             return EndpointSet(self._enis_where(lambda e: e.vpc_id in ids), none)
         if k == "eni":
-            return EndpointSet(self._enis_where(lambda e: any(_glob(p, e.id) for p in v)), none)
+            return EndpointSet(self._enis_where(lambda e: any(matches(p, e.id) for p in v)), none)
         if k == "instance":
             return EndpointSet(
                 self._enis_where(
                     lambda e: e.instance_id is not None
-                    and any(_glob(p, e.instance_id, dict(e.instance_tags).get("Name")) for p in v)
+                    and any(matches(p, e.instance_id, dict(e.instance_tags).get("Name")) for p in v)
                 ),
                 none,
             )
         if k == "interface_type":
-            return EndpointSet(self._enis_where(lambda e: any(_glob(p, e.interface_type) for p in v)), none)
+            return EndpointSet(self._enis_where(lambda e: any(matches(p, e.interface_type) for p in v)), none)
         if k == "tf_address":
             return EndpointSet(
-                self._enis_where(lambda e: any(_address_glob(p, e.tf_address, e.instance_tf_address) for p in v)), none
+                self._enis_where(lambda e: any(matches(p, e.tf_address, e.instance_tf_address) for p in v)), none
             )
         if k == "cidr":
             blocks = [parse_cidr(t) for t in v]
@@ -180,3 +193,36 @@ class Selection:
                 (intersect(self.external[0], per_fam[4]), intersect(self.external[1], per_fam[6])),
             )
         raise AssertionError(f"unhandled selector key {k}")  # the parser admits only SELECTOR_KEYS
+
+
+def public_address_notes(selection: Selection, sel: Selector | None) -> list[str]:
+    """One note per ENI that a `cidr` of the selector selects by its public address only: the ENI is
+    selected as an endpoint (contract sections 3 and 4), so answers cover its private addresses too."""
+    if sel is None:
+        return []
+    net, groups = selection.net, selection.spec.groups
+    notes: list[str] = []
+    seen: set[str] = set()
+    todo, walked = [sel], set()
+    while todo:
+        s = todo.pop()
+        if s.key == "group":
+            if s.value not in walked and s.value in groups:
+                walked.add(s.value)
+                todo.append(groups[s.value])
+            continue
+        todo.extend(s.children)
+        if s.key != "cidr":
+            continue
+        for text in s.value:
+            fam, lo, hi = parse_cidr(text)
+            for e in net.enis:
+                if e.id in seen or any(f == fam and a <= hi and lo <= b for f, a, b in e.private):
+                    continue
+                hits = [p for p in e.public if fam == 4 and lo <= p <= hi]
+                if hits:
+                    seen.add(e.id)
+                    notes.append(f"cidr {text} selects {e.id} by its public address {format_address(4, hits[0])}: "
+                                 "the ENI is selected as an endpoint, so the answer covers flows to and from "
+                                 "every address of it (its private ones too), not only the public one")
+    return notes

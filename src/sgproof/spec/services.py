@@ -6,6 +6,7 @@ every other protocol (which has no ports).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..model import ICMP, ICMPS, ICMPV6, PORTED, SERVICE_MAX, TCP, UDP
@@ -73,6 +74,27 @@ class ServiceSet:
         return not self.by_proto
 
 
+_NUMBER = re.compile(r"(0|[1-9][0-9]{0,5})\Z")
+
+
+def ascii_int(text: str) -> int | None:
+    """A number written in ASCII digits without leading zeros (010 could be read as octal), else None.
+
+    >>> ascii_int("3306"), ascii_int("٣٣٠٦"), ascii_int("²"), ascii_int("080"), ascii_int("")
+    (3306, None, None, None, None)
+    """
+    return int(text) if _NUMBER.match(text) else None
+
+
+def _port_pair(text: str) -> tuple[int, int] | None:
+    lo_s, dash, hi_s = text.partition("-")
+    lo = ascii_int(lo_s)
+    hi = ascii_int(hi_s) if dash else lo
+    if lo is None or hi is None or not 0 <= lo <= hi <= SERVICE_MAX:
+        return None
+    return lo, hi
+
+
 def parse_service(text: str) -> ServiceSet:
     """Parse one port form of contract section 3; ValueError with the expectation when malformed.
 
@@ -87,9 +109,10 @@ def parse_service(text: str) -> ServiceSet:
     parts = t.split("/")
     head = parts[0]
     if head == "proto":
-        if len(parts) != 2 or not parts[1].isdigit() or not 0 <= int(parts[1]) <= 255:
-            raise ValueError("proto/NUMBER with a number 0-255")
-        p = int(parts[1])
+        p_num = ascii_int(parts[1]) if len(parts) == 2 else None
+        if p_num is None or p_num > 255:
+            raise ValueError("proto/NUMBER with a number 0-255 (ASCII digits, no leading zeros)")
+        p = p_num
         return ServiceSet.of({p: list(full_range(p))})
     if head not in NAMES:
         raise ValueError("tcp/PORT[-PORT], udp/PORT[-PORT], icmp[/TYPE[/CODE]], icmpv6[...], proto/N or all")
@@ -99,19 +122,21 @@ def parse_service(text: str) -> ServiceSet:
             return ServiceSet.of({proto: [(0, SERVICE_MAX)]})
         if len(parts) != 2:
             raise ValueError(f"{head}/PORT or {head}/FROM-TO")
-        lo_s, _, hi_s = parts[1].partition("-")
-        hi_s = hi_s or lo_s
-        if not lo_s.isdigit() or not hi_s.isdigit() or not 0 <= int(lo_s) <= int(hi_s) <= SERVICE_MAX:
-            raise ValueError(f"{head}/PORT or {head}/FROM-TO with ports 0-65535, FROM <= TO")
-        return ServiceSet.of({proto: [(int(lo_s), int(hi_s))]})
+        pair = _port_pair(parts[1])
+        if pair is None:
+            raise ValueError(f"{head}/PORT or {head}/FROM-TO with ports 0-65535, FROM <= TO "
+                             "(ASCII digits, no leading zeros)")
+        return ServiceSet.of({proto: [pair]})
     if len(parts) == 1:
         return ServiceSet.of({proto: [(0, SERVICE_MAX)]})
-    if len(parts) > 3 or not all(x.isdigit() and int(x) <= 255 for x in parts[1:]):
-        raise ValueError(f"{head}, {head}/TYPE or {head}/TYPE/CODE with numbers 0-255")
-    icmp_type = int(parts[1])
+    nums = [ascii_int(x) for x in parts[1:]]
+    if len(parts) > 3 or any(n is None or n > 255 for n in nums):
+        raise ValueError(f"{head}, {head}/TYPE or {head}/TYPE/CODE with numbers 0-255 "
+                         "(ASCII digits, no leading zeros)")
+    icmp_type = nums[0] or 0
     if len(parts) == 2:
         return ServiceSet.of({proto: [(icmp_type * 256, icmp_type * 256 + 255)]})
-    code = int(parts[2])
+    code = nums[1] or 0
     return ServiceSet.of({proto: [(icmp_type * 256 + code, icmp_type * 256 + code)]})
 
 

@@ -1,0 +1,148 @@
+"""sg-dead-rule: a rule that no allowed flow can use, proven with the whole encoding (NACLs, the other
+side's groups, routing; an unknown route counts as a route, so no rule is called dead on a guess)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..errors import InternalError
+from ..model import PORTED, Network, SgRule
+from ..model.addr import format_interval
+from ..semantics import Endpoint, Flow, evaluate
+from ..spec.parse import Spec
+from .model import Finding
+from .sg import _place, _rule_ev
+
+
+def dead_rules(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
+    from ..encode.check import Checker
+
+    carried = {g for e in net.enis if e.hosts for g in e.groups}
+    checker = Checker(net, Spec("<lint>", "lint", None, ephemeral, {}, ()))
+    for sg in sorted(net.sgs.values(), key=lambda g: g.id):
+        if sg.id not in carried:
+            continue  # every rule of a group on no ENI is unused: sg-unused / sg-reference-empty say so
+        for rule in (*sg.ingress, *sg.egress):
+            if _used_by_example(net, rule, ephemeral):
+                continue  # a concrete flow the plain evaluator allows uses it: alive, no solver needed
+            got = checker.rule_use(rule)
+            if isinstance(got, str):
+                raise InternalError(f"lint: the solver could not decide whether {sg.id} rule {rule.text()} is "
+                                    f"used ({got})")
+            if got is not None:
+                continue
+            place, tf = _place(sg, rule)
+            blocked = _blocked_example(net, rule, ephemeral)
+            word = "egress" if rule.egress else "ingress"
+            yield Finding("sg-dead-rule", "medium", sg.id, place,
+                          f"{sg.id} ({sg.name}) {word} rule {rule.text()} carries no flow: every flow it would "
+                          f"admit is blocked elsewhere ({blocked['why']})",
+                          ({"proof": "unsat: no flow that every other gate admits matches this rule"},
+                           _rule_ev(rule), blocked), tf)
+
+
+def _candidates(net: Network, rule: SgRule, limit: int = 3) -> list[tuple[Endpoint, Endpoint]]:
+    """A few (member, peer) endpoint pairs the rule matches: the ENIs that carry its group, and ENIs or
+    external addresses its peer names (ENIs of the member's own VPC first)."""
+    members = [i for i, e in enumerate(net.enis) if rule.sg_id in e.groups and e.hosts][:limit]
+    out = []
+    peer = rule.peer
+    for own in members:
+        vpc = net.enis[own].vpc_id
+        others: list[Endpoint] = []
+        if peer.kind == "sg":
+            if peer.ref in net.unknown_groups:
+                for f in (4, 6):
+                    ivs = net.external.get(f, ())
+                    if ivs:
+                        others.append(Endpoint(None, f, ivs[-1][0] + 1 if ivs[-1][0] < ivs[-1][1] else ivs[-1][0]))
+            else:
+                ks = sorted((k for k, e in enumerate(net.enis) if peer.ref in e.groups and e.hosts and k != own),
+                            key=lambda k: (net.enis[k].vpc_id != vpc, k))[:limit]
+                others += [Endpoint(k, f, a) for k in ks for f, a, _ in net.enis[k].private[:1]]
+        else:
+            blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
+            for f, lo, hi in blocks:
+                ks = sorted((k for k, e in enumerate(net.enis) if k != own and e.hosts
+                             and any(ff == f and a <= hi and b >= lo for ff, a, b in e.private)),
+                            key=lambda k: (net.enis[k].vpc_id != vpc, k))[:limit]
+                for k in ks:
+                    a = next(max(a, lo) for ff, a, b in net.enis[k].private if ff == f and a <= hi and b >= lo)
+                    others.append(Endpoint(k, f, a))
+                for x, y in net.external.get(f, ()):
+                    if x <= hi and y >= lo:
+                        a = max(x, lo)
+                        others.append(Endpoint(None, f, a + 1 if a < min(y, hi) else a))
+                        break
+        for o in others:
+            for ff, a, _ in net.enis[own].private:
+                if ff == o.family:
+                    out.append((Endpoint(own, ff, a), o))
+                    if o.eni is None and ff == 4 and not rule.egress:
+                        out += [(Endpoint(own, 4, pub), o) for pub in net.enis[own].public[:1]]
+                    break
+    return out
+
+
+def _used_by_example(net: Network, rule: SgRule, ephemeral: tuple[int, int]) -> bool:
+    from ..semantics.evaluate import matches, peer_matches, port_representatives
+    from ..semantics.routing import NAT_PORTS
+
+    proto = rule.match.proto if rule.match.proto != -1 else 6
+    values = [rule.match.lo] if proto in PORTED or proto in (1, 58) else [0]
+    sports = port_representatives(net, *ephemeral)[:4] if proto in PORTED else [0]
+    nports = port_representatives(net, *NAT_PORTS)[:4] if proto in PORTED else [0]
+    for me, other in _candidates(net, rule):
+        src, dst = (me, other) if rule.egress else (other, me)
+        for v in values:
+            if not (matches(rule.match, proto, v) and peer_matches(net, rule, other)):
+                continue
+            for sp in sports:
+                for npt in nports:
+                    if evaluate(net, Flow(src, dst, proto, v, sp, npt)).allowed:
+                        return True
+    return False
+
+
+def _blocked_example(net: Network, rule: SgRule, ephemeral: tuple[int, int]) -> dict[str, object]:
+    """One flow the rule would admit, and the gates that block it (an illustration of the proof)."""
+    members = [i for i, e in enumerate(net.enis) if rule.sg_id in e.groups and e.hosts]
+    own = members[0]
+    peer = rule.peer
+    other: Endpoint | None = None
+    if peer.kind == "sg":
+        j = next((k for k, e in enumerate(net.enis) if peer.ref in e.groups and e.hosts and k != own), None)
+        if j is not None:
+            f, a, _ = net.enis[j].private[0]
+            other = Endpoint(j, f, a)
+    else:
+        blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
+        for f, lo, hi in blocks:
+            j = next((k for k, e in enumerate(net.enis) if k != own and e.hosts
+                      and any(ff == f and a <= hi and b >= lo for ff, a, b in e.private)), None)
+            if j is not None:
+                a = next(max(a, lo) for ff, a, b in net.enis[j].private if ff == f and a <= hi and b >= lo)
+                other = Endpoint(j, f, a)
+                break
+            ext = [(x, y) for x, y in net.external.get(f, ()) if x <= hi and y >= lo]
+            if ext:
+                other = Endpoint(None, f, max(ext[0][0], lo))
+                break
+    if other is None:
+        return {"why": "no endpoint matches its peer " + peer.ref}
+    f = other.family
+    me = next((Endpoint(own, ff, a) for ff, a, _ in net.enis[own].private if ff == f), None)
+    if me is None:
+        return {"why": f"{net.enis[own].id} has no address of the peer's family"}
+    src, dst = (me, other) if rule.egress else (other, me)
+    proto = rule.match.proto if rule.match.proto != -1 else 6
+    value = rule.match.lo if proto in (1, 58) else 0
+    if proto in PORTED:
+        value = rule.match.lo if rule.match.lo > 0 else min(443, rule.match.hi)
+    flow = Flow(src, dst, proto, value, ephemeral[0] if proto in PORTED else 0, 1024 if proto in PORTED else 0)
+    steps = evaluate(net, flow).steps
+    blocking = [s for s in steps if s.verdict != "allow"]
+    why = "; ".join(f"{s.gate} {s.id} {s.text or s.rule or ''}".strip() for s in blocking) or "blocked"
+    return {"why": f"e.g. {flow.text()}: {why}", "flow": flow.text(),
+            "blocked_by": [{"gate": s.gate, "id": s.id, "rule": s.rule, "verdict": s.verdict} for s in blocking],
+            "peer": peer.ref if peer.kind != "cidr" else format_interval(peer.family, peer.lo, peer.hi)}
