@@ -216,8 +216,6 @@ def test_two_tied_routes_with_different_targets_are_unknown() -> None:
     assert v(doc, TO_NET % (WEB, INTERNET4)) == "refuted"
 
 
-@pytest.mark.xfail(strict=True, reason="unknown must be a loud warning (contract 4.5); routing_warnings does not "
-                   "report routes that tie with different targets")
 def test_tied_routes_are_a_warning() -> None:
     pls = [_pl("pl-00000000000000001", "198.51.100.0/24"), _pl("pl-00000000000000002", "198.51.100.0/24", "svc")]
     vpce = [{"VpcEndpointId": "vpce-00000000000000001", "VpcEndpointType": "Gateway", "VpcId": VPC,
@@ -584,12 +582,10 @@ def test_tgw_without_route_tables_is_unknown() -> None:
     assert "TransitGatewayRouteTables" in warnings(doc, A_TO_C)
 
 
-TGW_UNCOLLECTED = ("a transit gateway route table item without Routes (and without Associations, as "
-                   "describe_transit_gateway_route_tables returns it) is routing not collected: unknown, but the "
-                   "evaluator finds no associated table and denies (a wrong deny proof; pybatfish-hybrid-cloud)")
+# a transit gateway route table item without Routes (and without Associations, as
+# describe_transit_gateway_route_tables returns it) is routing not collected: unknown
 
 
-@pytest.mark.xfail(strict=True, reason=TGW_UNCOLLECTED)
 def test_tgw_route_table_item_without_routes_or_associations_is_unknown() -> None:
     doc = _tgw(TGW_ROUTES)
     for t in doc["TransitGatewayRouteTables"]:
@@ -624,8 +620,6 @@ def test_tgw_attachment_subnet_nacls_apply() -> None:
     assert v(doc, A_TO_C, "reach") == "proven"
 
 
-@pytest.mark.xfail(strict=True, reason="unknown must be a loud warning (contract 4.5); routing_warnings names no "
-                   "transit gateway route to a VPN/Direct Connect/peering attachment")
 def test_tgw_to_vpn_is_unknown() -> None:
     _unknown_both_ways(_tgw(TGW_ROUTES), ONPREM)
 
@@ -654,11 +648,10 @@ def test_assumptions_routing_is_the_bare_token(tmp_path: Path) -> None:
         assert json.loads(res.stdout)["assumptions"]["routing"] == token
 
 
-IGW_ATTACHED = ("contract 4.5: the inbound path needs B's VPC to have an internet gateway; the evaluator "
-                "takes any igw- route target as an attached gateway (a detached one carries nothing in AWS)")
+# contract 4.5: the inbound path needs B's VPC to have an internet gateway (a detached one carries
+# nothing in AWS)
 
 
-@pytest.mark.xfail(strict=True, reason=IGW_ATTACHED)
 def test_a_detached_internet_gateway_carries_nothing() -> None:
     doc = web_app(public_routes=[route("0.0.0.0/0", IGW)])
     doc["InternetGateways"][0]["Attachments"] = []  # detached: the route shows it as a blackhole in AWS
@@ -698,9 +691,12 @@ def test_trace_gates_follow_the_path_order_through_a_nat_gateway() -> None:
 def test_trace_gates_follow_the_path_order_through_a_transit_gateway() -> None:
     got = _flow(_tgw(TGW_ROUTES), "eni-app@10.0.2.10", "eni-other@10.9.1.10")
     assert got.allowed
-    # SUB_C is both OTHER's subnet and VPC2's attachment subnet: those legs lie inside one subnet
-    assert [s.gate for s in got.steps] == ["sg-egress", "route", "nacl-out", "nacl-tgw-in", "nacl-in", "sg-ingress",
-                                           "route-reply", "nacl-reply-out", "nacl-tgw-reply-out", "nacl-reply-in"]
+    # SUB_C is both OTHER's subnet and VPC2's attachment subnet: as AWS evaluates NACLs for transit
+    # gateways, nothing is checked from the gateway into it (no nacl-in), and both of its directions on
+    # the way towards the gateway (nacl-reply-out, nacl-tgw-reply-in)
+    assert [s.gate for s in got.steps] == ["sg-egress", "route", "nacl-out", "nacl-tgw-in", "sg-ingress",
+                                           "route-reply", "nacl-reply-out", "nacl-tgw-reply-in",
+                                           "nacl-tgw-reply-out", "nacl-reply-in"]
 
 
 def test_igw_refusal_says_why() -> None:
@@ -750,13 +746,11 @@ def test_vpc_without_main_table_is_an_input_error(tmp_path: Path) -> None:
     assert VPC in res.stderr and "main route table" in res.stderr and "Traceback" not in res.stderr
 
 
-TGW_SAME_SUBNET = ("AWS (docs: 'Network ACLs for transit gateways', same subnet for instances and the "
-                   "attachment) evaluates that subnet's NACL inbound (source address) as well as outbound on "
-                   "traffic from the instances to the transit gateway; contract 4.5 ('a leg inside one "
-                   "subnet passes no NACL', as for a NAT gateway) and the evaluator skip nacl-tgw-in there")
+# AWS (docs: 'Network ACLs for transit gateways', same subnet for instances and the attachment)
+# evaluates that subnet's NACL inbound (source address) as well as outbound on traffic from the
+# instances to the transit gateway (the contract's 'a leg inside one subnet passes no NACL' is not AWS)
 
 
-@pytest.mark.xfail(strict=True, reason=TGW_SAME_SUBNET)
 def test_tgw_attachment_in_the_senders_subnet_still_applies_its_inbound_nacl() -> None:
     doc = _tgw(TGW_ROUTES)
     doc["TransitGatewayVpcAttachments"][0]["SubnetIds"] = [SUB_B]  # APP's own subnet
@@ -769,12 +763,10 @@ def test_tgw_attachment_in_the_senders_subnet_still_applies_its_inbound_nacl() -
     assert v(doc, A_TO_C) == "proven"
 
 
-TGW_SAME_SUBNET_IN = ("AWS (docs: 'Network ACLs for transit gateways') evaluates neither inbound nor outbound "
-                      "rules on traffic from the transit gateway to instances in the attachment's own subnet; "
-                      "the evaluator applies nacl-in there, so a deny is proven that AWS does not enforce")
+# AWS (docs: 'Network ACLs for transit gateways') evaluates neither inbound nor outbound rules on
+# traffic from the transit gateway to instances in the attachment's own subnet
 
 
-@pytest.mark.xfail(strict=True, reason=TGW_SAME_SUBNET_IN)
 def test_tgw_to_an_instance_in_the_attachment_subnet_crosses_no_nacl() -> None:
     doc = _tgw(TGW_ROUTES)  # VPC2's attachment subnet is SUB_C, OTHER's own subnet
     vpc2_acl = doc["NetworkAcls"][1]

@@ -155,15 +155,9 @@ CASES: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
-# contract 4.5 and the evaluator disagree here (bugs for the lead), by (folder, invariant id)
-TGW_UNCOLLECTED = ("the transit gateway route table item has no Routes (and no Associations): routing not "
-                   "collected, so the path is unknown and a deny over it must be refuted; the evaluator finds no "
-                   "associated table and proves it (a wrong proof)")
-XFAIL = {
-    ("pybatfish-hybrid-cloud/us-east-2", "vpc1-not-to-vpc2"): TGW_UNCOLLECTED,
-    ("pybatfish-hybrid-cloud/us-east-2", "onprem-not-to-vpc1-mysql"): TGW_UNCOLLECTED,
-    ("pybatfish-hybrid-cloud/us-west-2", "vpc3-not-to-vpc4"): TGW_UNCOLLECTED,
-}
+# contract 4.5 and the engine disagree here (bugs for the lead), by (folder, invariant id): none now
+# (transit gateway routing without Routes/Associations was proven denied before 37f9e0c)
+XFAIL: dict[tuple[str, str], str] = {}
 
 
 @functools.cache
