@@ -1,4 +1,9 @@
-"""Seeded generator of large, realistic AWS network snapshots plus the 20-invariant benchmark spec."""
+"""Seeded generator of large, realistic AWS network snapshots plus a 20-invariant benchmark spec.
+
+Two profiles: `friendly` (this file; services share group sets, few ENI classes) and
+`heterogeneous` (gen_hetero.py; nearly every ENI its own class). Routing (gen_routes.py) is on
+unless `--routing off`, which makes the same network without route tables and gateways.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,11 @@ from typing import Any
 
 import yaml
 
-GENERATOR_VERSION = 1
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gen_routes import Routing, route
+from gen_shapes import ANY4, ANY6, NaclEntries, perm
+
+GENERATOR_VERSION = 2
 REGION = "us-east-1"
 AZS = ("a", "b", "c")
 SUBNET_PREFIX = {"public": 24, "app": 20, "db": 22}
@@ -26,8 +35,6 @@ PARTNERS = ("198.51.100.0/26", "198.18.7.0/24")
 ABUSERS = "198.51.100.128/25"
 S3_CIDRS = ("3.5.0.0/19", "16.182.0.0/16", "52.216.0.0/15", "54.231.0.0/16")
 FOREIGN_ACCOUNT = "210987654321"
-ANY4 = "0.0.0.0/0"
-ANY6 = "::/0"
 EPHEMERAL = (1024, 65535)
 WORDS = (
     "orders", "catalog", "search", "payments", "inventory", "auth", "profile", "ledger",
@@ -108,8 +115,9 @@ class Service:
 class Builder:
     """Builds one snapshot document; all randomness comes from one seeded generator."""
 
-    def __init__(self, enis: int, seed: int) -> None:
-        """Prepare an empty account for `enis` ENIs."""
+    def __init__(self, enis: int, seed: int, routing: bool = True) -> None:
+        """Prepare an empty account for `enis` ENIs; `routing` adds route tables and gateways."""
+        self.routing = routing
         if enis < MIN_ENIS:
             raise ValueError(f"--enis must be at least {MIN_ENIS}")
         self.n = enis
@@ -980,15 +988,25 @@ class Builder:
                 for s in lst:
                     subnets.append(self.subnet_record(vpc, s, tier))
             vpcs.append(self.vpc_record(env, vpc))
-        prod, shared = self.vpcs["prod"], self.vpcs["shared"]
-        peering = {
-            "AccepterVpcInfo": self.peer_info(shared),
-            "RequesterVpcInfo": self.peer_info(prod),
-            "Status": {"Code": "active", "Message": "Active"},
-            "Tags": [{"Key": "Name", "Value": "prod-shared"}],
-            "VpcPeeringConnectionId": self.pcx_id,
-        }
-        return {
+        prod, shared, staging = self.vpcs["prod"], self.vpcs["shared"], self.vpcs["staging"]
+        self.pcx_staging = self.new_id("pcx")
+        peerings = [
+            {
+                "AccepterVpcInfo": self.peer_info(shared),
+                "RequesterVpcInfo": self.peer_info(prod),
+                "Status": {"Code": "active", "Message": "Active"},
+                "Tags": [{"Key": "Name", "Value": "prod-shared"}],
+                "VpcPeeringConnectionId": self.pcx_id,
+            },
+            {
+                "AccepterVpcInfo": self.peer_info(shared),
+                "RequesterVpcInfo": self.peer_info(staging),
+                "Status": {"Code": "active", "Message": "Active"},
+                "Tags": [{"Key": "Name", "Value": "staging-shared"}],
+                "VpcPeeringConnectionId": self.pcx_staging,
+            },
+        ]
+        doc: dict[str, Any] = {
             "AccountId": self.owner,
             "Region": REGION,
             "CollectedAt": "2024-06-01T00:00:00Z",
@@ -998,9 +1016,102 @@ class Builder:
             "NetworkInterfaces": self.enis,
             "NetworkAcls": nacls,
             "ManagedPrefixLists": list(self.prefix_lists.values()),
-            "VpcPeeringConnections": [peering],
+            "VpcPeeringConnections": peerings,
             "Reservations": self.reservations,
         }
+        if self.routing:  # drawn last from the generator, so that the network is the same without
+            doc.update(self.route_document())
+        return doc
+
+    def route_document(self) -> dict[str, Any]:
+        """Route tables: public tiers via an internet gateway, app tiers via their AZ's NAT gateway,
+        db tiers without a default route; prod and shared peered with routes on both sides, staging
+        and shared peered with the route back to staging missing; staging and legacy joined by a
+        transit gateway; an S3 gateway endpoint in prod; a blackhole route in legacy."""
+        r = Routing(self.new_id, self.timestamp, self.owner, REGION)
+        blocks = {env: [str(b) for b in vpc.blocks] for env, vpc in self.vpcs.items()}
+        v6 = {env: [vpc.spec.ipv6] if vpc.spec.ipv6 else [] for env, vpc in self.vpcs.items()}
+        igw = {env: r.igw(vpc.vpc_id, f"{env}-igw") for env, vpc in self.vpcs.items()}
+        eigw = {env: r.eigw(vpc.vpc_id, f"{env}-eigw") for env, vpc in self.vpcs.items() if v6[env]}
+        nat: dict[tuple[str, str], str] = {}
+        env_of = {vpc.vpc_id: env for env, vpc in self.vpcs.items()}
+        for eni in self.enis:
+            if eni["InterfaceType"] == "nat_gateway":
+                env, az = env_of[eni["VpcId"]], eni["AvailabilityZone"][-1]
+                nat[(env, az)] = r.nat(eni, f"{env}-nat-{az}")
+        s3 = self.prefix_lists[f"com.amazonaws.{REGION}.s3"]["PrefixListId"]
+        vpce = r.gateway_endpoint(self.vpcs["prod"].vpc_id, f"com.amazonaws.{REGION}.s3", "prod-s3")
+        attach = {
+            env: [self.vpcs[env].subnets[("app", az)][0].subnet_id for az in AZS]
+            for env in ("staging", "legacy")
+        }
+        tgw = r.transit_gateway(
+            "core-tgw",
+            [
+                (env, self.vpcs[env].vpc_id, attach[env], blocks[env])
+                for env in ("staging", "legacy")
+            ],
+            ["172.31.0.0/16"],  # a decommissioned VPC
+        )
+
+        def via(peer: str, **target: str) -> list[dict[str, Any]]:
+            return [route(b, **target) for b in blocks[peer] + v6[peer]]
+
+        def via4(peer: str, **target: str) -> list[dict[str, Any]]:
+            return [route(b, **target) for b in blocks[peer]]
+
+        peer_routes: dict[str, list[dict[str, Any]]] = {
+            "prod": via("shared", VpcPeeringConnectionId=self.pcx_id),
+            "shared": via("prod", VpcPeeringConnectionId=self.pcx_id),  # and none back to staging
+            "staging": via4("shared", VpcPeeringConnectionId=self.pcx_staging)
+            + via4("legacy", TransitGatewayId=tgw),
+            "legacy": [
+                *via4("staging", TransitGatewayId=tgw),
+                route(
+                    "10.200.0.0/16", state="blackhole", VpcPeeringConnectionId=self.new_id("pcx")
+                ),
+            ],
+        }
+        for env, vpc in self.vpcs.items():
+            local = (blocks[env], v6[env])
+            subnets = {
+                (tier, az): [s.subnet_id for s in vpc.subnets[(tier, az)]]
+                for tier in ("public", "app", "db")
+                for az in AZS
+            }
+            r.table(vpc.vpc_id, f"{env}-main", local, [], [], main=True)
+            public = [route(ANY4, GatewayId=igw[env])]
+            if v6[env]:
+                public.append(route(ANY6, GatewayId=igw[env]))
+            r.table(
+                vpc.vpc_id,
+                f"{env}-public",
+                local,
+                public + peer_routes[env],
+                [x for az in AZS for x in subnets[("public", az)]],
+            )
+            for az in AZS:
+                private = [route(ANY4, NatGatewayId=nat[(env, az)])]
+                if v6[env]:
+                    private.append(route(ANY6, EgressOnlyInternetGatewayId=eigw[env]))
+                if env == "prod":
+                    private.append(route(s3, GatewayId=vpce))
+                r.table(
+                    vpc.vpc_id,
+                    f"{env}-app-{az}",
+                    local,
+                    private + peer_routes[env],
+                    subnets[("app", az)],
+                )
+            if env in ("prod", "staging"):  # shared and legacy db subnets use the main table
+                r.table(
+                    vpc.vpc_id,
+                    f"{env}-db",
+                    local,
+                    peer_routes[env] if env == "prod" else [],
+                    [x for az in AZS for x in subnets[("db", az)]],
+                )
+        return r.document()
 
     def subnet_record(self, vpc: Vpc, s: Subnet, tier: str) -> dict[str, Any]:
         """A describe_subnets item."""
@@ -1077,123 +1188,6 @@ class Builder:
         return info
 
 
-class NaclEntries:
-    """Collects the entries of one NACL, IPv4 and IPv6, inbound and outbound."""
-
-    def __init__(self, ipv6: bool) -> None:
-        """Start an empty NACL; `ipv6` adds ::/0 twins when asked for."""
-        self.ipv6 = ipv6
-        self.entries: list[dict[str, Any]] = []
-        self.numbers: set[tuple[bool, int]] = set()
-
-    def add(
-        self,
-        number: int,
-        direction: str,
-        action: str,
-        proto: str,
-        cidr: str,
-        ports: tuple[int, int] | None = None,
-        icmp: tuple[int, int] | None = None,
-    ) -> None:
-        """Add one entry; rule numbers are unique per direction."""
-        egress = direction == "out"
-        if (egress, number) in self.numbers:
-            raise ValueError(f"duplicate NACL rule number {number}")
-        self.numbers.add((egress, number))
-        entry: dict[str, Any] = {
-            "Egress": egress,
-            "Protocol": proto,
-            "RuleAction": action,
-            "RuleNumber": number,
-        }
-        entry["Ipv6CidrBlock" if ":" in cidr else "CidrBlock"] = cidr
-        if ports is not None:
-            entry["PortRange"] = {"From": ports[0], "To": ports[1]}
-        if icmp is not None:
-            entry["IcmpTypeCode"] = {"Code": icmp[1], "Type": icmp[0]}
-        self.entries.append(entry)
-
-    def both(
-        self,
-        number: int,
-        direction: str,
-        action: str,
-        proto: str,
-        ports: tuple[int, int] | None = None,
-    ) -> None:
-        """Add a rule for 0.0.0.0/0 and, in a dual-stack VPC, its ::/0 twin at number + 1."""
-        self.add(number, direction, action, proto, ANY4, ports)
-        if self.ipv6:
-            self.add(number + 1, direction, action, proto, ANY6, ports)
-
-    def blocks(
-        self,
-        base: int,
-        direction: str,
-        action: str,
-        proto: str,
-        cidrs: list[str],
-        cidr6: str | None,
-        ports: tuple[int, int] | None = None,
-    ) -> None:
-        """Add one rule per CIDR block at base, base+1, ...; an IPv6 block goes at base+19."""
-        if len(cidrs) > 19:
-            raise ValueError("too many CIDR blocks for one NACL rule group")
-        for i, cidr in enumerate(cidrs):
-            self.add(base + i, direction, action, proto, cidr, ports)
-        if cidr6 and self.ipv6:
-            self.add(base + 19, direction, action, proto, cidr6, ports)
-
-    def finish(self) -> list[dict[str, Any]]:
-        """The entries sorted as AWS lists them, ending with the `*` deny entries of both families."""
-        for egress in (True, False):
-            self.entries.append(
-                {
-                    "CidrBlock": ANY4,
-                    "Egress": egress,
-                    "Protocol": "-1",
-                    "RuleAction": "deny",
-                    "RuleNumber": 32767,
-                }
-            )
-            self.entries.append(
-                {
-                    "Egress": egress,
-                    "Ipv6CidrBlock": ANY6,
-                    "Protocol": "-1",
-                    "RuleAction": "deny",
-                    "RuleNumber": 32768,
-                }
-            )
-        return sorted(self.entries, key=lambda e: (not e["Egress"], e["RuleNumber"]))
-
-
-PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "-1": "-1"}
-
-
-def perm(
-    proto: str,
-    from_port: int | None = None,
-    to_port: int | None = None,
-    *,
-    cidrs: list[str] | tuple[str, ...] = (),
-    cidrs6: list[str] | tuple[str, ...] = (),
-    pls: list[str] | tuple[str, ...] = (),
-    pairs: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
-) -> dict[str, Any]:
-    """One IpPermissions item in the shape boto3 returns."""
-    rule: dict[str, Any] = {"IpProtocol": PROTOCOLS[proto]}
-    if proto != "-1":
-        rule["FromPort"] = from_port
-        rule["ToPort"] = to_port
-    rule["IpRanges"] = [{"CidrIp": c} for c in cidrs]
-    rule["Ipv6Ranges"] = [{"CidrIpv6": c} for c in cidrs6]
-    rule["PrefixListIds"] = [{"PrefixListId": p} for p in pls]
-    rule["UserIdGroupPairs"] = list(pairs)
-    return rule
-
-
 # -------------------------------------------------------------------- the spec
 PROVEN, REFUTED = "proven", "refuted"
 
@@ -1262,26 +1256,56 @@ def spec_document() -> dict[str, Any]:
     }
 
 
-def expected_verdicts() -> dict[str, str]:
-    """The verdict each invariant has by construction, at every size."""
-    return {inv["id"]: verdict for verdict, inv in INVARIANTS}
+# What routing changes, by construction (contract 4.5): every other invariant keeps its verdict.
+ROUTED: dict[str, tuple[str, str]] = {
+    "legacy-no-internet-8443": (
+        PROVEN,
+        "the partner API hosts sit in the legacy app tier without public addresses: an internet "
+        "gateway carries nothing to a private address, so the foreign group's rule admits no packet",
+    ),
+}
 
 
-def write(out: Path, enis: int, seed: int) -> dict[str, Any]:
-    """Generate the network and spec into `out`; return a short summary."""
+def expected_verdicts(routing: bool = True) -> dict[str, str]:
+    """The verdict each invariant has by construction at every size, with or without routing."""
+    out = {inv["id"]: verdict for verdict, inv in INVARIANTS}
+    if routing:
+        out.update({k: v for k, (v, _) in ROUTED.items()})
+    return out
+
+
+PROFILES = ("friendly", "heterogeneous")
+
+
+def profile_parts(profile: str) -> tuple[Any, Any, Any]:
+    """The builder class, spec function and expected-verdicts function of a profile."""
+    if profile == "friendly":
+        return Builder, spec_document, expected_verdicts
+    if profile == "heterogeneous":
+        import gen_hetero
+
+        return gen_hetero.HeteroBuilder, gen_hetero.spec_document, gen_hetero.expected_verdicts
+    raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+
+
+def write(
+    out: Path, enis: int, seed: int, profile: str = "friendly", routing: bool = True
+) -> dict[str, Any]:
+    """Generate the network and spec of a profile into `out`; return a short summary."""
+    builder, spec, expected = profile_parts(profile)
     out.mkdir(parents=True, exist_ok=True)
-    doc = Builder(enis, seed).document()
+    doc = builder(enis, seed, routing).document()
     with open(out / "network.json", "w", encoding="utf-8") as fh:
         json.dump(doc, fh)
     header = (
         "# Generated by bench/generate.py; expected verdicts are in expected.json.\n"
-        f"# {enis} ENIs, seed {seed}.\n"
+        f"# profile {profile}, {enis} ENIs, seed {seed}, routing {'on' if routing else 'off'}.\n"
     )
     (out / "spec.yaml").write_text(
-        header + yaml.safe_dump(spec_document(), sort_keys=False, width=120), encoding="utf-8"
+        header + yaml.safe_dump(spec(), sort_keys=False, width=120), encoding="utf-8"
     )
     (out / "expected.json").write_text(
-        json.dumps(expected_verdicts(), indent=2) + "\n", encoding="utf-8"
+        json.dumps(expected(routing), indent=2) + "\n", encoding="utf-8"
     )
     return summary(doc)
 
@@ -1296,8 +1320,13 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
         "nacls": len(doc["NetworkAcls"]),
         "instances": sum(len(r["Instances"]) for r in doc["Reservations"]),
         "addresses": sum(
-            len(e["PrivateIpAddresses"]) + len(e["Ipv6Addresses"]) for e in doc["NetworkInterfaces"]
+            len(e["PrivateIpAddresses"])
+            + len(e["Ipv6Addresses"])
+            + len(e.get("Ipv4Prefixes", []))
+            + len(e.get("Ipv6Prefixes", []))
+            for e in doc["NetworkInterfaces"]
         ),
+        "route_tables": len(doc.get("RouteTables", [])),
     }
 
 
@@ -1318,9 +1347,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=Path("bench/out/10000"), help="output directory"
     )
+    parser.add_argument(
+        "--profile", choices=PROFILES, default="friendly", help="which network (default friendly)"
+    )
+    parser.add_argument(
+        "--routing",
+        choices=("on", "off"),
+        default="on",
+        help="route tables and gateways (default on); off makes the same network without them",
+    )
     args = parser.parse_args(argv)
     try:
-        info = write(args.out, args.enis, args.seed)
+        info = write(args.out, args.enis, args.seed, args.profile, args.routing == "on")
     except ValueError as exc:
         print(f"generate: {exc}", file=sys.stderr)
         return 2

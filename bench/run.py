@@ -22,15 +22,17 @@ ROOT = HERE.parent
 GIB = 1 << 30
 FLOOR_CODE = (
     "import json, sys, time\n"
-    "t = time.perf_counter()\n"
+    "t, c = time.perf_counter(), time.process_time()\n"
     "with open(sys.argv[1], 'rb') as fh:\n"
     "    json.load(fh)\n"
-    "print(time.perf_counter() - t)\n"
+    "print(time.perf_counter() - t, time.process_time() - c)\n"
 )
 TARGET_RATIO = 10.0  # at 10k ENIs
 TARGET_GROWTH = 2.1
 TARGET_100K_SECONDS = 60.0
 TARGET_100K_RSS = 2 * GIB
+GENERATOR_FILES = ("generate.py", "gen_hetero.py", "gen_routes.py", "gen_shapes.py")
+PROFILES = ("friendly", "heterogeneous")
 
 
 # -------------------------------------------------------------------- the measuring wrapper
@@ -106,7 +108,8 @@ def measure_child(stdout_path: str, cmd: list[str]) -> int:
         done.set()
         sampler.join()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"wall": wall, "rc": rc, "maxrss_kib": usage.ru_maxrss, **peaks}))
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"wall": wall, "cpu": cpu, "rc": rc, "maxrss_kib": usage.ru_maxrss, **peaks}))
     return 0
 
 
@@ -116,10 +119,16 @@ class SizeResult:
     """Everything measured for one network size."""
 
     enis: int
+    profile: str = "friendly"
+    routing: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    classes: int = 0
+    atoms: int = 0
     snapshot_bytes: int = 0
     floors: list[float] = field(default_factory=list)
+    floor_cpus: list[float] = field(default_factory=list)
     walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     maxrss_kib: list[int] = field(default_factory=list)
     tree_rss_kib: list[int] = field(default_factory=list)
     tree_pss_kib: list[int] = field(default_factory=list)
@@ -133,6 +142,16 @@ class SizeResult:
     def floor(self) -> float:
         """Median json.load time."""
         return statistics.median(self.floors) if self.floors else float("nan")
+
+    @property
+    def floor_cpu(self) -> float:
+        """Median CPU time of json.load."""
+        return statistics.median(self.floor_cpus) if self.floor_cpus else float("nan")
+
+    @property
+    def cpu(self) -> float:
+        """Median CPU time (user + system) of the whole verify process tree."""
+        return statistics.median(self.cpus) if self.cpus else float("nan")
 
     @property
     def wall(self) -> float:
@@ -196,11 +215,26 @@ def sgproof_command(override: str | None) -> list[str]:
     return [found] if found else [sys.executable, "-m", "sgproof"]
 
 
-def generate(enis: int, seed: int, out: Path, force: bool) -> dict[str, Any]:
-    """Generate one size into `out`, reusing an earlier output made by the same generator and seed."""
-    digest = hashlib.sha256((HERE / "generate.py").read_bytes()).hexdigest()
+def generator_digest() -> str:
+    """A hash of every generator source, so that a cached network is reused only when they are unchanged."""
+    h = hashlib.sha256()
+    for name in GENERATOR_FILES:
+        h.update((HERE / name).read_bytes())
+    return h.hexdigest()
+
+
+def generate(
+    enis: int, seed: int, out: Path, force: bool, profile: str = "friendly", routing: bool = True
+) -> dict[str, Any]:
+    """Generate one network into `out`, reusing an earlier output made by the same generator and seed."""
     stamp = out / "stamp.json"
-    wanted = {"enis": enis, "seed": seed, "generator": digest}
+    wanted = {
+        "enis": enis,
+        "seed": seed,
+        "profile": profile,
+        "routing": routing,
+        "generator": generator_digest(),
+    }
     if not force and stamp.exists():
         old = json.loads(stamp.read_text())
         if {k: old.get(k) for k in wanted} == wanted and (out / "network.json").exists():
@@ -217,25 +251,30 @@ def generate(enis: int, seed: int, out: Path, force: bool) -> dict[str, Any]:
             str(seed),
             "--out",
             str(out),
+            "--profile",
+            profile,
+            "--routing",
+            "on" if routing else "off",
         ],
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        raise SystemExit(f"generating {enis} ENIs failed:\n{proc.stderr}")
+        raise SystemExit(f"generating {profile} {enis} ENIs failed:\n{proc.stderr}")
     info = json.loads(proc.stdout)
     info["generate_seconds"] = round(time.perf_counter() - started, 2)
     stamp.write_text(json.dumps({**wanted, "info": info}))
     return info
 
 
-def measure_floor(network: Path) -> float:
-    """json.load of the snapshot in a fresh interpreter, timed inside it."""
+def measure_floor(network: Path) -> tuple[float, float]:
+    """json.load of the snapshot in a fresh interpreter, timed inside it: (wall, CPU) seconds."""
     proc = subprocess.run(
         [sys.executable, "-c", FLOOR_CODE, str(network)], capture_output=True, text=True, check=True
     )
-    return float(proc.stdout.strip())
+    wall, cpu = proc.stdout.split()
+    return float(wall), float(cpu)
 
 
 def measure_verify(cmd: list[str], out: Path, timeout: float) -> dict[str, Any]:
@@ -260,12 +299,20 @@ def measure_verify(cmd: list[str], out: Path, timeout: float) -> dict[str, Any]:
     return result
 
 
-def run_size(enis: int, args: argparse.Namespace, base: list[str]) -> SizeResult:
-    """Generate one size, then alternate floor and verify runs `--repeat` times."""
-    out = args.out / str(enis)
-    res = SizeResult(enis)
-    log(f"[{enis}] generating ...")
-    res.info = generate(enis, args.seed, out, args.regenerate)
+def case_name(profile: str, routing: bool) -> str:
+    """`friendly, routed` and the like."""
+    return f"{profile}, {'routed' if routing else 'unrouted'}"
+
+
+def run_size(
+    enis: int, args: argparse.Namespace, base: list[str], profile: str, routing: bool
+) -> SizeResult:
+    """Generate one network, then alternate floor and verify runs `--repeat` times."""
+    out = args.out / f"{profile}-{'routed' if routing else 'unrouted'}" / str(enis)
+    res = SizeResult(enis, profile, routing)
+    tag = f"{case_name(profile, routing)} {enis}"
+    log(f"[{tag}] generating ...")
+    res.info = generate(enis, args.seed, out, args.regenerate, profile, routing)
     network, spec = out / "network.json", out / "spec.yaml"
     res.snapshot_bytes = network.stat().st_size
     expected = json.loads((out / "expected.json").read_text())
@@ -274,15 +321,17 @@ def run_size(enis: int, args: argparse.Namespace, base: list[str]) -> SizeResult
         cmd += ["--jobs", str(args.jobs)]
     for i in range(args.repeat):
         res.loads.append(os.getloadavg()[0])
-        res.floors.append(measure_floor(network))
+        floor, floor_cpu = measure_floor(network)
+        res.floors.append(floor)
+        res.floor_cpus.append(floor_cpu)
         try:
             run = measure_verify(cmd, out, args.timeout)
         except subprocess.TimeoutExpired:
             res.problems.append(f"run {i + 1}: verify did not finish within {args.timeout:.0f} s")
-            log(f"[{enis}] run {i + 1}: timeout")
+            log(f"[{tag}] run {i + 1}: timeout")
             break
         log(
-            f"[{enis}] run {i + 1}: floor {res.floors[-1]:.2f} s, verify {run['wall']:.2f} s, exit {run['rc']}, peak {run['maxrss_kib'] / 1024:.0f} MiB"
+            f"[{tag}] run {i + 1}: floor {res.floors[-1]:.2f} s, verify {run['wall']:.2f} s (CPU {run['cpu']:.2f} s), exit {run['rc']}, peak {run['maxrss_kib'] / 1024:.0f} MiB"
         )
         try:
             report = json.loads(run["stdout"])
@@ -301,10 +350,14 @@ def run_size(enis: int, args: argparse.Namespace, base: list[str]) -> SizeResult
             res.problems.append(f"run {i + 1}: stdout is not JSON: {run['stdout'][:300]!r}")
             break
         res.walls.append(run["wall"])
+        res.cpus.append(run["cpu"])
         res.maxrss_kib.append(run["maxrss_kib"])
         res.tree_rss_kib.append(run["tree_rss_kib"])
         res.tree_pss_kib.append(run["tree_pss_kib"])
         statuses = {r["id"]: r["status"] for r in report["results"]}
+        covered = next((r["covered"] for r in report["results"] if r.get("covered")), {})
+        res.classes = int(covered.get("eni_classes", 0))
+        res.atoms = int(covered.get("address_atoms", 0))
         res.verdicts.append(statuses)
         res.summaries.append(report.get("summary", {}))
         for r in report["results"]:
@@ -314,6 +367,7 @@ def run_size(enis: int, args: argparse.Namespace, base: list[str]) -> SizeResult
             res.problems.append(f"run {i + 1}: invariants in error: {', '.join(errors)}")
         wrong = sorted(k for k, v in statuses.items() if expected.get(k) != v)
         if wrong:
+            log(f"[{tag}] run {i + 1}: VERDICTS DIFFER FROM THE DESIGN: {', '.join(wrong)}")
             res.problems.append(
                 f"run {i + 1}: verdicts differ from the design: "
                 + ", ".join(f"{k} is {statuses.get(k)}, designed {expected.get(k)}" for k in wrong)
@@ -333,35 +387,50 @@ def fmt(value: float, digits: int = 2) -> str:
     return "–" if value != value else f"{value:.{digits}f}"  # NaN check
 
 
-def growth(results: dict[int, SizeResult], enis: int) -> float:
-    """Time at `enis` over time at half of it, when both were measured."""
+def growth(results: dict[int, SizeResult], enis: int, cpu: bool = False) -> float:
+    """Time (wall, or CPU) at `enis` over time at half of it, when both were measured."""
     half = results.get(enis // 2) if enis % 2 == 0 else None
     if half is None or not half.walls or not results[enis].walls:
         return float("nan")
+    if cpu:
+        return results[enis].cpu / half.cpu
     return results[enis].wall / half.wall
 
 
-def report(results: dict[int, SizeResult], args: argparse.Namespace) -> tuple[str, bool]:
-    """The Markdown report and whether the answers were consistent."""
+Cases = dict[tuple[str, bool], dict[int, SizeResult]]
+
+
+def report(cases: Cases, args: argparse.Namespace) -> tuple[str, bool]:
+    """The Markdown report of every profile and routing mode, and whether every answer was as designed."""
     lines = [
         f"sgproof benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
         f"median of {args.repeat} runs, --jobs {args.jobs or 'default'}, seed {args.seed}, sgproof {args.revision}",
         "",
-        "| ENIs | SGs | addresses | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | peak RSS (MiB) | tree RSS sum (MiB) | proven / refuted / error | load avg |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
+        "| profile | routing | ENIs | SGs | addresses | classes | class share | atoms | snapshot MB | json.load floor (s) | verify (s) | ratio | growth ×2 | floor CPU (s) | verify CPU (s) | CPU ratio | CPU growth ×2 | peak RSS (MiB) | tree RSS sum (MiB) | proven / refuted / error | load avg |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
     ]
-    for enis, r in sorted(results.items()):
-        s = r.summaries[0] if r.summaries else {}
-        verdict = f"{s.get('proven', '–')} / {s.get('refuted', '–')} / {s.get('errors', '–')}"
-        lines.append(
-            f"| {enis:,} | {r.info.get('security_groups', 0):,} | {r.info.get('addresses', 0):,} | "
-            f"{r.snapshot_bytes / 1e6:.1f} | {fmt(r.floor)} | {fmt(r.wall)} | {fmt(r.wall / r.floor, 1)} | "
-            f"{fmt(growth(results, enis))} | {r.peak_bytes / 2**20:.0f} | {r.tree_rss_bytes / 2**20:.0f} | {verdict} | "
-            f"{fmt(max(r.loads) if r.loads else float('nan'), 1)} |"
-        )
+    for (profile, routing), results in cases.items():
+        for enis, r in sorted(results.items()):
+            s = r.summaries[0] if r.summaries else {}
+            verdict = f"{s.get('proven', '–')} / {s.get('refuted', '–')} / {s.get('errors', '–')}"
+            share = f"{100 * r.classes / enis:.1f} %" if r.classes else "–"
+            lines.append(
+                f"| {profile} | {'on' if routing else 'off'} | {enis:,} | {r.info.get('security_groups', 0):,} | "
+                f"{r.info.get('addresses', 0):,} | {r.classes:,} | {share} | {r.atoms:,} | "
+                f"{r.snapshot_bytes / 1e6:.1f} | {fmt(r.floor)} | {fmt(r.wall)} | {fmt(r.wall / r.floor, 1)} | "
+                f"{fmt(growth(results, enis))} | {fmt(r.floor_cpu)} | {fmt(r.cpu)} | {fmt(r.cpu / r.floor_cpu, 1)} | "
+                f"{fmt(growth(results, enis, cpu=True))} | "
+                f"{r.peak_bytes / 2**20:.0f} | {r.tree_rss_bytes / 2**20:.0f} | {verdict} | "
+                f"{fmt(max(r.loads) if r.loads else float('nan'), 1)} |"
+            )
     lines += [
         "",
-        "ratio = verify / floor; growth ×2 = verify time over the size half as large; peak RSS = the larger "
+        "classes = ENI classes (same subnet, groups and address atoms), class share = classes / ENIs, "
+        "atoms = address atoms, both as sgproof reports them; ratio = verify / floor; growth ×2 = verify "
+        "time over the same profile and routing at half the size; CPU = user + system time of json.load and of the "
+        "whole verify process tree (workers included; it counts what the run did, not what the other sessions on "
+        "the machine made it wait, so on a loaded machine it is the steadier figure, while the targets are on wall "
+        "time); peak RSS = the larger "
         "of the biggest single process (getrusage) and the PSS of the whole process tree sampled every 5 s; "
         "tree RSS sum = the RSS of all sgproof processes summed every 0.5 s, an upper bound that counts pages "
         "forked workers share with their parent once per process; load avg = "
@@ -370,75 +439,88 @@ def report(results: dict[int, SizeResult], args: argparse.Namespace) -> tuple[st
         "Targets:",
     ]
     checks: list[tuple[str, bool | None]] = []
-    if 10000 in results:
-        r = results[10000]
-        checks.append(
-            (
-                f"10k ENIs within {TARGET_RATIO:.0f}× the json.load floor ({fmt(r.wall / r.floor, 1)}×)",
-                bool(r.walls) and r.wall / r.floor <= TARGET_RATIO,
-            )
-        )
-    for enis in sorted(results):
-        g = growth(results, enis)
-        if g == g:
+    for (profile, routing), results in cases.items():
+        name = case_name(profile, routing)
+        if 10000 in results:
+            r = results[10000]
             checks.append(
                 (
-                    f"{enis // 2:,} → {enis:,} ENIs costs at most {TARGET_GROWTH}× ({g:.2f}×)",
-                    g <= TARGET_GROWTH,
+                    f"{name}: 10k ENIs within {TARGET_RATIO:.0f}× the json.load floor ({fmt(r.wall / r.floor, 1)}×)",
+                    bool(r.walls) and r.wall / r.floor <= TARGET_RATIO,
                 )
             )
-    if 100000 in results:
-        r = results[100000]
-        checks.append(
-            (
-                f"100k ENIs under {TARGET_100K_SECONDS:.0f} s ({fmt(r.wall)} s)",
-                bool(r.walls) and r.wall < TARGET_100K_SECONDS,
+        for enis in sorted(results):
+            g = growth(results, enis)
+            if g == g:
+                checks.append(
+                    (
+                        f"{name}: {enis // 2:,} → {enis:,} ENIs costs at most {TARGET_GROWTH}× ({g:.2f}×)",
+                        g <= TARGET_GROWTH,
+                    )
+                )
+        if 100000 in results:
+            r = results[100000]
+            checks.append(
+                (
+                    f"{name}: 100k ENIs under {TARGET_100K_SECONDS:.0f} s ({fmt(r.wall)} s)",
+                    bool(r.walls) and r.wall < TARGET_100K_SECONDS,
+                )
             )
-        )
-        checks.append(
-            (
-                f"100k ENIs under 2 GiB peak RSS ({r.peak_bytes / 2**20:.0f} MiB)",
-                bool(r.walls) and r.peak_bytes < TARGET_100K_RSS,
+            checks.append(
+                (
+                    f"{name}: 100k ENIs under 2 GiB peak RSS ({r.peak_bytes / 2**20:.0f} MiB)",
+                    bool(r.walls) and r.peak_bytes < TARGET_100K_RSS,
+                )
             )
-        )
     for text, ok in checks:
         lines.append(f"- {'PASS' if ok else 'FAIL'}: {text}")
     consistent = True
-    reference: dict[str, str] | None = None
-    lines += ["", "Verdicts:"]
-    for enis, r in sorted(results.items()):
-        for i, v in enumerate(r.verdicts):
-            if reference is None:
-                reference = v
-            elif v != reference:
-                consistent = False
-                diff = sorted(k for k in set(v) | set(reference) if v.get(k) != reference.get(k))
-                lines.append(
-                    f"- FAIL: {enis:,} ENIs run {i + 1} answers differently on {', '.join(diff)}"
-                )
-        for problem in r.problems:
-            consistent = False
-            lines.append(f"- FAIL: {enis:,} ENIs {problem}")
-    if consistent and reference is not None:
-        refuted = sorted(k for k, v in reference.items() if v == "refuted")
-        lines.append(
-            f"- PASS: identical verdicts across all sizes and runs, as designed (refuted: {', '.join(refuted)})"
-        )
-    lines += ["", "Slowest invariants (median seconds inside sgproof):", ""]
-    lines.append("| invariant | " + " | ".join(f"{e:,}" for e in sorted(results)) + " |")
-    lines.append("| --- |" + " ---: |" * len(results))
-    largest = results[max(results)]
-    order = sorted(
-        largest.per_invariant, key=lambda k: -statistics.median(largest.per_invariant[k])
-    )
-    for inv in order[: args.top]:
-        cells = [
-            fmt(statistics.median(results[e].per_invariant[inv]), 3)
-            if inv in results[e].per_invariant
-            else "–"
-            for e in sorted(results)
+    lines += ["", "Verdicts (each profile and routing mode against its designed verdicts):"]
+    for (profile, routing), results in cases.items():
+        name = case_name(profile, routing)
+        reference: dict[str, str] | None = None
+        ok = True
+        for enis, r in sorted(results.items()):
+            for i, v in enumerate(r.verdicts):
+                if reference is None:
+                    reference = v
+                elif v != reference:
+                    ok = False
+                    diff = sorted(
+                        k for k in set(v) | set(reference) if v.get(k) != reference.get(k)
+                    )
+                    lines.append(
+                        f"- FAIL: {name}: {enis:,} ENIs run {i + 1} answers differently on {', '.join(diff)}"
+                    )
+            for problem in r.problems:
+                ok = False
+                lines.append(f"- FAIL: {name}: {enis:,} ENIs {problem}")
+        if ok and reference is not None:
+            refuted = sorted(k for k, v in reference.items() if v == "refuted")
+            lines.append(
+                f"- PASS: {name}: identical verdicts across all sizes and runs, as designed (refuted: {', '.join(refuted)})"
+            )
+        consistent = consistent and ok
+    for (profile, routing), results in cases.items():
+        lines += [
+            "",
+            f"Slowest invariants, {case_name(profile, routing)} (median seconds inside sgproof):",
+            "",
         ]
-        lines.append(f"| {inv} | " + " | ".join(cells) + " |")
+        lines.append("| invariant | " + " | ".join(f"{e:,}" for e in sorted(results)) + " |")
+        lines.append("| --- |" + " ---: |" * len(results))
+        largest = results[max(results)]
+        order = sorted(
+            largest.per_invariant, key=lambda k: -statistics.median(largest.per_invariant[k])
+        )
+        for inv in order[: args.top]:
+            cells = [
+                fmt(statistics.median(results[e].per_invariant[inv]), 3)
+                if inv in results[e].per_invariant
+                else "–"
+                for e in sorted(results)
+            ]
+            lines.append(f"| {inv} | " + " | ".join(cells) + " |")
     return "\n".join(lines), consistent
 
 
@@ -450,6 +532,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--sizes", default="5000,10000,50000,100000", help="comma-separated ENI counts"
+    )
+    parser.add_argument(
+        "--profiles",
+        default=",".join(PROFILES),
+        help=f"comma-separated generator profiles (default {','.join(PROFILES)})",
+    )
+    parser.add_argument(
+        "--routing",
+        choices=("on", "off", "both"),
+        default="both",
+        help="benchmark the networks with route tables, without, or both side by side (default both)",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="timed runs per size (median reported)"
@@ -483,6 +576,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    unknown = sorted(set(profiles) - set(PROFILES))
+    if unknown:
+        parser.error(f"unknown profile {', '.join(unknown)}; expected {', '.join(PROFILES)}")
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.routing]
     if args.rev:
         src, args.revision = export_revision(args.rev, args.out)
         os.environ["PYTHONPATH"] = str(src) + os.pathsep + os.environ.get("PYTHONPATH", "")
@@ -490,30 +588,48 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args.revision = revision()
         base = sgproof_command(args.sgproof)
-    results: dict[int, SizeResult] = {}
-    for enis in sizes:
-        results[enis] = run_size(enis, args, base)
-    text, consistent = report(results, args)
+    cases: Cases = {}
+    for (
+        enis
+    ) in sizes:  # size by size, so that a long run reports the small sizes of every case first
+        for profile in profiles:
+            for routing in modes:
+                cases.setdefault((profile, routing), {})[enis] = run_size(
+                    enis, args, base, profile, routing
+                )
+    text, consistent = report(cases, args)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text(text + "\n", encoding="utf-8")
     raw = {
-        str(e): {
-            "info": r.info,
-            "snapshot_bytes": r.snapshot_bytes,
-            "floors": r.floors,
-            "walls": r.walls,
-            "maxrss_kib": r.maxrss_kib,
-            "tree_rss_kib": r.tree_rss_kib,
-            "tree_pss_kib": r.tree_pss_kib,
-            "summaries": r.summaries,
-            "per_invariant": r.per_invariant,
-            "problems": r.problems,
-            "load_averages": r.loads,
+        case_name(profile, routing): {
+            str(e): {
+                "info": r.info,
+                "eni_classes": r.classes,
+                "address_atoms": r.atoms,
+                "snapshot_bytes": r.snapshot_bytes,
+                "floors": r.floors,
+                "floor_cpus": r.floor_cpus,
+                "cpus": r.cpus,
+                "walls": r.walls,
+                "maxrss_kib": r.maxrss_kib,
+                "tree_rss_kib": r.tree_rss_kib,
+                "tree_pss_kib": r.tree_pss_kib,
+                "summaries": r.summaries,
+                "per_invariant": r.per_invariant,
+                "problems": r.problems,
+                "load_averages": r.loads,
+            }
+            for e, r in results.items()
         }
-        for e, r in results.items()
+        for (profile, routing), results in cases.items()
     }
     (args.out / "results.json").write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
+    if not consistent:
+        log(
+            "\n*** BENCHMARK FAILED: some verdicts differ from the design or an invariant is in "
+            "error (see 'Verdicts' above); the timings of such a run mean nothing. ***"
+        )
     return 0 if consistent else 1
 
 

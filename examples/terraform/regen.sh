@@ -33,10 +33,12 @@ rm -rf "$work/three-tier/.terraform" "$work/three-tier/plan.json"
 plan_json "$work/three-tier" "$out/three-tier/plan.json"
 
 # --- open-3306 against moto
-port="${MOTO_PORT:-4599}"
+# a free port unless told: other runs on this machine may hold a fixed one
+port="${MOTO_PORT:-$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 "$python" -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
+kill -0 "$moto_pid" || { cat "$work/moto.log" >&2; exit 1; }
 mkdir -p "$out/open-3306" "$work/open-3306"
 cp "$here/open-3306/main.tf" "$work/open-3306/"
 cd "$work/open-3306"

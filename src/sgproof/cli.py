@@ -114,12 +114,23 @@ def _emit(text: str, output: str | None) -> None:
 
 
 class _ProgressBar:
-    """A transient progress bar on a terminal's stderr; silent when piped or with --quiet."""
+    """Progress on stderr: a transient bar on a terminal; in CI (stderr not a terminal) a plain line at most
+    every `interval` seconds, so a long run shows it is alive; nothing with --quiet."""
 
-    def __init__(self, quiet: bool, stream: TextIO):
+    def __init__(self, quiet: bool, stream: TextIO, clock: Callable[[], float] | None = None,
+                 interval: float = 5.0):
+        import time
+
         self.bar: Any = None
         self.task: Any = None
-        if quiet or not stream.isatty() or os.environ.get("TERM") == "dumb":
+        self.stream: TextIO | None = None  # the plain-line mode
+        self.clock = clock or time.monotonic
+        self.interval = interval
+        self.start = self.last = self.clock()
+        if quiet:
+            return
+        if not stream.isatty() or os.environ.get("TERM") == "dumb":
+            self.stream = stream
             return
         from rich.console import Console
         from rich.progress import (
@@ -136,18 +147,33 @@ class _ProgressBar:
         self.bar.start()
         self.task = self.bar.add_task("reading the network", total=None)
 
+    @property
+    def active(self) -> bool:
+        return self.bar is not None or self.stream is not None
+
+    def _line(self, text: str) -> None:
+        """One plain progress line, when `interval` seconds have passed since the last one (or the start)."""
+        now = self.clock()
+        if self.stream is None or now - self.last < self.interval:
+            return
+        self.last = now
+        print(f"sgproof: {text} ({now - self.start:.0f} s)", file=self.stream, flush=True)
+
     def phase(self, text: str) -> None:
         if self.bar is not None:
             self.bar.update(self.task, description=text)
+        self._line(text)
 
     def step(self, n: int, total: int, ident: str) -> None:
         if self.bar is not None:
             self.bar.update(self.task, description=f"checked {ident}", completed=n, total=total)
+        self._line(f"checked {n}/{total} invariants (last: {ident})")
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+        self.stream = None
 
 
 def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -173,15 +199,22 @@ def main() -> None:
 @click.option("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
 @click.option("--all", "all_violations", is_flag=True, help="list every violation of each refuted invariant")
-@click.option("--max-violations", type=int, default=100, help="with --all: at most N violations per invariant")
+@click.option("--max-violations", type=int, default=None,
+              help="with --all: at most N violations per invariant (default 100)")
 @click.option("--only", "only", multiple=True, metavar="ID", help="check only this invariant (repeatable)")
 @click.option("--fail-on", "fail_on", type=click.Choice(tuple(SEVERITY_RANK)), default="low",
               help="exit 1 only for a refuted invariant of at least this severity (default: low)")
 def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regions: tuple[str, ...],
            terraform: str | None, fmt: str | None, output: str | None, jobs: int | None, quiet: bool,
-           all_violations: bool, max_violations: int, only: tuple[str, ...], fail_on: str) -> None:
+           all_violations: bool, max_violations: int | None, only: tuple[str, ...], fail_on: str) -> None:
     """Check every invariant of SPEC: exit 0 all proven, 1 some refuted, 2 bad input."""
+    import dataclasses
+    import time
+
+    started = time.perf_counter()  # the report's run time is the wall time of all of this
     try:
+        if max_violations is not None and not all_violations:
+            raise SgproofError("--max-violations needs --all (it limits the violations --all lists)")
         from .encode.check import Checker
         from .run import default_jobs
         from .run import verify as run_verify
@@ -199,21 +232,24 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
         bar = _ProgressBar(quiet, sys.stderr)
         try:
             net, info = load_network(snapshot=snapshot, aws=aws, profile=profile, regions=regions,
-                                     terraform=terraform, progress=bar.phase if bar.bar else None)
-            bar.phase(f"checking {len(parsed.invariants)} invariants over {len(net.enis)} ENIs")
+                                     terraform=terraform, progress=bar.phase if bar.active else None)
             bar.phase(f"preparing {len(net.enis)} ENIs")
             checker = Checker(net, parsed)
+            bar.phase(f"checking {len(parsed.invariants)} invariants over {len(net.enis)} ENIs")
             report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step, checker)
+            if all_violations:
+                from .explain.enumerate import add_all_violations
+
+                bar.phase("listing every violation (--all)")
+                report = add_all_violations(report, checker, 100 if max_violations is None else max_violations)
+            if fmt in ("markdown", "html"):
+                from .explain.flowmap import add_flow_map
+
+                bar.phase("mapping the flows between the spec's groups")
+                report = add_flow_map(report, checker)
         finally:
             bar.close()
-        if all_violations:
-            from .explain.enumerate import add_all_violations
-
-            report = add_all_violations(report, checker, max_violations)
-        if fmt in ("markdown", "html"):
-            from .explain.flowmap import add_flow_map
-
-            report = add_flow_map(report, checker)
+        report = dataclasses.replace(report, seconds=time.perf_counter() - started)
         _emit(render(report), output)
         _report_errors(report)
     except SgproofError as exc:
@@ -234,6 +270,10 @@ def query(src: str | None, dst: str, ports: str, spec_path: str | None, snapshot
           profile: str | None, regions: tuple[str, ...], terraform: str | None, fmt: str,
           output: str | None) -> None:
     """Can any flow go from --from to --to on --ports? Prints a witness flow or a proof that none can."""
+    import dataclasses
+    import time
+
+    started = time.perf_counter()
     try:
         import dataclasses
 
@@ -261,6 +301,7 @@ def query(src: str | None, dst: str, ports: str, spec_path: str | None, snapshot
             assumptions = dataclasses.replace(report.assumptions,
                                               warnings=(*report.assumptions.warnings, *notes))
             report = dataclasses.replace(report, assumptions=assumptions)
+        report = dataclasses.replace(report, seconds=time.perf_counter() - started)
         if fmt == "text":
             from .report.text import render_query_text
 
@@ -273,6 +314,33 @@ def query(src: str | None, dst: str, ports: str, spec_path: str | None, snapshot
     except SgproofError as exc:
         _fail(exc)
     sys.exit(0)
+
+
+@main.command()
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.option("--terraform", metavar="PLAN_JSON", help="compare the network before this plan with the one after it")
+@click.option("--snapshot", metavar="FILE_OR_DIR", help="with --terraform: the live network the plan is applied to")
+@click.option("--spec", "spec_path", metavar="SPEC", help="lend the spec's groups and settings")
+@click.option("--from", "src", default=None, help="source selector, YAML")
+@click.option("--to", "dst", default=None, help="destination selector, YAML")
+@click.option("--ports", default=None, help="ports, e.g. tcp/3306 or '[tcp/80, tcp/443]'")
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "markdown", "sarif")), default="text")
+@click.option("--output", metavar="FILE")
+@click.option("--max-changes", type=int, default=100, help="at most N groups per list")
+def diff(old: str | None, new: str | None, terraform: str | None, snapshot: str | None, spec_path: str | None,
+         src: str | None, dst: str | None, ports: str | None, fmt: str, output: str | None,
+         max_changes: int) -> None:
+    """Connections NEW allows that OLD did not, and the reverse: exit 0 none, 1 some, 2 bad input."""
+    try:
+        from .encode.diff import diff_report
+        from .report.diff_render import render_diff
+
+        report = diff_report(old, new, terraform, snapshot, spec_path, src, dst, ports, max_changes)
+        _emit(render_diff(report, fmt), output)
+    except SgproofError as exc:
+        _fail(exc)
+    sys.exit(report.exit_code())
 
 
 @main.command()

@@ -27,7 +27,7 @@ ID = re.compile(
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 300-ENI network and its spec in a temporary directory."""
     out = tmp_path_factory.mktemp("bench300")
-    load_generator().write(out, 300, 7)
+    load_generator().write(out, 300, 7, "friendly", False)
     return out
 
 

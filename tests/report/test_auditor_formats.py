@@ -50,7 +50,7 @@ def test_piped_text_is_render_text_byte_for_byte(run) -> None:  # type: ignore[n
     spec = load_spec(SEED)  # relative, as the CLI got it (run() works in the repository folder)
     net, info = load_network(snapshot=spec.source)
     expected = render_text(verify(spec, net, info))
-    strip = re.compile(r"in [0-9.]+s\n$")
+    strip = re.compile(r" in [0-9.]+ s wall \(checking invariants [0-9.]+ s\)\n$")
     assert strip.sub("", r.stdout) == strip.sub("", expected)
     assert "\x1b[" not in r.stdout
 
@@ -66,7 +66,7 @@ def test_all_lists_every_violation_and_says_complete(run) -> None:  # type: igno
     assert v["group"]["services"] == "tcp/3306" and v["group"]["destination"].startswith("app-hosts: ")
     assert "violations" not in by_id["db-only-from-ap"] and "violations" not in by_id["ap-reaches-db"]
     text = run("verify", SEED, "--all", "--jobs", "1", "--quiet").stdout
-    assert "violations of no-app-mysql (deny): All 1 violation group(s) are listed" in text
+    assert "  violations: All 1 violation group(s) (1 violation(s), one flow each) are listed" in text
 
 
 def test_max_violations_cut_is_reported(run, wide_spec: str) -> None:  # type: ignore[no-untyped-def]
@@ -86,7 +86,7 @@ def test_many_violations_of_one_pair_are_summarised(run, wide_spec: str) -> None
     md = run("verify", wide_spec, "--all", "--max-violations", "10", "--format", "markdown", "--jobs", "1",
              "--quiet").stdout
     assert md.count("#### Violation group") == 2  # one class pair per invariant
-    assert "2 more flow(s) of this class pair" in md  # tcp, udp, icmp, icmpv6 and every other protocol
+    assert "2 more flow(s) of this group" in md  # tcp, udp, icmp, icmpv6 and every other protocol
 
 
 def test_max_violations_must_be_positive(run) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import glob
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +14,37 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "terraform"
+PLANS = Path(__file__).resolve().parent / "plans"
+
+
+@functools.cache
+def tf_mirror() -> Path | None:
+    """The folder holding a `registry.terraform.io` provider mirror (TF_PLUGIN_MIRROR, or a usual place)."""
+    env = os.environ.get("TF_PLUGIN_MIRROR")
+    candidates = [Path(env)] if env else []
+    candidates += [Path("/opt/tf-plugins"), Path.home() / ".terraform.d" / "plugins",
+                   Path("/usr/share/terraform/plugins"), Path("/usr/local/share/terraform/plugins")]
+    candidates += [Path(p).parent for p in sorted(glob.glob("/*/*/registry.terraform.io"))]
+    candidates += [Path(p).parent for p in sorted(glob.glob("/*/registry.terraform.io"))]
+    for c in candidates:
+        if (c / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return c
+    return None
+
+
+def terraform_missing() -> str | None:
+    """Why plans cannot be made here (no terraform, no provider mirror), or None when they can."""
+    if shutil.which("terraform") is None:
+        return "terraform is not on PATH"
+    if tf_mirror() is None:
+        return "no hashicorp/aws provider mirror (a registry.terraform.io folder; set TF_PLUGIN_MIRROR)"
+    return None
+
+
+def terraform_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment the regen scripts run in: PATH, HOME and the provider mirror."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin:/usr/local/bin"), "HOME": str(home),
+            "TF_PLUGIN_MIRROR": str(tf_mirror()), **extra}
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from click.testing import CliRunner
 
 from sgproof.cli import main
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, terraform_env, terraform_missing
 
 
 def verify(*args: str) -> tuple[int, str]:
@@ -69,20 +68,11 @@ def test_bad_plan_is_exit_2(tmp_path: Path) -> None:
     assert "format_version" in out
 
 
-def _terraform_ready() -> str | None:
-    if shutil.which("terraform") is None:
-        return "terraform is not on PATH"
-    if not any(Path(p).is_dir() for p in ("/opt/tf-plugins/registry.terraform.io",)):
-        return "no hashicorp/aws provider mirror at /opt/tf-plugins"
-    return None
-
-
 @pytest.mark.terraform
-@pytest.mark.skipif(_terraform_ready() is not None, reason=str(_terraform_ready()))
+@pytest.mark.skipif(terraform_missing() is not None, reason=str(terraform_missing()))
 def test_regenerated_plans_give_the_same_verdicts(tmp_path: Path) -> None:
-    subprocess.run(["bash", str(EXAMPLES / "regen.sh"), str(tmp_path)], check=True, timeout=240,
-                   env={"PATH": "/usr/bin:/bin:/usr/local/bin", "PYTHON": sys.executable,
-                        "TF_PLUGIN_MIRROR": "/opt/tf-plugins", "MOTO_PORT": "4598", "HOME": str(tmp_path)},
+    subprocess.run(["bash", str(EXAMPLES / "regen.sh"), str(tmp_path)], check=True, timeout=600,
+                   env=terraform_env(tmp_path, PYTHON=sys.executable),
                    capture_output=True)
     cases = [("three-tier", "spec.yaml", "plan.json", None), ("open-3306", "spec.yaml", "plan.json", None),
              ("open-3306", "spec.yaml", "plan-before.json", None),
@@ -95,3 +85,43 @@ def test_regenerated_plans_give_the_same_verdicts(tmp_path: Path) -> None:
                                *extra, "--format", "json")
             results.append((code, statuses(out)))
         assert results[0] == results[1], (example, planfile)
+
+
+def test_source_names_the_plan_and_the_snapshot() -> None:
+    d = EXAMPLES / "open-3306"
+    _code, out = verify(str(d / "replica.yaml"), "--terraform", str(d / "plan.json"), "--snapshot",
+                        str(d / "live.json"), "--format", "json")
+    source = json.loads(out)["source"]
+    assert source["kind"] == "terraform" and source["path"] == str(d / "plan.json")
+    assert source["snapshot"] == str(d / "live.json")
+    _code, out = verify(str(d / "spec.yaml"), "--terraform", str(d / "plan.json"), "--format", "json")
+    assert "snapshot" not in json.loads(out)["source"]
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(text))
+
+
+def test_sarif_for_a_plan_points_at_the_resource_in_the_tf_file() -> None:
+    d = EXAMPLES / "open-3306"
+    code, out = verify(str(d / "spec.yaml"), "--terraform", str(d / "plan.json"), "--format", "sarif")
+    assert code == 1
+    results = json.loads(out)["runs"][0]["results"]
+    world = [r for r in results if r["ruleId"] == "no-internet-mysql"]
+    assert world
+    loc = world[0]["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"].endswith("examples/terraform/open-3306/main.tf")
+    want = _line_of(d / "main.tf", 'resource "aws_vpc_security_group_ingress_rule" "db_mysql_world"')
+    assert loc["region"]["startLine"] == want
+
+
+def test_resource_location_follows_local_module_sources() -> None:
+    from sgproof.sources.terraform import resource_location
+
+    d = EXAMPLES / "three-tier"
+    found = resource_location(str(d / "plan.json"), "module.app.aws_instance.app[1]")
+    assert found == (str((d / "modules" / "app" / "main.tf").resolve()),
+                     _line_of(d / "modules" / "app" / "main.tf", 'resource "aws_instance" "app"'))
+    assert resource_location(str(d / "plan.json"), 'aws_subnet.tier["web"]') == (
+        str((d / "main.tf").resolve()), _line_of(d / "main.tf", 'resource "aws_subnet" "tier"'))
+    assert resource_location(str(d / "plan.json"), "aws_subnet.nothing") is None

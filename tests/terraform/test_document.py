@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sgproof.errors import InputError, UnsupportedFeature
+from sgproof.sources.internal import TF_ADDRESS, UNKNOWN_PRIVATE_IPV4, WARNINGS
 from sgproof.sources.terraform import load_plan, placeholder, plan_to_snapshot
 
 from .conftest import conf, plan, rc
@@ -64,7 +65,7 @@ def test_new_vpc_gets_default_nacl_and_sg_and_placeholder_ids() -> None:
     assert default["GroupName"] == "default"
     assert default["IpPermissions"][0]["UserIdGroupPairs"] == [{"GroupId": default["GroupId"]}]
     assert default["IpPermissionsEgress"][0]["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}]
-    assert doc["SgproofWarnings"] == []
+    assert doc[WARNINGS] == []
 
 
 def test_new_security_group_has_no_default_egress_and_inline_rules_carry_its_address() -> None:
@@ -76,7 +77,7 @@ def test_new_security_group_has_no_default_egress_and_inline_rules_carry_its_add
     (perm,) = group["IpPermissions"]
     assert perm["IpProtocol"] == "tcp" and perm["FromPort"] == 3306
     assert perm["UserIdGroupPairs"] == [{"GroupId": group["GroupId"]}]
-    assert perm["SgproofTfAddress"] == "aws_security_group.db"
+    assert perm[TF_ADDRESS] == "aws_security_group.db"
 
 
 def test_standalone_rules_resolve_references_and_carry_their_own_address() -> None:
@@ -97,10 +98,10 @@ def test_standalone_rules_resolve_references_and_carry_their_own_address() -> No
     (perm,) = db["IpPermissions"]
     assert perm["IpProtocol"] == "-1" and "FromPort" not in perm
     assert perm["UserIdGroupPairs"] == [{"GroupId": placeholder("sg", "aws_security_group.app")}]
-    assert perm["SgproofTfAddress"] == "aws_security_group_rule.in"
+    assert perm[TF_ADDRESS] == "aws_security_group_rule.in"
     (out,) = db["IpPermissionsEgress"]
     assert (out["IpProtocol"], out["FromPort"], out["ToPort"]) == ("icmp", 8, -1)
-    assert out["SgproofTfAddress"] == "aws_vpc_security_group_egress_rule.out"
+    assert out[TF_ADDRESS] == "aws_vpc_security_group_egress_rule.out"
 
 
 def test_inline_and_standalone_rules_on_one_group_is_an_input_error_naming_both() -> None:
@@ -144,7 +145,7 @@ def test_custom_nacl_gets_star_denies_and_takes_its_subnets() -> None:
     first = custom["Entries"][0]
     assert first == {"RuleNumber": 100, "Protocol": "6", "RuleAction": "allow", "Egress": False,
                      "CidrBlock": "0.0.0.0/0", "PortRange": {"From": 443, "To": 443},
-                     "SgproofTfAddress": "aws_network_acl.n"}
+                     TF_ADDRESS: "aws_network_acl.n"}
     assert {(e["RuleNumber"], e["Egress"]) for e in custom["Entries"][1:]} == {
         (32767, False), (32768, False), (32767, True), (32768, True)}
 
@@ -159,13 +160,13 @@ def test_instance_with_unknown_ip_gets_subnet_block_and_default_sg() -> None:
         "module": {"resources": [conf("aws_instance.x", "aws_instance", subnet_id=["var.subnet"])]}}}
     doc = plan_to_snapshot(plan_doc, "plan.json", None)
     (eni,) = doc["NetworkInterfaces"]
-    assert eni["SgproofUnknownPrivateIpv4"] == "10.0.1.0/24" and eni["PrivateIpAddresses"] == []
+    assert eni[UNKNOWN_PRIVATE_IPV4] == "10.0.1.0/24" and eni["PrivateIpAddresses"] == []
     assert "PrivateIpAddress" not in eni
     assert eni["Groups"] == [{"GroupId": placeholder("sg", "aws_vpc.main", "#default_security_group_id"),
                               "GroupName": "default"}]
-    assert eni["SgproofTfAddress"] == "module.web.aws_instance.x[0]"
+    assert eni[TF_ADDRESS] == "module.web.aws_instance.x[0]"
     (res,) = doc["Reservations"]
-    assert res["Instances"][0]["SgproofTfAddress"] == "module.web.aws_instance.x[0]"
+    assert res["Instances"][0][TF_ADDRESS] == "module.web.aws_instance.x[0]"
     assert res["Instances"][0]["Tags"] == [{"Key": "Name", "Value": "x"}]
 
 
@@ -178,7 +179,7 @@ def test_count_index_pairs_instances_and_ambiguous_single_reference_is_an_error(
                  conf("aws_network_interface.e", "aws_network_interface",
                       subnet_id=["aws_subnet.s", "count.index"])]
     doc = doc_of([*subnets, *enis], resources)
-    by_addr = {e["SgproofTfAddress"]: e for e in doc["NetworkInterfaces"]}
+    by_addr = {e[TF_ADDRESS]: e for e in doc["NetworkInterfaces"]}
     for i in range(2):
         assert by_addr[f"aws_network_interface.e[{i}]"]["SubnetId"] == placeholder("subnet", f"aws_subnet.s[{i}]")
     resources[1] = conf("aws_network_interface.e", "aws_network_interface", subnet_id=["aws_subnet.s"])
@@ -217,7 +218,7 @@ def test_delete_and_replace_apply_on_top_of_base() -> None:
     doc = plan_to_snapshot(plan([gone, old_rule, world], []), "plan.json", base)
     assert [g["GroupId"] for g in doc["SecurityGroups"]] == ["sg-keep"]
     (perm,) = doc["SecurityGroups"][0]["IpPermissions"]
-    assert perm["FromPort"] == 3306 and perm["SgproofTfAddress"] == "aws_vpc_security_group_ingress_rule.w"
+    assert perm["FromPort"] == 3306 and perm[TF_ADDRESS] == "aws_vpc_security_group_ingress_rule.w"
     assert [e["NetworkInterfaceId"] for e in doc["NetworkInterfaces"]] == ["eni-live"]
     assert base["SecurityGroups"][1]["GroupId"] == "sg-gone"  # the caller's document is not mutated
 
@@ -228,7 +229,7 @@ def test_unmodelled_network_resource_is_a_loud_warning() -> None:
              {"network_configuration": [{"subnets": ["subnet-1"], "security_groups": ["sg-1"]}]})
     role = rc("aws_iam_role.r", "aws_iam_role", {"name": "r"})
     doc = doc_of([eip, ecs, role], [])
-    text = "\n".join(doc["SgproofWarnings"])
+    text = "\n".join(doc[WARNINGS])
     assert "aws_eip.ip" in text and "aws_ecs_service.s" in text and "aws_iam_role" not in text
 
 
@@ -247,12 +248,12 @@ def test_rds_lb_and_lambda_become_requester_managed_enis() -> None:
             {"subnet_ids": {"references": ["aws_subnet.a.id"]},
              "security_group_ids": {"references": ["aws_security_group.db.id"]}}]}},
         conf("aws_lb.l", "aws_lb", subnets=["aws_subnet.a.id"])])
-    by = {e["SgproofTfAddress"]: e for e in doc["NetworkInterfaces"]}
+    by = {e[TF_ADDRESS]: e for e in doc["NetworkInterfaces"]}
     assert by["aws_db_instance.d"]["Description"] == "RDSNetworkInterface"
     assert by["aws_db_instance.d"]["RequesterManaged"] is True
     assert by["aws_lambda_function.f"]["InterfaceType"] == "lambda"
     assert by["aws_lb.l"]["InterfaceType"] == "network_load_balancer" and by["aws_lb.l"]["Groups"] == []
-    assert all(e["SgproofUnknownPrivateIpv4"] == "10.0.1.0/24" for e in by.values())
+    assert all(e[UNKNOWN_PRIVATE_IPV4] == "10.0.1.0/24" for e in by.values())
 
 
 def test_committed_plans_convert(examples: Path) -> None:
@@ -260,4 +261,4 @@ def test_committed_plans_convert(examples: Path) -> None:
         path = str(examples / name)
         doc = plan_to_snapshot(load_plan(path), path, None)
         assert doc["NetworkInterfaces"] and doc["SecurityGroups"]
-        assert all("SgproofTfAddress" in e for e in doc["NetworkInterfaces"])
+        assert all(TF_ADDRESS in e for e in doc["NetworkInterfaces"])

@@ -119,3 +119,44 @@ resource "aws_instance" "db" {
   vpc_security_group_ids = [aws_security_group.db.id]
   tags                   = { Name = "billing-db", Role = "db" }
 }
+
+# Routing: app subnet 0 is public (internet gateway), app subnet 1 goes out through a NAT gateway in it,
+# and the database subnet keeps the VPC's main table, which has only the local route.
+resource "aws_internet_gateway" "main" {
+  vpc_id = aws_vpc.main.id
+}
+
+resource "aws_eip" "nat" {
+  domain = "vpc"
+}
+
+resource "aws_nat_gateway" "main" {
+  subnet_id     = aws_subnet.app[0].id
+  allocation_id = aws_eip.nat.id
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.main.id
+  route {
+    cidr_block = "0.0.0.0/0"
+    gateway_id = aws_internet_gateway.main.id
+  }
+}
+
+resource "aws_route_table" "private" {
+  vpc_id = aws_vpc.main.id
+  route {
+    cidr_block     = "0.0.0.0/0"
+    nat_gateway_id = aws_nat_gateway.main.id
+  }
+}
+
+resource "aws_default_route_table" "main" {
+  default_route_table_id = aws_vpc.main.default_route_table_id
+}
+
+resource "aws_route_table_association" "app" {
+  count          = 2
+  subnet_id      = aws_subnet.app[count.index].id
+  route_table_id = count.index == 0 ? aws_route_table.public.id : aws_route_table.private.id
+}

@@ -6,7 +6,8 @@ resource "aws_vpc" "main" {
 
 locals {
   tiers = {
-    public = { cidr = "10.20.0.0/24", az = "us-east-1a" }
+    public   = { cidr = "10.20.0.0/24", az = "us-east-1a" }
+    public-b = { cidr = "10.20.5.0/24", az = "us-east-1b" }
     web    = { cidr = "10.20.1.0/24", az = "us-east-1a" }
     app    = { cidr = "10.20.2.0/24", az = "us-east-1a" }
     db-a   = { cidr = "10.20.3.0/24", az = "us-east-1a" }
@@ -116,7 +117,7 @@ resource "aws_db_instance" "db" {
 resource "aws_lb" "front" {
   name               = "shop-front"
   load_balancer_type = "application"
-  subnets            = [aws_subnet.tier["public"].id, aws_subnet.tier["web"].id]
+  subnets            = [aws_subnet.tier["public"].id, aws_subnet.tier["public-b"].id]
   security_groups    = [aws_security_group.alb.id]
 }
 
@@ -146,4 +147,52 @@ resource "aws_network_acl_rule" "db_out_replies" {
   cidr_block     = "10.20.2.0/24"
   from_port      = 1024
   to_port        = 65535
+}
+
+# Routing: the public subnets reach the internet through the internet gateway, web and app hosts go out
+# through a NAT gateway, and the database subnets have no default route at all.
+resource "aws_internet_gateway" "main" {
+  vpc_id = aws_vpc.main.id
+}
+
+resource "aws_eip" "nat" {
+  domain = "vpc"
+}
+
+resource "aws_nat_gateway" "main" {
+  subnet_id     = aws_subnet.tier["public"].id
+  allocation_id = aws_eip.nat.id
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.main.id
+  route {
+    cidr_block = "0.0.0.0/0"
+    gateway_id = aws_internet_gateway.main.id
+  }
+}
+
+resource "aws_route_table" "private" {
+  vpc_id = aws_vpc.main.id
+  route {
+    cidr_block     = "0.0.0.0/0"
+    nat_gateway_id = aws_nat_gateway.main.id
+  }
+}
+
+# The VPC's main table keeps only the local route; the database subnets use it.
+resource "aws_default_route_table" "main" {
+  default_route_table_id = aws_vpc.main.default_route_table_id
+}
+
+resource "aws_route_table_association" "public" {
+  for_each       = toset(["public", "public-b"])
+  subnet_id      = aws_subnet.tier[each.key].id
+  route_table_id = aws_route_table.public.id
+}
+
+resource "aws_route_table_association" "private" {
+  for_each       = toset(["web", "app"])
+  subnet_id      = aws_subnet.tier[each.key].id
+  route_table_id = aws_route_table.private.id
 }

@@ -130,9 +130,9 @@ class Checker:
         return self._build_exists(inv.services, src, dst)
 
     def _build_exists(self, svc: ServiceSet, src: EndpointSet, dst: EndpointSet,
-                      rule: SgRule | None = None) -> _Query | None:
-        """The deny/only query; with `rule`, the flow must match that rule in place of its side's group
-        gate (egress rules on the source side, ingress rules on the destination side)."""
+                      rules: list[SgRule] | None = None) -> _Query | None:
+        """The deny/only query; with `rules` (of one direction), the flow must match one of them in place of
+        its side's group gate (egress rules on the source side, ingress rules on the destination side)."""
         enc = self.enc
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
@@ -166,10 +166,12 @@ class Checker:
         solver.add(*enc.service_constraints(p, x, sp, svc))
         solver.add(*enc.nat_port_constraints(np))
         s_gate = d_gate = None
-        if rule is not None:
-            own, other = (s_terms, d_terms) if rule.egress else (d_terms, s_terms)
-            gate = z3.And(enc.match(rule.match, p, x), enc.peer(rule.peer, other), z3.Not(own.ext))
-            s_gate, d_gate = (gate, None) if rule.egress else (None, gate)
+        if rules:
+            egress = rules[0].egress
+            own, other = (s_terms, d_terms) if egress else (d_terms, s_terms)
+            gate = z3.And(z3.Or([z3.And(enc.match(r.match, p, x), enc.peer(r.peer, other)) for r in rules]),
+                          z3.Not(own.ext))
+            s_gate, d_gate = (gate, None) if egress else (None, gate)
         solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc, np, s_gate=s_gate, d_gate=d_gate))
         return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp, np)
 
@@ -379,38 +381,47 @@ class Checker:
             q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], same_proto)))
         return found, q.solver.check() == z3.unsat
 
-    def rule_use(self, rule: SgRule) -> Flow | str | None:
-        """A flow that every other gate admits and the rule matches (replayed), None when the rule is dead
-        (proven: no such flow), or the solver's reason when it could not decide."""
-        members = frozenset(i for i, e in enumerate(self.net.enis) if rule.sg_id in e.groups and e.hosts)
+    def rules_use(self, rules: list[SgRule]) -> tuple[list[SgRule], str | None]:
+        """Which of some rules of one group and direction no allowed flow can use: each solver answer is a
+        flow that every other gate admits and one of the remaining rules matches (replayed, and every
+        remaining rule it matches is alive), until unsat proves the rest dead. Returns the dead rules,
+        and the solver's reason when it could not decide (then nothing is called dead)."""
+        if not rules:
+            return [], None
+        egress, gid = rules[0].egress, rules[0].sg_id
+        assert all(r.egress == egress and r.sg_id == gid for r in rules)
+        members = frozenset(i for i, e in enumerate(self.net.enis) if gid in e.groups and e.hosts)
         if not members:
-            return None
+            return list(rules), None
         own = EndpointSet(members, ((), ()))
         every = self.selection.everything()
-        src, dst = (own, every) if rule.egress else (every, own)
-        svc = ServiceSet.of({p: [(rule.match.lo, rule.match.hi)]
-                             for p in (range(256) if rule.match.proto == -1 else [rule.match.proto])})
-        q = self._build_exists(svc, src, dst, rule)
-        if q is None:
-            return None
-        answer = q.solver.check()
-        if answer == z3.unsat:
-            return None
-        if answer != z3.sat:
-            return str(q.solver.reason_unknown())
-        m = q.solver.model()
-
-        def val(t: Any) -> int:
-            return int(m.eval(t, model_completion=True).as_long())
-
-        s_ep, d_ep = self._pick_pair(q.side_s, val(q.s_cls), val(q.s_atom), q.side_d, val(q.d_cls), val(q.d_atom))
-        flow = Flow(s_ep, d_ep, val(q.p), val(q.x), val(q.sp), val(q.np))
-        other = flow.src if not rule.egress else flow.dst
-        if not evaluate(self.net, flow).allowed or not (matches(rule.match, flow.proto, flow.value)
-                                                        and peer_matches(self.net, rule, other)):
-            raise InternalError(f"lint: the flow {flow.text()} that uses {rule.sg_id} rule {rule.text()} does not "
-                                "replay through the plain evaluator")
-        return flow
+        src, dst = (own, every) if egress else (every, own)
+        left = list(rules)
+        while left:
+            parts: dict[int, list[tuple[int, int]]] = {}
+            for r in left:
+                for p in (range(256) if r.match.proto == -1 else [r.match.proto]):
+                    parts.setdefault(p, []).append((r.match.lo, r.match.hi))
+            q = self._build_exists(ServiceSet.of(parts), src, dst, left)
+            if q is None:
+                return left, None
+            answer = q.solver.check()
+            if answer == z3.unsat:
+                return left, None
+            if answer != z3.sat:
+                return [], str(q.solver.reason_unknown())
+            m = q.solver.model()
+            vals = [int(m.eval(t, model_completion=True).as_long())
+                    for t in (q.s_cls, q.s_atom, q.d_cls, q.d_atom, q.p, q.x, q.sp, q.np)]
+            s_ep, d_ep = self._pick_pair(q.side_s, vals[0], vals[1], q.side_d, vals[2], vals[3])
+            flow = Flow(s_ep, d_ep, *vals[4:])
+            other = flow.dst if egress else flow.src
+            used = [r for r in left if matches(r.match, flow.proto, flow.value) and peer_matches(self.net, r, other)]
+            if not used or not evaluate(self.net, flow).allowed:
+                raise InternalError(f"lint: the flow {flow.text()} that uses a rule of {gid} does not replay "
+                                    "through the plain evaluator")
+            left = [r for r in left if r not in used]
+        return [], None
 
     def _external(self, atom: int) -> Endpoint:
         """An external address inside the atom (not its first address, which reads like a network)."""

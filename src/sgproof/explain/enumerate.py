@@ -7,10 +7,11 @@ from collections.abc import Iterable
 
 from ..encode.check import Checker
 from ..model import Network
-from ..model.addr import Interval, normalize
+from ..model.addr import V4_MAX, V6_MAX, Interval, complement, format_address, intersect, normalize
 from ..report.model import Counterexample, EndpointInfo, Report, Result, Violation
 from ..semantics import Endpoint, connection_exists
-from ..spec import ServiceSet, describe
+from ..semantics.evaluate import ICMP_REPLY
+from ..spec import Invariant, ServiceSet, describe
 from ..spec.select import EndpointSet
 
 
@@ -30,10 +31,31 @@ def add_all_violations(report: Report, checker: Checker, max_violations: int) ->
         inv = by_id.get(r.id)
         if r in todo and inv is not None:
             found, complete = checker.violations(inv, max_violations)
-            groups = tuple(labeller.violation(cx, inv.services) for cx in found)
+            sides = labeller.sides(inv)
+            groups = tuple(labeller.violation(cx, inv.services, sides) for cx in found)
             r = dataclasses.replace(r, violations=groups, violations_complete=complete)
         results.append(r)
     return dataclasses.replace(report, results=tuple(results))
+
+
+def cidrs(family: int, lo: int, hi: int) -> list[str]:
+    """The fewest CIDR blocks that cover exactly [lo, hi]."""
+    bits = 32 if family == 4 else 128
+    out = []
+    while lo <= hi:
+        size = lo & -lo if lo else 1 << bits
+        while size > hi - lo + 1:
+            size >>= 1
+        out.append(f"{format_address(family, lo)}/{bits - size.bit_length() + 1}")
+        lo += size
+    return out
+
+
+def ranges_text(ext: tuple[tuple[Interval, ...], tuple[Interval, ...]], limit: int = 3) -> str:
+    """External address ranges as CIDR blocks, the first `limit` of them and how many more."""
+    blocks = [c for fam, ivs in ((4, ext[0]), (6, ext[1])) for lo, hi in ivs for c in cidrs(fam, lo, hi)]
+    shown = ", ".join(blocks[:limit])
+    return shown + (f" and {len(blocks) - limit} more blocks" if len(blocks) > limit else "")
 
 
 class ClassLabeller:
@@ -48,51 +70,83 @@ class ClassLabeller:
         }
         self._pair_services: dict[tuple[int, int], str] = {}
 
-    def in_groups(self, ep: Endpoint) -> list[str]:
-        out = []
-        for name, es in self.groups.items():
-            if ep.eni is not None:
-                if ep.eni in es.enis:
-                    out.append(name)
-            elif any(lo <= ep.address <= hi for lo, hi in es.ext_of(ep.family)):
-                out.append(name)
-        return out
+    def sides(self, inv: Invariant) -> tuple[EndpointSet, EndpointSet]:
+        """The endpoints each side of a deny/only invariant ranges over (for only: outside `from`)."""
+        src = self.checker.selection.evaluate(inv.src)
+        if inv.kind == "only":
+            src = self.checker.selection.evaluate_not(src)
+        return src, self.checker.selection.evaluate(inv.dst)
 
-    def members(self, ep: Endpoint) -> tuple[str, ...]:
+    def external_text(self, side: EndpointSet) -> str:
+        """The external addresses a side stands for (all of them form one class), in words."""
+        every = self.checker.selection.external
+        if side.ext == every:
+            return "every address outside the snapshot's VPCs"
+        missing = (intersect(every[0], complement(side.ext[0], V4_MAX)),
+                   intersect(every[1], complement(side.ext[1], V6_MAX)))
+        if len(missing[0]) + len(missing[1]) < len(side.ext[0]) + len(side.ext[1]):
+            return f"every address outside the snapshot's VPCs except {ranges_text(missing)}"
+        return ranges_text(side.ext)
+
+    def member_groups(self, ep: Endpoint) -> tuple[list[str], list[str]]:
+        """The spec's groups that hold every ENI of the endpoint's class, and those that hold only some."""
+        members = self.member_indices(ep)
+        whole, part = [], []
+        for name, es in self.groups.items():
+            inside = sum(i in es.enis for i in members)
+            if inside == len(members):
+                whole.append(name)
+            elif inside:
+                part.append(name)
+        return whole, part
+
+    def member_indices(self, ep: Endpoint) -> tuple[int, ...]:
         if ep.eni is None:
             return ()
         enc = self.checker.enc
-        cls = enc.classes[enc.class_of[ep.eni]]
-        return tuple(self.net.enis[i].id for i in cls.members)
+        return tuple(enc.classes[enc.class_of[ep.eni]].members)
 
-    def label(self, ep: Endpoint, info: EndpointInfo) -> str:
-        groups = self.in_groups(ep)
-        named = f"{', '.join(groups)}: " if groups else ""
+    def members(self, ep: Endpoint) -> tuple[str, ...]:
+        return tuple(self.net.enis[i].id for i in self.member_indices(ep))
+
+    def label(self, ep: Endpoint, info: EndpointInfo, side: EndpointSet | None = None) -> str:
+        """The class the endpoint stands for: for external addresses the side's whole external set (and the
+        spec's groups that are exactly that set), for an ENI its class and the groups holding all of it."""
         if ep.eni is None:
-            return f"{named}external addresses (e.g. {info.address})"
+            if side is None:
+                return f"external addresses (e.g. {info.address})"
+            exact = [n for n, es in self.groups.items() if es.ext == side.ext and not es.enis]
+            head = f"{', '.join(exact)}: " if exact else ""
+            return f"{head}external addresses ({self.external_text(side)}; e.g. {info.address})"
+        whole, part = self.member_groups(ep)
+        named = ", ".join(whole + [f"partly {n}" for n in part])
         members = self.members(ep)
         more = f" and {len(members) - 1} more ENI(s) alike" if len(members) > 1 else ""
         sgs = ", ".join(info.groups) or "no security group"
-        return f"{named}{info.eni}{more} [{sgs}] in {info.subnet}"
+        return f"{named + ': ' if named else ''}{info.eni}{more} [{sgs}] in {info.subnet}"
 
     def class_key(self, ep: Endpoint) -> int:
         """The engine's ENI class of the endpoint; -1 for external addresses."""
         return -1 if ep.eni is None else self.checker.enc.class_of[ep.eni]
 
-    def violation(self, cx: Counterexample, services: ServiceSet) -> Violation:
+    def violation(self, cx: Counterexample, services: ServiceSet,
+                  sides: tuple[EndpointSet, EndpointSet] | None = None) -> Violation:
         """The violation labelled with its classes and every service of `services` the class pair connects on
         (computed on this flow's two endpoints, which stand for their classes)."""
         f = cx.flow
         key = (self.class_key(f.src), self.class_key(f.dst))
         text = self._pair_services.get(key)
         if text is None:
-            allowed = ServiceSet.of({})
+            parts: dict[int, list[Interval]] = {}
             for proto, _ in services.by_proto:
-                allowed = allowed.union(
-                    allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral))
+                got = allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral)
+                for p, ivs in got.by_proto:
+                    parts.setdefault(p, []).extend(ivs)
+            allowed = ServiceSet.of(parts)
             text = describe(allowed) if not allowed.is_empty() else describe(services)
             self._pair_services[key] = text
-        return Violation(cx, self.label(f.src, cx.src), self.label(f.dst, cx.dst), text,
+        src_side, dst_side = sides if sides is not None else (None, None)
+        return Violation(cx, self.label(f.src, cx.src, src_side), self.label(f.dst, cx.dst, dst_side), text,
                          self.members(f.src), self.members(f.dst))
 
 
@@ -107,6 +161,9 @@ def _cuts(net: Network, proto: int) -> set[int]:
     for p, lo, hi in rules:
         if p == proto:
             cuts.update((lo, hi + 1))
+    # an ICMP request whose reply must cross the NACLs behaves apart from its neighbours
+    for request in ICMP_REPLY.get(proto, {}):
+        cuts.update((request * 256, (request + 1) * 256))
     return cuts
 
 

@@ -1,55 +1,194 @@
-"""Allowed flows between the spec's named groups, found with the engine, for the report's picture."""
+"""Flows between the spec's named groups, found with the engine, for the report's picture.
+
+The picture is evidence, so every ordered pair of groups ends in one of three states: an edge proven by
+a flow that replays through the plain evaluator, no edge because the engine proved that no flow goes
+that way, or an "unknown" edge (the time budget ran out before the pair, or the solver could not decide).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 
 from ..encode.check import Checker
-from ..report.model import FlowMap, GroupFlow, Report
+from ..errors import InternalError
+from ..model.addr import normalize
+from ..report.model import Counterexample, FlowMap, GroupFlow, Report
+from ..semantics import Endpoint, connection_exists
 from ..spec import Invariant, Selector, ServiceSet, describe
-from .enumerate import allowed_services
+from ..spec.select import EndpointSet
+from .enumerate import allowed_services, cidrs, ranges_text
 
-PER_PAIR = 4  # violation groups looked at per group pair; the edge then says "at least"
+PER_PAIR = 4  # violation groups asked for per query
+ROUNDS = 4  # queries for services beyond those found, before an edge's services say "(at least)"
+MAX_ATOMS = 4096  # external address atoms tried per edge end for "some of internet (...)"
 
 
-def flow_map(checker: Checker, budget_seconds: float = 20.0) -> FlowMap:
-    """For each ordered pair of named groups, whether any flow is allowed and on which services."""
-    spec, net = checker.spec, checker.net
+def flow_map(checker: Checker, budget_seconds: float = 20.0,
+             clock: Callable[[], float] = time.perf_counter) -> FlowMap:
+    """For each ordered pair of named groups: a proven flow and its services, a proof of no flow, or
+    unknown. Pairs are started only while `budget_seconds` have not passed; the rest are unknown."""
+    spec = checker.spec
     if not spec.groups:
-        return FlowMap((), ())
+        return FlowMap((), (), budget_seconds=budget_seconds)
     selectors = dict(spec.groups)
     if not any(sel.key == "internet" for sel in selectors.values()):
         # the picture always shows what the internet can reach, and what reaches it
         selectors.setdefault("internet", Selector("internet", True, (), "<flow map>", "internet: true"))
     names = tuple(selectors)
-    everything = ServiceSet.everything()
+    t0 = clock()
+
+    def out_of_time() -> bool:
+        return clock() - t0 >= budget_seconds
+
     edges: list[GroupFlow] = []
-    errors: list[str] = []
-    t0 = time.perf_counter()
     for a in names:
         for b in names:
-            if time.perf_counter() - t0 > budget_seconds:
-                errors.append(f"stopped after {budget_seconds:.0f}s: pairs after {a} -> {b} were not checked")
-                return FlowMap(names, tuple(edges), tuple(errors))
-            inv = Invariant(f"flow:{a}->{b}", "deny", "", selectors[a], selectors[b], everything, "all",
-                            True, 0, "")
-            found, complete = checker.violations(inv, PER_PAIR)
-            if not found:
-                if not complete:
-                    errors.append(f"{a} -> {b}: the solver could not decide")
+            if out_of_time():
+                edges.append(GroupFlow(a, b, f"not checked: the map's {budget_seconds:g} s budget ran out", "",
+                                       "unknown"))
                 continue
-            allowed = ServiceSet.of({})
-            for cx in found:
-                f = cx.flow
-                for proto, _ in everything.by_proto:
-                    allowed = allowed.union(allowed_services(net, f.src, f.dst, proto, everything,
-                                                             spec.ephemeral))
-            edges.append(GroupFlow(a, b, describe(allowed) + ("" if complete else " (at least)"),
-                                   found[0].flow.text()))
-    return FlowMap(names, tuple(edges), tuple(errors))
+            edge = _pair(checker, a, b, selectors, out_of_time)
+            if edge is not None:
+                edges.append(edge)
+    return FlowMap(names, tuple(edges), budget_seconds=budget_seconds)
 
 
-def add_flow_map(report: Report, checker: Checker) -> Report:
-    """The report with its picture of allowed flows between the spec's groups."""
-    return dataclasses.replace(report, flow_map=flow_map(checker))
+def _pair(checker: Checker, a: str, b: str, selectors: dict[str, Selector],
+          out_of_time: Callable[[], bool]) -> GroupFlow | None:
+    """The edge a -> b: allowed (with its proven services), unknown, or None when no flow is proven."""
+    everything = ServiceSet.everything()
+    inv = Invariant(f"flow:{a}->{b}", "deny", "", selectors[a], selectors[b], everything, "all", True, 0, "")
+    try:
+        found, complete = checker.violations(inv, PER_PAIR)
+        if not found:
+            return None if complete else GroupFlow(a, b, "the solver could not decide", "", "unknown")
+        allowed = _services(checker, found)
+        exact = False
+        for _ in range(ROUNDS):
+            rest = everything.minus(allowed)
+            if rest.is_empty():
+                exact = True
+                break
+            if out_of_time():
+                break
+            more, done = checker.violations(dataclasses.replace(inv, services=rest), PER_PAIR)
+            if not more:
+                exact = done
+                break
+            found += more
+            allowed = allowed.union(_services(checker, more))
+        sa, sb = checker.selection.evaluate(selectors[a]), checker.selection.evaluate(selectors[b])
+        src_part = _external_part(checker, inv, sa, sb, found, "src", out_of_time)
+        dst_part = _external_part(checker, inv, sb, sa, found, "dst", out_of_time)
+    except InternalError as exc:
+        return GroupFlow(a, b, f"not decided: {exc}", "", "unknown")
+    return GroupFlow(a, b, describe(allowed) + ("" if exact else " (at least)"), found[0].flow.text(),
+                     src_part=src_part, dst_part=dst_part)
+
+
+def _services(checker: Checker, found: list[Counterexample]) -> ServiceSet:
+    """Every service over which the found flows' endpoints connect (each stands for its class pair)."""
+    everything = ServiceSet.everything()
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for cx in found:
+        f = cx.flow
+        for proto, _ in everything.by_proto:
+            got = allowed_services(checker.net, f.src, f.dst, proto, everything, checker.spec.ephemeral)
+            for p, ivs in got.by_proto:
+                parts.setdefault(p, []).extend(ivs)
+    return ServiceSet.of(parts)
+
+
+def _external_part(checker: Checker, inv: Invariant, group: EndpointSet, other: EndpointSet,
+                   found: list[Counterexample], role: str, out_of_time: Callable[[], bool]) -> str:
+    """When some flow's `role` end is external: the group's external addresses that connect, as CIDR
+    blocks ("" when that is every external address of the group that could take part: of a family some
+    ENI of the other group has). Each found flow's other end and service is tried from one address per
+    atom of the group (the rules cannot tell an atom's addresses apart); then the engine is asked for a flow
+    from the group's remaining external addresses, whose answers are tried in turn, until it proves that
+    none is left (the blocks are then exact) or the rounds or the budget run out ("and maybe more")."""
+    net = checker.net
+    families = {f for i in other.enis for f, _, _ in net.enis[i].private}
+    if any(net.enis[i].public for i in other.enis):
+        families.add(4)
+    reached: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    todo = [cx for cx in found if (cx.flow.src if role == "src" else cx.flow.dst).eni is None]
+    if not todo:
+        return ""
+    exact = False
+    for _ in range(ROUNDS):
+        for cx in todo:
+            if not _sweep(checker, group, cx, role, reached, out_of_time):
+                return _part_text(reached, group, families, False)
+        if out_of_time():
+            break
+        got = (normalize(reached[4]), normalize(reached[6]))
+        if role == "src":
+            narrower = dataclasses.replace(inv, src=_minus_blocks(inv.src, got))
+        else:
+            narrower = dataclasses.replace(inv, dst=_minus_blocks(inv.dst, got))
+        more, done = checker.violations(narrower, PER_PAIR)
+        todo = [cx for cx in more if (cx.flow.src if role == "src" else cx.flow.dst).eni is None]
+        if not todo:
+            exact = done  # an answer with an ENI at this end says nothing more about the external addresses
+            break
+    return _part_text(reached, group, families, exact)
+
+
+def _sweep(checker: Checker, group: EndpointSet, cx: Counterexample, role: str,
+           reached: dict[int, list[tuple[int, int]]], out_of_time: Callable[[], bool]) -> bool:
+    """Add the group's external atoms that connect with the flow's other end and service; False when cut."""
+    atoms, f = checker.atoms, cx.flow
+    ext, peer = (f.src, f.dst) if role == "src" else (f.dst, f.src)
+    # the flow itself replayed: its address's atom (within the group) connects, whatever the budget says
+    _, alo, ahi = atoms.bounds(atoms.index(ext.family, ext.address))
+    for lo, hi in group.ext_of(ext.family):
+        if lo <= ext.address <= hi:
+            reached[ext.family].append((max(alo, lo), min(ahi, hi)))
+    tried = 0
+    for lo, hi in group.ext_of(ext.family):
+        for atom in range(atoms.index(ext.family, lo), atoms.index(ext.family, hi) + 1):
+            if tried >= MAX_ATOMS or out_of_time():
+                return False
+            tried += 1
+            _, alo, ahi = atoms.bounds(atom)
+            alo, ahi = max(alo, lo), min(ahi, hi)
+            probe = Endpoint(None, ext.family, alo if alo == ahi else alo + 1)
+            s, d = (probe, peer) if role == "src" else (peer, probe)
+            if connection_exists(checker.net, s, d, f.proto, f.value, checker.spec.ephemeral)[0]:
+                reached[ext.family].append((alo, ahi))
+    return True
+
+
+def _minus_blocks(sel: Selector | None, got: tuple[tuple[tuple[int, int], ...], ...]) -> Selector:
+    """The selector `sel` without the external address blocks in `got` (for the next question)."""
+    blocks = [c for fam, ivs in ((4, got[0]), (6, got[1])) for lo, hi in ivs for c in cidrs(fam, lo, hi)]
+    base = sel or Selector("anywhere", True, (), "<flow map>", "anywhere: true")
+    if not blocks:
+        return base
+    text = f"cidr: [{', '.join(blocks)}]"
+    found = Selector("cidr", blocks, (), "<flow map>", text)
+    rest = Selector("not", None, (found,), "<flow map>", f"not: {{{text}}}")
+    return Selector("all_of", None, (base, rest), "<flow map>", f"all_of: [{base.text}, {rest.text}]")
+
+
+def _part_text(reached: dict[int, list[tuple[int, int]]], group: EndpointSet, families: set[int],
+               exact: bool) -> str:
+    got = (normalize(reached[4]), normalize(reached[6]))
+    if exact and all(got[f == 6] == group.ext_of(f) for f in families):
+        return ""
+    parts = []
+    for fam, ivs in ((4, got[0]), (6, got[1])):
+        if exact and ivs and ivs == group.ext_of(fam):
+            parts.append(f"every IPv{fam} address of it")
+        elif ivs:
+            parts.append(ranges_text((ivs, ()) if fam == 4 else ((), ivs)))
+    text = ", ".join(parts) or "addresses not narrowed down"
+    return text + ("" if exact else " and maybe more")
+
+
+def add_flow_map(report: Report, checker: Checker, budget_seconds: float = 20.0) -> Report:
+    """The report with its picture of the flows between the spec's groups."""
+    return dataclasses.replace(report, flow_map=flow_map(checker, budget_seconds))

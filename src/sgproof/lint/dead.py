@@ -3,6 +3,7 @@ side's groups, routing; an unknown route counts as a route, so no rule is called
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from ..errors import InternalError
@@ -17,34 +18,82 @@ from .sg import _place, _rule_ev
 def dead_rules(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
     from ..encode.check import Checker
 
-    carried = {g for e in net.enis if e.hosts for g in e.groups}
+    index = _Index(net)
     checker = Checker(net, Spec("<lint>", "lint", None, ephemeral, {}, ()))
     for sg in sorted(net.sgs.values(), key=lambda g: g.id):
-        if sg.id not in carried:
+        if not index.members.get(sg.id):
             continue  # every rule of a group on no ENI is unused: sg-unused / sg-reference-empty say so
-        for rule in (*sg.ingress, *sg.egress):
-            if _used_by_example(net, rule, ephemeral):
-                continue  # a concrete flow the plain evaluator allows uses it: alive, no solver needed
-            got = checker.rule_use(rule)
-            if isinstance(got, str):
-                raise InternalError(f"lint: the solver could not decide whether {sg.id} rule {rule.text()} is "
-                                    f"used ({got})")
-            if got is not None:
+        for rules in (sg.ingress, sg.egress):
+            # a rule that a concrete flow uses is alive; the solver decides only the rest, all at once
+            doubtful = [r for r in rules if not _used_by_example(net, index, r, ephemeral)]
+            # an address rule of a family that no member has an address of carries nothing (flows are of
+            # one family): exact, and no solver needed
+            lost = [r for r in doubtful if not _families_meet(net, index, r)]
+            dead, unknown = checker.rules_use([r for r in doubtful if r not in lost])
+            dead = lost + dead
+            if unknown is not None:
+                raise InternalError(f"lint: the solver could not decide whether the rules of {sg.id} are used "
+                                    f"({unknown})")
+            for rule in dead:
+                place, tf = _place(sg, rule)
+                blocked = _blocked_example(net, index, rule, ephemeral)
+                word = "egress" if rule.egress else "ingress"
+                yield Finding("sg-dead-rule", "medium", sg.id, place,
+                              f"{sg.id} ({sg.name}) {word} rule {rule.text()} carries no flow: every flow it would "
+                              f"admit is blocked elsewhere ({blocked['why']})",
+                              ({"proof": "unsat: no flow that every other gate admits matches this rule"},
+                               _rule_ev(rule), blocked), tf)
+
+
+def _families_meet(net: Network, index: _Index, rule: SgRule) -> bool:
+    """Whether some member of the rule's group has an address of a family the rule's peer can name."""
+    if rule.peer.kind == "sg":
+        return True
+    peer_fams = {f for f, _, _ in ([(rule.peer.family, 0, 0)] if rule.peer.kind == "cidr"
+                                   else net.prefix_lists[rule.peer.ref].cidrs)}
+    return any(f in peer_fams for k in index.members.get(rule.sg_id, []) for f, _, _ in net.enis[k].private)
+
+
+class _Index:
+    """Members of every group, and ENI addresses sorted for block look-ups (built once per lint run)."""
+
+    def __init__(self, net: Network):
+        self.members: dict[str, list[int]] = {}
+        rows: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
+        for k, e in enumerate(net.enis):
+            if not e.hosts:
                 continue
-            place, tf = _place(sg, rule)
-            blocked = _blocked_example(net, rule, ephemeral)
-            word = "egress" if rule.egress else "ingress"
-            yield Finding("sg-dead-rule", "medium", sg.id, place,
-                          f"{sg.id} ({sg.name}) {word} rule {rule.text()} carries no flow: every flow it would "
-                          f"admit is blocked elsewhere ({blocked['why']})",
-                          ({"proof": "unsat: no flow that every other gate admits matches this rule"},
-                           _rule_ev(rule), blocked), tf)
+            for g in e.groups:
+                self.members.setdefault(g, []).append(k)
+            for f, a, b in e.private:
+                rows[f].append((a, b, k))
+        self.rows = {f: sorted(v) for f, v in rows.items()}
+        self.starts = {f: [r[0] for r in v] for f, v in self.rows.items()}
+
+    def in_block(self, family: int, lo: int, hi: int, limit: int, vpc: str, net: Network) -> list[tuple[int, int]]:
+        """Up to `limit` (ENI, address) pairs with an address in [lo, hi], ENIs of `vpc` first."""
+        rows = self.rows[family]
+        # addresses are single or small prefixes: start a little before lo (a prefix may begin before it)
+        k = max(0, bisect_left(self.starts[family], lo) - 64)
+        found: list[tuple[int, int]] = []
+        while k < len(rows) and rows[k][0] <= hi and len(found) < 8 * limit:
+            a, b, e = rows[k]
+            if b >= lo:
+                found.append((e, max(a, lo)))
+            k += 1
+        found.sort(key=lambda t: (net.enis[t[0]].vpc_id != vpc, t[0]))
+        out, seen = [], set()
+        for e, a in found:
+            if e not in seen:
+                seen.add(e)
+                out.append((e, a))
+        return out[:limit]
 
 
-def _candidates(net: Network, rule: SgRule, limit: int = 3) -> list[tuple[Endpoint, Endpoint]]:
+def _candidates(net: Network, index: _Index, rule: SgRule, limit: int = 3) -> list[tuple[Endpoint, Endpoint]]:
     """A few (member, peer) endpoint pairs the rule matches: the ENIs that carry its group, and ENIs or
     external addresses its peer names (ENIs of the member's own VPC first)."""
-    members = [i for i, e in enumerate(net.enis) if rule.sg_id in e.groups and e.hosts][:limit]
+    members = index.members.get(rule.sg_id, [])[:limit]
     out = []
     peer = rule.peer
     for own in members:
@@ -57,18 +106,13 @@ def _candidates(net: Network, rule: SgRule, limit: int = 3) -> list[tuple[Endpoi
                     if ivs:
                         others.append(Endpoint(None, f, ivs[-1][0] + 1 if ivs[-1][0] < ivs[-1][1] else ivs[-1][0]))
             else:
-                ks = sorted((k for k, e in enumerate(net.enis) if peer.ref in e.groups and e.hosts and k != own),
+                ks = sorted((k for k in index.members.get(peer.ref, []) if k != own),
                             key=lambda k: (net.enis[k].vpc_id != vpc, k))[:limit]
                 others += [Endpoint(k, f, a) for k in ks for f, a, _ in net.enis[k].private[:1]]
         else:
             blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
             for f, lo, hi in blocks:
-                ks = sorted((k for k, e in enumerate(net.enis) if k != own and e.hosts
-                             and any(ff == f and a <= hi and b >= lo for ff, a, b in e.private)),
-                            key=lambda k: (net.enis[k].vpc_id != vpc, k))[:limit]
-                for k in ks:
-                    a = next(max(a, lo) for ff, a, b in net.enis[k].private if ff == f and a <= hi and b >= lo)
-                    others.append(Endpoint(k, f, a))
+                others += [Endpoint(k, f, a) for k, a in index.in_block(f, lo, hi, limit + 1, vpc, net) if k != own]
                 for x, y in net.external.get(f, ()):
                     if x <= hi and y >= lo:
                         a = max(x, lo)
@@ -84,7 +128,7 @@ def _candidates(net: Network, rule: SgRule, limit: int = 3) -> list[tuple[Endpoi
     return out
 
 
-def _used_by_example(net: Network, rule: SgRule, ephemeral: tuple[int, int]) -> bool:
+def _used_by_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple[int, int]) -> bool:
     from ..semantics.evaluate import matches, peer_matches, port_representatives
     from ..semantics.routing import NAT_PORTS
 
@@ -92,7 +136,7 @@ def _used_by_example(net: Network, rule: SgRule, ephemeral: tuple[int, int]) -> 
     values = [rule.match.lo] if proto in PORTED or proto in (1, 58) else [0]
     sports = port_representatives(net, *ephemeral)[:4] if proto in PORTED else [0]
     nports = port_representatives(net, *NAT_PORTS)[:4] if proto in PORTED else [0]
-    for me, other in _candidates(net, rule):
+    for me, other in _candidates(net, index, rule):
         src, dst = (me, other) if rule.egress else (other, me)
         for v in values:
             if not (matches(rule.match, proto, v) and peer_matches(net, rule, other)):
@@ -104,25 +148,22 @@ def _used_by_example(net: Network, rule: SgRule, ephemeral: tuple[int, int]) -> 
     return False
 
 
-def _blocked_example(net: Network, rule: SgRule, ephemeral: tuple[int, int]) -> dict[str, object]:
+def _blocked_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple[int, int]) -> dict[str, object]:
     """One flow the rule would admit, and the gates that block it (an illustration of the proof)."""
-    members = [i for i, e in enumerate(net.enis) if rule.sg_id in e.groups and e.hosts]
-    own = members[0]
+    own = index.members[rule.sg_id][0]
     peer = rule.peer
     other: Endpoint | None = None
     if peer.kind == "sg":
-        j = next((k for k, e in enumerate(net.enis) if peer.ref in e.groups and e.hosts and k != own), None)
+        j = next((k for k in index.members.get(peer.ref, []) if k != own), None)
         if j is not None:
             f, a, _ = net.enis[j].private[0]
             other = Endpoint(j, f, a)
     else:
         blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
         for f, lo, hi in blocks:
-            j = next((k for k, e in enumerate(net.enis) if k != own and e.hosts
-                      and any(ff == f and a <= hi and b >= lo for ff, a, b in e.private)), None)
-            if j is not None:
-                a = next(max(a, lo) for ff, a, b in net.enis[j].private if ff == f and a <= hi and b >= lo)
-                other = Endpoint(j, f, a)
+            hits = [(k, a) for k, a in index.in_block(f, lo, hi, 2, net.enis[own].vpc_id, net) if k != own]
+            if hits:
+                other = Endpoint(hits[0][0], f, hits[0][1])
                 break
             ext = [(x, y) for x, y in net.external.get(f, ()) if x <= hi and y >= lo]
             if ext:

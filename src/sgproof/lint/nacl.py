@@ -23,10 +23,11 @@ from ..model import (
     Network,
 )
 from ..model.addr import format_address, format_interval
-from ..semantics.evaluate import ICMP_REPLY, Endpoint, nacl_decision
+from ..semantics.evaluate import Endpoint, nacl_decision
 from .model import Finding
 
 STAR = (32767, 32768)  # AWS's final entries: never findings
+ECHO = {ICMP: {8: 0}, ICMPV6: {128: 129}}  # the request/reply pair contract 7 names for ICMP
 
 
 class _Packets:
@@ -170,11 +171,16 @@ def broken_return(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]
                 entries = _entries(nacl, egress, fam)
                 back = _entries(nacl, not egress, fam)
                 pk = _Packets(fam)
+                a, p = pk.a, pk.p
+                # built once per direction: replies denied for every client port; a packet that may be a reply
+                replies_denied = z3.And([z3.Not(pk.decision(back, a, p, z3.IntVal(r, pk.z))) for r in reps])
+                may_reply = z3.Or([pk.decision(back, a, p, z3.IntVal(y, pk.z)) for y in _reply_reps(nacl, 0, 65535)])
                 for k, e in enumerate(entries):
                     if not e.allow or e.number in STAR:
                         continue
                     decided = z3.And(pk.matches(e), *[z3.Not(pk.matches(o)) for o in entries[:k]])
-                    yield from _broken_for(net, nacl, e, egress, fam, pk, decided, back, reps, ephemeral)
+                    yield from _broken_for(net, nacl, e, egress, fam, pk, decided, back, reps, ephemeral,
+                                           replies_denied, may_reply)
 
 
 def _families(e: NaclEntry, fam: int) -> list[tuple[str, int | None]]:
@@ -190,20 +196,19 @@ def _families(e: NaclEntry, fam: int) -> list[tuple[str, int | None]]:
 
 
 def _broken_for(net: Network, nacl: Nacl, e: NaclEntry, egress: bool, fam: int, pk: _Packets, decided: Any,
-                back: list[NaclEntry], reps: list[int], ephemeral: tuple[int, int]) -> Iterator[Finding]:
+                back: list[NaclEntry], reps: list[int], ephemeral: tuple[int, int], replies_denied: Any,
+                may_reply: Any) -> Iterator[Finding]:
     a, p, x = pk.a, pk.p, pk.x
     for name, proto in _families(e, fam):
         s = pk.solver()
         s.add(decided)
         if proto in (TCP, UDP):
-            s.add(p == proto)
-            s.add(*[z3.Not(pk.decision(back, a, p, z3.IntVal(r, pk.z))) for r in reps])
+            s.add(p == proto, replies_denied)
             # a packet to a client port of a remote that the other direction admits requests from may be a
             # reply to such a request: only what cannot be a reply is a request whose reply is denied
-            could_reply = z3.Or([pk.decision(back, a, p, z3.IntVal(y, pk.z)) for y in _reply_reps(nacl, 0, 65535)])
-            s.add(z3.Not(z3.And(x >= ephemeral[0], x <= ephemeral[1], could_reply)))
+            s.add(z3.Not(z3.And(x >= ephemeral[0], x <= ephemeral[1], may_reply)))
         elif proto in (ICMP, ICMPV6):
-            table = ICMP_REPLY[proto]
+            table = ECHO[proto]
             s.add(p == proto)
             s.add(z3.Or([z3.And(x >= t * 256, x <= t * 256 + 255,
                                 z3.Not(pk.decision(back, a, p, z3.IntVal(r * 256, pk.z)))) for t, r in table.items()]))
@@ -219,8 +224,8 @@ def _broken_for(net: Network, nacl: Nacl, e: NaclEntry, egress: bool, fam: int, 
             raise InternalError(f"lint: {nacl.id} entry {e.number}: the witness is not decided by the entry")
         if rp in PORTED:
             reply_values = reps
-        elif rp in ICMP_REPLY:
-            reply_values = [ICMP_REPLY[rp][rx // 256] * 256]
+        elif rp in ECHO:
+            reply_values = [ECHO[rp][rx // 256] * 256]
         else:
             reply_values = [0]
         deciders: dict[int | None, NaclEntry | None] = {}
@@ -236,10 +241,10 @@ def _broken_for(net: Network, nacl: Nacl, e: NaclEntry, egress: bool, fam: int, 
             what = (f"{name} requests {direction} to port {rx} ({'to' if egress else 'from'} {who}) are allowed by "
                     f"entry {e.number}, but their replies {back_dir} to every client port "
                     f"{ephemeral[0]}-{ephemeral[1]} are denied")
-        elif rp in ICMP_REPLY:
+        elif rp in ECHO:
             t = rx // 256
-            what = (f"{name} type {t} requests {direction} ({'to' if egress else 'from'} {who}) are allowed by entry "
-                    f"{e.number}, but their replies (type {ICMP_REPLY[rp][t]}) {back_dir} are denied")
+            what = (f"{name} echo requests (type {t}) {direction} ({'to' if egress else 'from'} {who}) are allowed by "
+                    f"entry {e.number}, but their echo replies (type {ECHO[rp][t]}) {back_dir} are denied")
         else:
             what = (f"protocol {rp} {direction} ({'to' if egress else 'from'} {who}) is allowed by entry {e.number}, "
                     f"but the same protocol {back_dir} is denied")

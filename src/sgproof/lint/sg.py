@@ -78,8 +78,26 @@ def redundant(net: Network) -> Iterator[Finding]:
                               f"rules do not already admit ({names})", tuple(_rule_ev(o) for o in covering), tf)
 
 
+def _may_overlap(net: Network, r: SgRule, o: SgRule) -> bool:
+    """A cheap necessary condition for o to admit some flow of r: their protocols and ports meet, and an
+    address rule's blocks meet r's (group references are left to the solver)."""
+    a, b = r.match, o.match
+    if a.proto != -1 and b.proto != -1 and a.proto != b.proto:
+        return False
+    both_ported = a.proto in (6, 17) or b.proto in (6, 17)
+    if both_ported and (a.hi < b.lo or b.hi < a.lo):
+        return False
+    if r.peer.kind != "sg" and o.peer.kind != "sg":
+        return any(f1 == f2 and lo1 <= hi2 and lo2 <= hi1 for f1, lo1, hi1 in _address_blocks(net, r)
+                   for f2, lo2, hi2 in _address_blocks(net, o))
+    return True
+
+
 def _covering(net: Network, r: SgRule, others: list[SgRule], members: dict[str, list[int]]) -> list[SgRule] | None:
     """The other rules that together cover r, or None when some flow of r is admitted by r alone."""
+    others = [o for o in others if _may_overlap(net, r, o)]
+    if not others:
+        return None
     if r.peer.kind == "sg":
         if r.peer.ref in net.unknown_groups:
             return None  # taken to match every external address: nothing else is known to cover that

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Counterexample, Report, Result, Violation
-from .text import GATE_WORDS
+from .text import GATE_WORDS, step_resource, step_rule
 
 TRACED = 3  # violations per class pair shown with their trace; the others as one line each
 
@@ -56,7 +56,7 @@ def scope_rows(report: Report) -> list[tuple[str, str]]:
     if not s.inputs:
         rows.append(("Input files", "none recorded (live read)" if s.kind == "aws" else "none recorded"))
     rows += [("sgproof", report.version), ("Z3", report.z3_version), ("Run started", report.started_at),
-             ("Run time", f"{report.seconds:.2f} s")]
+             ("Run time", report.time_text())]
     return rows
 
 
@@ -76,13 +76,8 @@ def gate_word(gate: str) -> str:
 
 def trace_rows(cx: Counterexample) -> list[tuple[str, str, str, str, str]]:
     """(n, gate, resource, rule, verdict) for each step of the trace."""
-    rows = []
-    for n, s in enumerate(cx.trace, 1):
-        rule = s.text or (f"rule {s.rule}" if s.rule is not None else "")
-        if s.tf_address:
-            rule += f" ({s.tf_address})"
-        rows.append((str(n), gate_word(s.gate), s.id, rule, s.verdict))
-    return rows
+    return [(str(n), gate_word(s.gate), step_resource(s), step_rule(s), s.verdict)
+            for n, s in enumerate(cx.trace, 1)]
 
 
 def endpoint_text(cx: Counterexample, role: str) -> str:
@@ -119,14 +114,16 @@ def class_pairs(r: Result) -> list[ClassPair]:
 
 
 def violations_note(r: Result) -> str:
-    """One sentence on how complete the violation list is; empty when it was not enumerated."""
+    """One sentence on how complete the violation list is, counting groups (class pairs) and the
+    violations (flows) in them; empty when it was not enumerated."""
     if r.violations_complete is None:
         return ""
-    n = len(r.violations)
+    groups, flows = len(set(r.group_numbers())), len(r.violations)
+    counted = f"{groups} violation group(s) ({flows} violation(s), one flow each)"
     if r.violations_complete:
-        return f"All {n} violation group(s) are listed: the solver found no other."
-    return (f"Only the first {n} violation group(s) are listed: --max-violations cut the list (or the solver "
-            "could not decide); more may exist.")
+        return f"All {counted} are listed: the solver found no other."
+    return (f"Only the first {counted} are listed: --max-violations cut the list (or the solver could not "
+            "decide); more may exist.")
 
 
 def covered_rows(r: Result) -> list[tuple[str, str]]:

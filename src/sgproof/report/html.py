@@ -18,6 +18,7 @@ from .audit import (
 )
 from .model import Counterexample, Report, Result
 from .picture import render_svg
+from .safe import clean, printable
 
 CSS = """
 :root { --ink: #1b1f24; --muted: #57606a; --ok: #1a7f37; --bad: #b3261e; --warn: #9a6700; --line: #d0d7de; }
@@ -111,6 +112,7 @@ def _result(report: Report, r: Result) -> str:
 
 
 def render_html(report: Report) -> str:
+    report = clean(report, printable)  # control characters shown as escapes; `_e` escapes the rest
     c = report.counts()
     title = f"sgproof report: {report.spec_name or report.spec}"
     a = report.assumptions
@@ -139,13 +141,14 @@ def render_html(report: Report) -> str:
                      f"<td>{_e(headline(r))}</td></tr>" for r in report.results) + "</table>")
     fm = report.flow_map
     if fm is not None:
-        parts.append("<h2>Allowed flows between the spec's groups</h2>")
-        parts.append(f"<figure>{render_svg(fm)}<figcaption>Each arrow is a flow the security groups and network "
-                     "ACLs allow between two of the spec's named groups, with the services it is open on; "
-                     "a group without arrows neither reaches nor is reached by the others.</figcaption></figure>")
+        parts.append("<h2>Flows between the spec's groups</h2>")
+        parts.append(f"<figure>{render_svg(fm)}<figcaption>"
+                     + " ".join(_e(x) for x in fm.legend()) + "</figcaption></figure>")
         if fm.edges:
             parts.append(_table(("from", "to", "services", "example flow"),
-                                [(e.src, e.dst, e.services, e.example) for e in fm.edges]))
+                                [(e.end_text("src"), e.end_text("dst"),
+                                  e.services if e.status == "allowed" else f"unknown: {e.services}", e.example)
+                                 for e in fm.edges]))
         parts += [f'<p class="warn">{_e(x)}</p>' for x in fm.errors]
     parts.append("<h2>Invariants</h2>")
     parts += [_result(report, r) for r in report.results]

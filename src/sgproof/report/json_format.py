@@ -16,6 +16,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "assumptions": report.assumptions.as_json(),
         "results": [r.as_json() for r in report.results],
         "summary": report.counts(),
+        "seconds": report.times_json(),
         "z3": report.z3_version,
     }
 

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from .audit import spec_uri, violations_note
 from .model import Counterexample, Report, Result
+from .safe import clean, xml_text
 from .text import counterexample_lines
 
 
@@ -16,8 +17,8 @@ def _cx_text(cx: Counterexample) -> str:
 def _failure_text(r: Result) -> str:
     parts = [f"claim: {r.statement}"]
     if r.violations:
-        for n, v in enumerate(r.violations, 1):
-            parts.append(f"violation {n}: {v.source_class} -> {v.destination_class} on {v.services}")
+        for n, (v, g) in enumerate(zip(r.violations, r.group_numbers(), strict=True), 1):
+            parts.append(f"violation {n} (group {g}): {v.source_class} -> {v.destination_class} on {v.services}")
             parts.append(_cx_text(v.counterexample))
         parts.append(violations_note(r))
     elif r.counterexample is not None:
@@ -48,6 +49,7 @@ def _xml(root: ET.Element) -> str:
 
 
 def render_junit(report: Report) -> str:
+    report = clean(report, xml_text)  # ElementTree escapes markup, not the characters XML cannot hold
     c = report.counts()
     total = str(len(report.results))
     root = ET.Element("testsuites", name="sgproof", tests=total, failures=str(c["refuted"]),
@@ -60,6 +62,8 @@ def render_junit(report: Report) -> str:
     for name, value in (("sgproof", report.version), ("z3", report.z3_version), ("spec", report.spec),
                         ("source", f"{report.source.kind} {report.source.path or ''}".strip()),
                         ("routing", a.routing), ("ephemeral_ports", a.ephemeral_ports),
+                        *([("checking_seconds", f"{report.check_seconds:.3f}")]
+                          if report.check_seconds is not None else []),
                         *(("warning", w) for w in a.warnings)):
         ET.SubElement(props, "property", name=name, value=value)
     for r in report.results:
@@ -69,6 +73,7 @@ def render_junit(report: Report) -> str:
 
 def render_junit_error(message: str, spec: str | None) -> str:
     """A JUnit report for a run that stopped on bad input: one testcase in error carrying the message."""
+    message = xml_text(message)
     root = ET.Element("testsuites", name="sgproof", tests="1", failures="0", errors="1")
     name = spec_uri(spec) if spec else "sgproof"
     suite = ET.SubElement(root, "testsuite", name=name, tests="1", failures="0", errors="1", skipped="0")

@@ -88,6 +88,12 @@ class Counterexample:
 
 def step_json(s: Step) -> dict[str, Any]:
     out: dict[str, Any] = {"gate": s.gate, "id": s.id, "rule": s.rule, "verdict": s.verdict}
+    if s.ids:
+        out["ids"] = list(s.ids)
+    if s.description:
+        out["description"] = s.description
+    if s.prefix_list is not None:
+        out["prefix_list"] = {"id": s.prefix_list[0], "name": s.prefix_list[1] or None}
     if s.tf_address:
         out["tf_address"] = s.tf_address
     if s.gate in ("route", "route-reply", "nat") and s.text:
@@ -117,21 +123,76 @@ class Violation:
 
 @dataclass(frozen=True, slots=True)
 class GroupFlow:
-    """An allowed flow between two of the spec's named groups, for the report's picture."""
+    """An edge of the flow map between two of the spec's named groups.
+
+    `status` "allowed": proven by `example`, a flow that replays through the plain evaluator, and
+    `services` are services proven open (with "(at least)" when more may be open). "unknown": the pair
+    was not checked or the solver could not decide; `services` then says why. `src_part`/`dst_part`:
+    when that side's flows come from external addresses, the addresses proven to take part."""
 
     src: str
     dst: str
     services: str
-    example: str  # one concrete flow, as Flow.text()
+    example: str  # one concrete flow, as Flow.text(); "" when unknown
+    status: str = "allowed"  # allowed | unknown
+    src_part: str = ""
+    dst_part: str = ""
+
+    def end_text(self, role: str) -> str:
+        """The source or destination group, qualified when only some of its external addresses take part."""
+        name, part = (self.src, self.src_part) if role == "src" else (self.dst, self.dst_part)
+        return f"some of {name} ({part})" if part else name
+
+    def label(self) -> str:
+        """The edge's label in a picture: its services, and which external addresses take part."""
+        if self.status != "allowed":
+            return "unknown"
+        bits = [self.services]
+        if self.src_part:
+            bits.append(f"from {self.src_part}")
+        if self.dst_part:
+            bits.append(f"to {self.dst_part}")
+        return " ".join(bits)
 
 
 @dataclass(frozen=True, slots=True)
 class FlowMap:
-    """The spec's named groups and the allowed flows between them (markdown and html reports)."""
+    """The spec's named groups and the flows between them (markdown and html reports): `edges` holds the
+    allowed and the unknown pairs; every other ordered pair was proven to allow no flow."""
 
     groups: tuple[str, ...]
     edges: tuple[GroupFlow, ...]
     errors: tuple[str, ...] = ()
+    budget_seconds: float = 0.0
+
+    @property
+    def allowed(self) -> tuple[GroupFlow, ...]:
+        return tuple(e for e in self.edges if e.status == "allowed")
+
+    @property
+    def unknown(self) -> tuple[GroupFlow, ...]:
+        return tuple(e for e in self.edges if e.status != "allowed")
+
+    @property
+    def complete(self) -> bool:
+        """Whether every ordered pair was decided (so a missing arrow is a proof of no flow)."""
+        return not self.unknown
+
+    def legend(self) -> list[str]:
+        """What the picture means, and which pairs it does not decide, in sentences."""
+        lines = ["A solid arrow A → B: some endpoint of A can open a connection to some endpoint of B, proven by "
+                 "the example flow (replayed through the plain evaluator); its label lists services proven open "
+                 "(\"(at least)\" when more may be open). Where only some external addresses of a group take "
+                 "part, the edge names them, \"some of internet (203.0.113.0/24)\": proven that the group's other "
+                 "external addresses open no connection that way (\"and maybe more\" when not proven)."]
+        if self.complete:
+            lines.append("No arrow between two groups: proven that no flow on any protocol or port goes that way.")
+        else:
+            lines.append("No arrow between two groups: proven that no flow goes that way, for the pairs that were "
+                         "checked. A dashed arrow marked unknown: not decided, so nothing is claimed either way.")
+            lines.append("Not decided: " + "; ".join(f"{e.src} → {e.dst} ({e.services})" for e in self.unknown)
+                         + ".")
+        return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +229,20 @@ class Result:
         if self.covered:
             out["covered"] = self.covered
         if self.violations_complete is not None:
-            out["violations"] = [v.as_json() for v in self.violations]
+            numbers = self.group_numbers()
+            out["violations"] = []
+            for v, n in zip(self.violations, numbers, strict=True):
+                doc = v.as_json()
+                doc["group"]["number"] = n
+                out["violations"].append(doc)
+            out["violation_groups"] = len(set(numbers))
             out["violations_complete"] = self.violations_complete
         return out
+
+    def group_numbers(self) -> list[int]:
+        """For each violation, the number (from 1, in order found) of its group: its class pair."""
+        seen: dict[tuple[str, str], int] = {}
+        return [seen.setdefault((v.source_class, v.destination_class), len(seen) + 1) for v in self.violations]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +269,18 @@ class Report:
     started_at: str
     seconds: float
     flow_map: FlowMap | None = None  # markdown/html only: allowed flows between the spec's groups
+    check_seconds: float | None = None  # checking the invariants alone (inside `seconds`)
+
+    def time_text(self) -> str:
+        """The run's wall time, and the share spent checking invariants, for people."""
+        share = "" if self.check_seconds is None else f" (checking invariants {self.check_seconds:.2f} s)"
+        return f"{self.seconds:.2f} s wall{share}"
+
+    def times_json(self) -> dict[str, float]:
+        out = {"wall": round(self.seconds, 4)}
+        if self.check_seconds is not None:
+            out["checking"] = round(self.check_seconds, 4)
+        return out
 
     def counts(self) -> dict[str, int]:
         return {

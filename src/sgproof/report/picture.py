@@ -1,4 +1,6 @@
-"""The flow map as a networkx graph and as a self-contained SVG picture (no external assets)."""
+"""The flow map as a networkx graph and as a self-contained SVG picture (no external assets).
+
+Solid red arrows are proven flows; dashed grey arrows marked "unknown" are pairs not decided."""
 
 from __future__ import annotations
 
@@ -8,14 +10,18 @@ from html import escape
 import networkx as nx
 
 from .model import FlowMap
+from .safe import mermaid, printable
 
 
 def flow_graph(fm: FlowMap) -> nx.DiGraph:
-    """Nodes: the spec's named groups; edges: allowed flows, labelled with their services."""
+    """Nodes: the spec's named groups; edges: allowed flows (labelled with their services) and pairs
+    not decided (`status` "unknown")."""
     g = nx.DiGraph()
     g.add_nodes_from(fm.groups)
     for e in fm.edges:
-        g.add_edge(e.src, e.dst, services=e.services, example=e.example)
+        g.add_edge(e.src, e.dst, services=e.services, example=e.example, status=e.status, label=e.label(),
+                   title=f"{e.end_text('src')} -> {e.end_text('dst')}: " + (
+                       f"{e.services} (e.g. {e.example})" if e.status == "allowed" else f"unknown ({e.services})"))
     return g
 
 
@@ -41,18 +47,24 @@ def render_svg(fm: FlowMap, width: int = 720) -> str:
            "<title>Allowed flows between the spec's groups</title>",
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
            'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b3261e"/>'
+           '</marker><marker id="arrow-unknown" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+           'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6e7781"/>'
            "</marker></defs>",
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
     for a, b, data in g.edges(data=True):
-        label = escape(_short(str(data["services"]), 34))
-        title = escape(f"{a} -> {b}: {data['services']} (e.g. {data['example']})")
+        label = escape(printable(_short(str(data["label"]), 40)))
+        title = escape(printable(str(data["title"])))
+        known = data["status"] == "allowed"
+        css = "edge" if known else "edge unknown"
+        stroke = ('stroke="#b3261e" stroke-width="2" marker-end="url(#arrow)"' if known else
+                  'stroke="#6e7781" stroke-width="1.5" stroke-dasharray="6 4" marker-end="url(#arrow-unknown)"')
+        ink = "#5f1410" if known else "#57606a"
         x1, y1 = pos[a]
         if a == b:
-            out.append(f'<g class="edge"><title>{title}</title><path d="M{x1 - 30:.1f},{y1 - bh / 2:.1f} '
+            out.append(f'<g class="{css}"><title>{title}</title><path d="M{x1 - 30:.1f},{y1 - bh / 2:.1f} '
                        f'C{x1 - 60:.1f},{y1 - 90:.1f} {x1 + 60:.1f},{y1 - 90:.1f} {x1 + 30:.1f},'
-                       f'{y1 - bh / 2:.1f}" fill="none" stroke="#b3261e" stroke-width="2" '
-                       f'marker-end="url(#arrow)"/><text x="{x1:.1f}" y="{y1 - 74:.1f}" text-anchor="middle" '
-                       f'fill="#5f1410">{label}</text></g>')
+                       f'{y1 - bh / 2:.1f}" fill="none" {stroke}/><text x="{x1:.1f}" y="{y1 - 74:.1f}" '
+                       f'text-anchor="middle" fill="{ink}">{label}</text></g>')
             continue
         x2, y2 = pos[b]
         # leave the boxes: clip the line at each box's border, bend it a little so a->b and b->a differ
@@ -62,18 +74,19 @@ def render_svg(fm: FlowMap, width: int = 720) -> str:
         t = min((bw / 2 + 4) / abs(ux) if ux else math.inf, (bh / 2 + 4) / abs(uy) if uy else math.inf)
         sx, sy, ex, ey = x1 + ux * t, y1 + uy * t, x2 - ux * t, y2 - uy * t
         mx, my = (sx + ex) / 2 - uy * 18, (sy + ey) / 2 + ux * 18
-        out.append(f'<g class="edge"><title>{title}</title><path d="M{sx:.1f},{sy:.1f} Q{mx:.1f},{my:.1f} '
-                   f'{ex:.1f},{ey:.1f}" fill="none" stroke="#b3261e" stroke-width="2" '
-                   f'marker-end="url(#arrow)"/><text x="{mx:.1f}" y="{my - 4:.1f}" text-anchor="middle" '
-                   f'fill="#5f1410" paint-order="stroke" stroke="#ffffff" stroke-width="3">{label}</text></g>')
+        out.append(f'<g class="{css}"><title>{title}</title><path d="M{sx:.1f},{sy:.1f} Q{mx:.1f},{my:.1f} '
+                   f'{ex:.1f},{ey:.1f}" fill="none" {stroke}/><text x="{mx:.1f}" y="{my - 4:.1f}" '
+                   f'text-anchor="middle" fill="{ink}" paint-order="stroke" stroke="#ffffff" '
+                   f'stroke-width="3">{label}</text></g>')
     for name in nodes:
         x, y = pos[name]
-        degree = g.in_degree(name) + g.out_degree(name)
+        degree = sum(1 for _, _, d in (*g.in_edges(name, data=True), *g.out_edges(name, data=True))
+                     if d["status"] == "allowed")
         fill = "#fde7e4" if degree else "#e8f0fe"
-        out.append(f'<g class="node"><title>{escape(name)}</title><rect x="{x - bw / 2:.1f}" '
+        out.append(f'<g class="node"><title>{escape(printable(name))}</title><rect x="{x - bw / 2:.1f}" '
                    f'y="{y - bh / 2:.1f}" width="{bw}" height="{bh}" rx="8" fill="{fill}" stroke="#1f3a60" '
                    f'stroke-width="1.5"/><text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle" '
-                   f'font-weight="bold" fill="#1f3a60">{escape(_short(name, 20))}</text></g>')
+                   f'font-weight="bold" fill="#1f3a60">{escape(printable(_short(name, 20)))}</text></g>')
     if not nodes:
         out.append(f'<text x="{cx}" y="{cy}" text-anchor="middle">the spec names no groups</text>')
     out.append("</svg>")
@@ -81,16 +94,13 @@ def render_svg(fm: FlowMap, width: int = 720) -> str:
 
 
 def render_mermaid(fm: FlowMap) -> str:
-    """The flow map as a Mermaid flowchart (GitHub and GitLab draw it in markdown)."""
+    """The flow map as a Mermaid flowchart (GitHub and GitLab draw it in markdown); unknown pairs dashed."""
     g = flow_graph(fm)
     ids = {name: f"g{i}" for i, name in enumerate(g.nodes)}
     lines = ["flowchart LR"]
     for name, ident in ids.items():
-        lines.append(f'  {ident}["{_mermaid_text(name)}"]')
+        lines.append(f'  {ident}["{mermaid(_short(name, 60))}"]')
     for a, b, data in g.edges(data=True):
-        lines.append(f'  {ids[a]} -->|"{_mermaid_text(str(data["services"]))}"| {ids[b]}')
+        arrow = "-->" if data["status"] == "allowed" else "-.->"
+        lines.append(f'  {ids[a]} {arrow}|"{mermaid(_short(str(data["label"]), 60))}"| {ids[b]}')
     return "\n".join(lines)
-
-
-def _mermaid_text(text: str) -> str:
-    return escape(_short(text, 60)).replace("|", "&#124;")

@@ -8,6 +8,7 @@ from typing import Any
 
 from .audit import spec_uri, where_column
 from .model import Counterexample, Report, Result
+from .text import step_resource, step_rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # a refutation's level and the score code-scanning dashboards sort by, from the invariant's severity
@@ -30,11 +31,30 @@ def _rule(r: Result) -> dict[str, Any]:
     }
 
 
-def _location(report: Report, r: Result) -> dict[str, Any]:
+def _location(report: Report, r: Result, cx: Counterexample | None = None) -> dict[str, Any]:
+    found = _tf_location(report, cx) if cx is not None else None
+    if found is not None:
+        return {"physicalLocation": {"artifactLocation": {"uri": spec_uri(found[0])},
+                                     "region": {"startLine": found[1]}}}
     return {"physicalLocation": {
         "artifactLocation": {"uri": spec_uri(report.spec)},
         "region": {"startLine": max(r.line, 1), "startColumn": where_column(r)},
     }}
+
+
+def _tf_location(report: Report, cx: Counterexample) -> tuple[str, int] | None:
+    """Where the Terraform resource of the trace's deciding rule is declared, for a plan source."""
+    if report.source.kind != "terraform" or not report.source.path:
+        return None
+    from ..sources.terraform import resource_location
+
+    steps = [s for s in cx.trace if s.tf_address]
+    steps.sort(key=lambda s: s.gate != "sg-ingress")
+    for s in steps:
+        found = resource_location(report.source.path, str(s.tf_address))
+        if found is not None:
+            return found
+    return None
 
 
 def flow_class(cx: Counterexample) -> str:
@@ -56,8 +76,7 @@ def _message(r: Result, cx: Counterexample, services: str = "") -> str:
         lines[0] += f" Services open between these classes: {services}."
     lines.append(f"Claim: {r.statement}.")
     for n, s in enumerate(cx.trace, 1):
-        rule = s.text or (f"rule {s.rule}" if s.rule is not None else "")
-        lines.append(f"{n}. {s.gate} {s.id} {rule} => {s.verdict}")
+        lines.append(f"{n}. {s.gate} {step_resource(s)} {step_rule(s)} => {s.verdict}")
     if cx.note:
         lines.append(f"Note: {cx.note}")
     return "\n".join(lines)
@@ -84,7 +103,7 @@ def _results(report: Report, r: Result) -> list[dict[str, Any]]:
             cls += f"#{seen[cls]}"
         out.append({"ruleId": r.id, "level": LEVEL.get(r.severity, "error"), "kind": "fail",
                     "message": {"text": _message(r, cx, services)},
-                    "locations": [_location(report, r)],
+                    "locations": [_location(report, r, cx)],
                     "partialFingerprints": {"sgproofFlow/v1": fingerprint(r.id, cls)},
                     "properties": {"flow": cx.as_json()}})
     return out
@@ -111,6 +130,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
             "results": results,
             "properties": {"spec": report.spec, "source": report.source.as_json(),
                            "assumptions": report.assumptions.as_json(), "summary": report.counts(),
+                           "seconds": report.times_json(),
                            "z3": report.z3_version},
         }],
     }

@@ -1,4 +1,8 @@
-"""Text for a terminal: colour and layout with rich; chosen by the CLI only when stdout is a TTY."""
+"""Text for a terminal: colour and layout with rich; chosen by the CLI only when stdout is a TTY.
+
+Strings from the input are shown literally: control characters as escapes (`safe.printable`) and
+never read as rich markup (every cell is a `Text`). Resource ids never wrap or shorten: they must stay
+copyable; the other columns wrap instead."""
 
 from __future__ import annotations
 
@@ -13,22 +17,41 @@ from rich.text import Text
 
 from .audit import class_pairs, violations_note
 from .model import Counterexample, Report, Result
-from .text import GATE_WORDS
+from .safe import clean, printable
+from .text import GATE_WORDS, step_resource, step_rule
 
 STYLES = {"proven": "bold green", "refuted": "bold red", "error": "bold yellow"}
 
 
+WIDE = 110  # narrower terminals get the trace as one block per step instead of a table
+
+
 def _trace(cx: Counterexample) -> Table:
     t = Table(show_header=True, header_style="dim", box=None, pad_edge=False)
-    for col in ("#", "gate", "resource", "rule", "verdict"):
-        t.add_column(col)
-    for n, s in enumerate(cx.trace, 1):
-        rule = s.text or (f"rule {s.rule}" if s.rule is not None else "")
-        if s.tf_address:
-            rule += f" ({s.tf_address})"
+    resources = [step_resource(s) for s in cx.trace]
+    t.add_column("#", no_wrap=True)
+    t.add_column("gate", overflow="fold", ratio=2)
+    # each id whole on one line: a list of groups wraps between ids, never inside one
+    widest = max((len(part) for r in resources for part in r.split(", ")), default=8)
+    t.add_column("resource", min_width=widest + 1, ratio=2)
+    t.add_column("rule", ratio=3)
+    t.add_column("verdict", no_wrap=True, min_width=8)
+    for n, (s, resource) in enumerate(zip(cx.trace, resources, strict=True), 1):
         style = "green" if s.verdict == "allow" else "bold red"
-        t.add_row(str(n), GATE_WORDS.get(s.gate, s.gate), s.id, rule, Text(s.verdict, style=style))
+        t.add_row(Text(str(n)), Text(GATE_WORDS.get(s.gate, s.gate)), Text(resource), Text(step_rule(s)),
+                  Text(s.verdict, style=style))
     return t
+
+
+def _trace_blocks(console: Console, cx: Counterexample) -> None:
+    """The trace for a narrow terminal: `n. gate resource verdict`, then the rule on its own (wrapping) line."""
+    for n, s in enumerate(cx.trace, 1):
+        head = Text(f"    {n}. ")
+        head.append(s.gate, style="dim")
+        head.append(f" {step_resource(s)} ")
+        head.append(s.verdict, style="green" if s.verdict == "allow" else "bold red")
+        console.print(head)
+        console.print(Padding(Text(step_rule(s)), (0, 0, 0, 7)))
 
 
 def _endpoint(role: str, cx: Counterexample) -> Text:
@@ -48,9 +71,11 @@ def _cx(console: Console, cx: Counterexample) -> None:
     console.print(_endpoint("source", cx))
     console.print(_endpoint("destination", cx))
     if cx.note:
-        console.print(f"  note: {cx.note}", style="dim", markup=False)
-    if cx.trace:
+        console.print(Text(f"  note: {cx.note}", style="dim"))
+    if cx.trace and console.width >= WIDE:
         console.print(Padding(_trace(cx), (0, 0, 0, 4)))
+    elif cx.trace:
+        _trace_blocks(console, cx)
 
 
 def _result(console: Console, r: Result) -> None:
@@ -76,18 +101,20 @@ def _result(console: Console, r: Result) -> None:
                 for v in pair.traced:
                     _cx(console, v.counterexample)
                 if pair.others:
-                    console.print(f"  and {len(pair.others)} more flow(s) of this pair: " + "; ".join(pair.others),
+                    console.print(f"  and {len(pair.others)} more flow(s) of this group: " + "; ".join(pair.others),
                                   style="dim", markup=False)
         elif r.counterexample is not None:
             _cx(console, r.counterexample)
     console.print()
 
 
-def render_terminal(report: Report) -> str:
+def render_terminal(report: Report, width: int | None = None) -> str:
     """The text report with colour and tables, as ANSI-styled text for the width of the terminal."""
+    report = clean(report, printable)
     buf = io.StringIO()
-    width = shutil.get_terminal_size((100, 24)).columns
-    console = Console(file=buf, force_terminal=True, width=width, highlight=False, soft_wrap=False)
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    console = Console(file=buf, force_terminal=True, width=width, highlight=False, soft_wrap=False, markup=False,
+                      emoji=False)
     title = Text()
     title.append(f"sgproof {report.version}", style="bold")
     title.append(f" — {report.spec_name} ({report.spec})")
@@ -97,9 +124,9 @@ def render_terminal(report: Report) -> str:
     for r in report.results:
         _result(console, r)
     a = report.assumptions
-    console.print(Panel(
+    console.print(Panel(Text(
         f"routing {a.routing}\nclient ports {a.ephemeral_ports}\nverdicts hold for this snapshot and for new "
-        "connections; flows to another ENI's public address are out of scope", title="assumptions",
+        "connections; flows to another ENI's public address are out of scope"), title="assumptions",
         title_align="left", border_style="dim"))
     for w in a.warnings:
         console.print(f"warning: {w}", style="yellow", markup=False)
@@ -110,6 +137,6 @@ def render_terminal(report: Report) -> str:
     summary.append(f"{c['refuted']} refuted", style="bold red" if c["refuted"] else "")
     summary.append(", ")
     summary.append(f"{c['errors']} errors", style="yellow" if c["errors"] else "")
-    summary.append(f" in {report.seconds:.2f}s")
+    summary.append(f" in {report.time_text()}")
     console.print(summary)
     return buf.getvalue()

@@ -1,8 +1,13 @@
-"""Plain text for a terminal or a log: verdicts, flows on one line, numbered traces, assumptions."""
+"""Plain text for a terminal or a log: verdicts, flows on one line, numbered traces, assumptions.
+
+Every string from the input passes through `safe.printable` first, so a Name tag cannot move the
+cursor, colour the log or fake a line; the summary is always the last line."""
 
 from __future__ import annotations
 
+from ..semantics import Step
 from .model import Counterexample, EndpointInfo, Report, Result
+from .safe import clean, printable
 
 GATE_WORDS = {
     "sg-egress": "security group egress (source ENI)",
@@ -26,6 +31,23 @@ GATE_WORDS = {
 ROUTING_GATES = ("route", "route-reply", "nat")
 
 
+def step_resource(s: Step) -> str:
+    """The resource a step names: its one id, or every group on the ENI when none admits."""
+    return ", ".join(s.ids) if s.ids else s.id
+
+
+def step_rule(s: Step) -> str:
+    """The step's rule in words, with its Terraform address and the rule's description when known."""
+    rule = s.text or (f"rule {s.rule}" if s.rule is not None else "")
+    if s.gate in ROUTING_GATES:
+        rule = " - ".join(str(x) for x in (s.rule, s.text) if x)
+    if s.tf_address:
+        rule += f" ({s.tf_address})"
+    if s.description:
+        rule += f' "{s.description}"'
+    return rule
+
+
 def _endpoint(role: str, ep: EndpointInfo) -> str:
     return f"  {role}: {ep.text()}"
 
@@ -35,15 +57,30 @@ def counterexample_lines(cx: Counterexample) -> list[str]:
     if cx.note:
         lines.append(f"  note: {cx.note}")
     for n, step in enumerate(cx.trace, 1):
-        rule = step.text or (f"rule {step.rule}" if step.rule is not None else "")
-        if step.gate in ROUTING_GATES:
-            rule = " - ".join(str(x) for x in (step.rule, step.text) if x)
-        tf = f" ({step.tf_address})" if step.tf_address else ""
         mark = "" if step.verdict == "allow" else "   <-- blocks"
-        lines.append(f"    {n}. {GATE_WORDS.get(step.gate, step.gate)}: {step.id} {rule}{tf} => {step.verdict}{mark}")
+        lines.append(f"    {n}. {GATE_WORDS.get(step.gate, step.gate)}: {step_resource(step)} {step_rule(step)}"
+                     f" => {step.verdict}{mark}")
     if not cx.allowed and cx.blocked_by:
-        lines.append("  blocked by: " + "; ".join(f"{s.gate} {s.id} ({s.verdict})" for s in cx.blocked_by))
+        lines.append("  blocked by: " + "; ".join(f"{s.gate} {step_resource(s)} ({s.verdict})"
+                                                  for s in cx.blocked_by))
     return lines
+
+
+def violation_lines(r: Result) -> list[str]:
+    """The violation groups of an enumerated result (`verify --all`); no lines when not enumerated."""
+    from .audit import class_pairs, violations_note
+
+    if r.violations_complete is None:
+        return []
+    out = [f"  violations: {violations_note(r)}"]
+    for n, pair in enumerate(class_pairs(r), 1):
+        out.append(f"  group {n}: {pair.source} -> {pair.destination} on {pair.services}")
+        for v in pair.traced:
+            out += ["  " + line for line in counterexample_lines(v.counterexample)]
+        if pair.others:
+            out.append(f"    and {len(pair.others)} more flow(s) of this group:")
+            out += [f"      {t}" for t in pair.others]
+    return out
 
 
 def result_lines(r: Result) -> list[str]:
@@ -55,12 +92,14 @@ def result_lines(r: Result) -> list[str]:
         lines.append(f"  claim: {r.statement}")
         if r.counterexample is not None:
             lines += counterexample_lines(r.counterexample)
+        lines += violation_lines(r)
     else:
         lines.append(f"  error: {r.error}")
     return lines
 
 
 def render_text(report: Report) -> str:
+    report = clean(report, printable)
     out = [f"sgproof {report.version} — {report.spec_name} ({report.spec})",
            f"source: {report.source.kind} {report.source.path or ''}".rstrip()]
     for r in report.results:
@@ -72,14 +111,19 @@ def render_text(report: Report) -> str:
                "snapshot and for new connections; flows to another ENI's public address are out of scope")
     for w in a.warnings:
         out.append(f"warning: {w}")
-    c = report.counts()
-    out.append(f"summary: {c['proven']} proven, {c['refuted']} refuted, {c['errors']} errors "
-               f"in {report.seconds:.2f}s")
+    out.append(summary_line(report))
     return "\n".join(out) + "\n"
+
+
+def summary_line(report: Report) -> str:
+    """The last line of every text report: the counts and the run's wall time."""
+    c = report.counts()
+    return f"summary: {c['proven']} proven, {c['refuted']} refuted, {c['errors']} errors in {report.time_text()}"
 
 
 def render_query_text(report: Report) -> str:
     """The answer to `sgproof query`: a witness flow with its trace, or the proof that none exists."""
+    report = clean(report, printable)
     r = report.results[0]
     if r.status == "refuted" and r.counterexample is not None:
         out = ["yes: a flow can go " + r.statement.replace("no endpoint of ", "from ", 1)

@@ -62,6 +62,9 @@ class Step:
     verdict: str  # allow | deny | no-match | unknown (routing steps only)
     text: str = ""
     tf_address: str | None = None
+    description: str = ""  # the admitting rule's Description, as AWS holds it ("" when none)
+    ids: tuple[str, ...] = ()  # sg-* steps that deny or match nothing: every group on the ENI (id: the first)
+    prefix_list: tuple[str, str] | None = None  # (id, name) of the prefix list the rule names; name may be ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +117,17 @@ def _sg_gate(net: Network, gate: str, eni: int, egress: bool, other: Endpoint, p
         sg = net.sgs[gid]
         for rule in sg.egress if egress else sg.ingress:
             if matches(rule.match, proto, value) and peer_matches(net, rule, other):
-                named = rule.text() if sg.name == gid else f"({sg.name}) {rule.text()}"
-                return Step(gate, gid, rule.text(), "allow", named, rule.tf_address)
-    return Step(gate, ",".join(e.groups), None, "no-match", "no rule of " + ", ".join(e.groups) + " admits it")
+                pl = None
+                shown = rule.text()
+                if rule.peer.kind == "pl":
+                    name = net.prefix_lists[rule.peer.ref].name
+                    pl = (rule.peer.ref, "" if name == rule.peer.ref else name)
+                    if pl[1]:
+                        shown += f" ({pl[1]})"
+                named = shown if sg.name == gid else f"({sg.name}) {shown}"
+                return Step(gate, gid, rule.text(), "allow", named, rule.tf_address, rule.description, (), pl)
+    return Step(gate, e.groups[0], None, "no-match", "no rule of " + ", ".join(e.groups) + " admits it",
+                ids=e.groups)
 
 
 def nacl_decision(nacl: Nacl, egress: bool, remote: Endpoint, proto: int, value: int) -> NaclEntry | None:

@@ -34,9 +34,12 @@ class SourceInfo:
     account: str | None = None
     region: str | None = None
     collected_at: str | None = None
+    snapshot: str | None = None  # the live snapshot a Terraform plan is laid over
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "path": self.path}
+        if self.snapshot:
+            out["snapshot"] = self.snapshot
         if self.account:
             out["account"] = self.account
         if self.region:
@@ -223,13 +226,16 @@ def load_network(
         from . import terraform as tf_source
 
         base = snap.read_document(snapshot) if snapshot else None
+        if base is not None and snapshot:
+            snap.build_network(base, snapshot)  # a malformed live document is the snapshot's fault
         plan = tf_source.load_plan(terraform)
-        doc = tf_source.plan_to_snapshot(plan, terraform, base)
+        doc, network = tf_source.plan_network(plan, terraform, base, snapshot)
         inputs = [(terraform, sha256_file(terraform))]
         if snapshot:
             inputs += snap.input_files(snapshot)
-        info = SourceInfo("terraform", terraform, tuple(inputs), _meta(doc, "AccountId"), _meta(doc, "Region"))
-        return snap.build_network(doc, terraform), info
+        info = SourceInfo("terraform", terraform, tuple(inputs), _meta(doc, "AccountId"), _meta(doc, "Region"),
+                          snapshot=snapshot)
+        return network, info
     if snapshot:
         doc = snap.read_document(snapshot)
         info = SourceInfo(

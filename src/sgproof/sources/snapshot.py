@@ -43,6 +43,7 @@ from ..model.addr import (
     parse_cidr,
 )
 from . import load_json, os_reason
+from .internal import TF_ADDRESS, UNKNOWN_PRIVATE_IPV4, WARNINGS, marked
 
 REQUIRED = ("SecurityGroups", "NetworkInterfaces", "Subnets", "NetworkAcls", "Vpcs")
 METADATA = ("AccountId", "Region", "CollectedAt")
@@ -306,7 +307,7 @@ class _Reader:
 
 
 def _tf(item: dict[str, Any]) -> str | None:
-    value = item.get("SgproofTfAddress")
+    value = marked(item, TF_ADDRESS)
     return str(value) if value else None
 
 
@@ -352,7 +353,7 @@ def build_network(doc: dict[str, Any], file: str) -> Network:
     for key, why in NOT_MODELLED.items():
         if doc.get(key):
             r.warnings.append(why)
-    for w in r.list_(doc, "SgproofWarnings", "$"):
+    for w in marked(doc, WARNINGS) or ():
         r.warnings.append(str(w))
 
     for key in METADATA:
@@ -716,10 +717,10 @@ def _eni(
     for key, sub, family in (("Ipv4Prefixes", "Ipv4Prefix", 4), ("Ipv6Prefixes", "Ipv6Prefix", 6)):
         for pplace, pfx in r.objects(item, key, place):
             private.append(r.cidr(pfx.get(sub), f"{pplace}.{sub}", family))
-    unknown = item.get("SgproofUnknownPrivateIpv4")
+    unknown = marked(item, UNKNOWN_PRIVATE_IPV4)
     unknown_block = None
     if unknown:
-        unknown_block = r.cidr(unknown, f"{place}.SgproofUnknownPrivateIpv4")
+        unknown_block = r.cidr(unknown, f"{place}.PrivateIpAddress (assigned at apply)")
         private.append(unknown_block)
     pub = r.obj(item, "Association", place).get("PublicIp")
     if pub:
