@@ -73,19 +73,20 @@ def add_routing(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-@pytest.fixture(scope="module", params=[(300, 3, False), (500, 11, False), (300, 3, True), (400, 7, True)],
-                ids=["300-enis", "500-enis", "300-enis-routed", "400-enis-routed"])
+@pytest.fixture(scope="module", params=[(300, 3, "none"), (500, 11, "none"), (300, 3, "bench"), (400, 7, "tiers")],
+                ids=["300-enis", "500-enis", "300-enis-bench-routing", "400-enis-tier-routing"])
 def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    n, seed, routed = request.param
+    """bench/generate.py's network: unrouted, with the generator's routing, or with add_routing's tiers."""
+    n, seed, routing = request.param
     out = tmp_path_factory.mktemp(f"net{n}")
-    load_generator().write(out, n, seed)
+    load_generator().write(out, n, seed, routing=routing == "bench")
     spec = load_spec(str(out / "spec.yaml"))
     doc = read_document(str(out / "network.json"))
-    if routed:
+    if routing == "tiers":
         doc = add_routing(json.loads(json.dumps(doc)))
         assert doc["RouteTables"] and doc["NatGateways"]
     net = build_network(doc, str(out / "network.json"))
-    assert (net.routing is not None) == routed
+    assert (net.routing is not None) == (routing != "none")
     return net, spec
 
 
