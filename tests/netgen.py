@@ -15,6 +15,19 @@ SUBNETS = [
     ("subnet-00000000000000002", 0, "10.0.2.0/24", "2600:1f18:aaaa:aa02::/64"),
     ("subnet-00000000000000003", 1, "10.1.1.0/24", None),
 ]
+ZONES = ["us-east-1a", "us-east-1b", "us-east-1a"]  # per subnet, in SUBNETS order
+
+# routing (contract 4.5): destinations that overlap each other, the VPC blocks and the rules' CIDRs
+ROUTE_DESTS4 = ["0.0.0.0/0", "0.0.0.0/0", "203.0.113.0/24", "198.51.100.0/24", "198.51.100.7/32", "10.1.0.0/16",
+                "10.0.0.0/16", "10.0.2.0/24", "172.16.0.0/16", "192.168.0.0/16", "pl"]
+ROUTE_DESTS6 = ["::/0", "2001:db8::/32"]
+TARGETS = ["igw", "igw", "nat", "nat", "pcx", "pcx", "pcx-x", "tgw", "tgw", "vgw", "eigw", "eni", "vpce"]
+NAT_ID, NAT_ENI = "nat-00000000000000001", "eni-0000000000000nat1"
+PCX_AB, PCX_X = "pcx-000000000000000ab", "pcx-00000000000000x01"
+TGW, VGW, EIGW = "tgw-00000000000000001", "vgw-00000000000000001", "eigw-0000000000000001"
+ATT = {0: "tgw-attach-0000000000a", 1: "tgw-attach-0000000000b"}
+ATT_VPN = "tgw-attach-00000000vpn"
+VPCE, S3_PL = "vpce-0000000000000001", "pl-00000000000000063"
 CIDRS4 = ["0.0.0.0/0", "10.0.0.0/8", "10.0.1.0/24", "10.0.2.0/24", "10.1.0.0/16", "203.0.113.0/24",
           "10.0.1.10/32", "10.0.2.16/28", "198.51.100.7/32"]
 CIDRS6 = ["::/0", "2600:1f18:aaaa:aa01::/64", "2001:db8::/32"]
@@ -123,6 +136,7 @@ def network(draw: Any) -> dict[str, Any]:
     subnet_items = []
     for sid, vi, c4, c6 in subnets:
         s: dict[str, Any] = {"SubnetId": sid, "VpcId": VPCS[vi][0], "CidrBlock": c4,
+                             "AvailabilityZone": ZONES[int(sid[-1]) - 1],
                              "Tags": [{"Key": "Name", "Value": sid[-1] + "-subnet"}]}
         if c6:
             s["Ipv6CidrBlockAssociationSet"] = [{"Ipv6CidrBlock": c6}]
@@ -149,6 +163,8 @@ def network(draw: Any) -> dict[str, Any]:
         if draw(st.integers(0, 3)) == 0:
             sec = f"{base}.{200 + k}"
             e["PrivateIpAddresses"].append({"PrivateIpAddress": sec, "Primary": False})
+            if draw(st.integers(0, 2)) == 0:  # an Elastic IP on the secondary address only
+                e["PrivateIpAddresses"][-1]["Association"] = {"PublicIp": f"54.0.1.{k + 1}"}
         if c6 and draw(st.booleans()):
             e["Ipv6Addresses"] = [{"Ipv6Address": c6.split("::")[0] + f"::{k + 1:x}"}]
         if draw(st.integers(0, 3)) == 0:
@@ -164,13 +180,138 @@ def network(draw: Any) -> dict[str, Any]:
                      PrivateIpAddresses=[{"PrivateIpAddress": ip, "Primary": True}], Ipv4Prefixes=[])
         clone.pop("Association", None)
         enis.append(clone)
-    return {
+    doc: dict[str, Any] = {
         "Vpcs": vpcs, "Subnets": subnet_items, "SecurityGroups": sgs, "NetworkAcls": nacls,
         "NetworkInterfaces": enis,
         "ManagedPrefixLists": [{"PrefixListId": PL_ID, "PrefixListName": "office", "AddressFamily": "IPv4",
                                 "Entries": [{"Cidr": c} for c in draw(st.lists(st.sampled_from(CIDRS4),
-                                                                               min_size=1, max_size=2))]}],
+                                                                               min_size=1, max_size=2))]},
+                               {"PrefixListId": S3_PL, "PrefixListName": "com.amazonaws.us-east-1.s3",
+                                "AddressFamily": "IPv4", "Entries": [{"Cidr": "52.216.0.0/15"}]}],
     }
+    if draw(st.integers(0, 9)) < 7:  # most examples route (contract 4.5); the rest keep routing open
+        doc.update(draw(routing(n_vpcs, subnets)))
+        nat = doc["NatGateways"][0]
+        nat_eni: dict[str, Any] = {
+            "NetworkInterfaceId": NAT_ENI, "SubnetId": nat["SubnetId"], "VpcId": nat["VpcId"], "Groups": [],
+            "PrivateIpAddress": nat["NatGatewayAddresses"][0]["PrivateIp"], "InterfaceType": "nat_gateway",
+            "PrivateIpAddresses": [{"PrivateIpAddress": nat["NatGatewayAddresses"][0]["PrivateIp"], "Primary": True}],
+            "RequesterManaged": True, "Description": "Interface for NAT Gateway " + NAT_ID}
+        if nat["ConnectivityType"] == "public":
+            nat_eni["Association"] = {"PublicIp": "54.0.2.1"}
+        enis.append(nat_eni)
+    return doc
+
+
+def _igw(vi: int) -> str:
+    return f"igw-0000000000000000{'ab'[vi]}"
+
+
+def _target(draw: Any, vi: int, family: int) -> str:
+    kind = draw(st.sampled_from(TARGETS))
+    return {"igw": _igw(vi), "nat": NAT_ID, "pcx": PCX_AB, "pcx-x": PCX_X, "tgw": TGW, "vgw": VGW, "eigw": EIGW,
+            "eni": "eni-00000000000000dead", "vpce": VPCE}[kind]
+
+
+def _route(draw: Any, vi: int) -> dict[str, Any]:
+    r: dict[str, Any] = {"State": "blackhole" if draw(st.integers(0, 6)) == 0 else "active",
+                         "Origin": "EnableVgwRoutePropagation" if draw(st.integers(0, 5)) == 0 else "CreateRoute"}
+    if draw(st.integers(0, 4)) == 0:
+        r["DestinationIpv6CidrBlock"] = draw(st.sampled_from(ROUTE_DESTS6))
+        family = 6
+    else:
+        dest = draw(st.sampled_from(ROUTE_DESTS4))
+        if dest == "pl":
+            r["DestinationPrefixListId"] = draw(st.sampled_from([PL_ID, S3_PL]))
+        else:
+            r["DestinationCidrBlock"] = dest
+        family = 4
+    target = _target(draw, vi, family)
+    if target == VPCE:
+        r.pop("DestinationCidrBlock", None)
+        r.pop("DestinationIpv6CidrBlock", None)
+        r["DestinationPrefixListId"] = S3_PL
+    key = {"nat": "NatGatewayId", "tgw": "TransitGatewayId", "pcx": "VpcPeeringConnectionId",
+           "eig": "EgressOnlyInternetGatewayId", "eni": "NetworkInterfaceId"}.get(target[:3], "GatewayId")
+    r[key] = target
+    return r
+
+
+def _local(vi: int) -> list[dict[str, Any]]:
+    _vid, c4, c6 = VPCS[vi]
+    out = [{"DestinationCidrBlock": c4, "GatewayId": "local", "State": "active", "Origin": "CreateRouteTable"}]
+    if c6:
+        out.append({"DestinationIpv6CidrBlock": c6, "GatewayId": "local", "State": "active",
+                    "Origin": "CreateRouteTable"})
+    return out
+
+
+@st.composite
+def routing(draw: Any, n_vpcs: int, subnets: list[tuple[str, int, str, str | None]]) -> dict[str, Any]:
+    """Route tables (a main one per VPC, some explicit associations) and everything routes point at."""
+    out: dict[str, Any] = {"RouteTables": []}
+    for vi in range(n_vpcs):
+        vid = VPCS[vi][0]
+        mine = [sid for sid, i, _c4, _c6 in subnets if i == vi]
+        explicit = draw(st.lists(st.sampled_from(mine), unique=True, max_size=len(mine))) if mine else []
+        tables = [("main", [])] + ([("x", explicit)] if explicit else [])
+        for name, subs in tables:
+            tid = f"rtb-{vid[-1]}{name}"
+            assocs: list[dict[str, Any]] = [{"RouteTableId": tid, "SubnetId": sid, "Main": False,
+                                             "AssociationState": {"State": "associated"}} for sid in subs]
+            if name == "main":
+                assocs.append({"RouteTableId": tid, "Main": True, "AssociationState": {"State": "associated"}})
+            routes = _local(vi)
+            routes += [draw(_route_strategy(vi)) for _ in range(draw(st.integers(0, 4)))]
+            out["RouteTables"].append({"RouteTableId": tid, "VpcId": vid, "Routes": routes, "Associations": assocs})
+    out["InternetGateways"] = [{"InternetGatewayId": _igw(vi), "Attachments": [{"VpcId": VPCS[vi][0],
+                                                                                "State": "available"}]}
+                               for vi in range(n_vpcs)]
+    out["EgressOnlyInternetGateways"] = [{"EgressOnlyInternetGatewayId": EIGW,
+                                          "Attachments": [{"VpcId": VPCS[0][0], "State": "attached"}]}]
+    out["VpnGateways"] = [{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPCS[0][0], "State": "attached"}]}]
+    nat_subnet = draw(st.sampled_from([s for s in subnets if s[1] == 0] or subnets))
+    out["NatGateways"] = [{"NatGatewayId": NAT_ID, "SubnetId": nat_subnet[0], "VpcId": VPCS[nat_subnet[1]][0],
+                           "State": draw(st.sampled_from(["available", "available", "pending"])),
+                           "ConnectivityType": draw(st.sampled_from(["public", "public", "private"])),
+                           "NatGatewayAddresses": [{"NetworkInterfaceId": NAT_ENI, "PrivateIp":
+                                                    nat_subnet[2].rsplit(".", 1)[0] + ".5"}]}]
+    out["VpcPeeringConnections"] = [
+        {"VpcPeeringConnectionId": PCX_AB, "Status": {"Code": draw(st.sampled_from(["active", "active", "deleted"]))},
+         "RequesterVpcInfo": {"VpcId": VPCS[0][0], "CidrBlockSet": [{"CidrBlock": VPCS[0][1]}]},
+         "AccepterVpcInfo": {"VpcId": VPCS[1][0], "CidrBlockSet": [{"CidrBlock": VPCS[1][1]}]}},
+        {"VpcPeeringConnectionId": PCX_X, "Status": {"Code": "active"},
+         "RequesterVpcInfo": {"VpcId": VPCS[0][0], "CidrBlockSet": [{"CidrBlock": VPCS[0][1]}]},
+         "AccepterVpcInfo": {"VpcId": "vpc-0ffffffffffffffff", "CidrBlockSet": [{"CidrBlock": "172.16.0.0/16"}]}}]
+    out["VpcEndpoints"] = [{"VpcEndpointId": VPCE, "VpcEndpointType": "Gateway", "VpcId": VPCS[0][0],
+                            "ServiceName": "com.amazonaws.us-east-1.s3", "RouteTableIds": [], "State": "available"}]
+    atts = [(ATT[vi], "vpc", VPCS[vi][0]) for vi in range(n_vpcs)] + [(ATT_VPN, "vpn", "vpn-00000000000000001")]
+    out["TransitGatewayAttachments"] = [{"TransitGatewayAttachmentId": a, "TransitGatewayId": TGW,
+                                         "ResourceType": t, "ResourceId": r, "State": "available"} for a, t, r in atts]
+    if draw(st.booleans()):
+        out["TransitGatewayVpcAttachments"] = [
+            {"TransitGatewayAttachmentId": ATT[vi], "TransitGatewayId": TGW, "VpcId": VPCS[vi][0], "State": "available",
+             "SubnetIds": draw(st.lists(st.sampled_from([s[0] for s in subnets if s[1] == vi]), unique=True,
+                                        min_size=1, max_size=2)) if any(s[1] == vi for s in subnets) else []}
+            for vi in range(n_vpcs)]
+    if draw(st.booleans()):
+        dests = [("10.0.0.0/16", ATT[0]), ("10.1.0.0/16", ATT.get(1, ATT[0])), ("10.0.0.0/8", ATT[0]),
+                 ("10.1.1.0/24", None), ("192.168.0.0/16", ATT_VPN), ("0.0.0.0/0", ATT_VPN)]
+        chosen = draw(st.lists(st.sampled_from(dests), unique=True, max_size=4))
+        out["TransitGatewayRouteTables"] = [{
+            "TransitGatewayRouteTableId": "tgw-rtb-00000000000001", "TransitGatewayId": TGW,
+            "Routes": [{"DestinationCidrBlock": d, "State": "blackhole" if a is None else "active", "Type": "static",
+                        "TransitGatewayAttachments": [] if a is None else [{"TransitGatewayAttachmentId": a}]}
+                       for d, a in chosen],
+            "Associations": [{"TransitGatewayAttachmentId": a, "State": "associated"} for a, _t, _r in atts]}]
+    return out
+
+
+def _route_strategy(vi: int) -> Any:
+    @st.composite
+    def one(draw: Any) -> dict[str, Any]:
+        return _route(draw, vi)
+    return one()
 
 
 @st.composite
@@ -179,7 +320,9 @@ def selector(draw: Any, depth: int = 0) -> str:
         "{security_group: sg0}", "{security_group: sg1}", "{security_group: 'sg*'}",
         "{subnet: subnet-00000000000000001}", "{vpc: b-vpc}", "{tag: {Role: app}}", "{tag: {Role: db}}",
         "{internet: true}", "{anywhere: true}", "{cidr: 10.0.1.0/24}", "{cidr: 203.0.113.0/24}",
-        "{cidr: '2600:1f18:aaaa:aa01::/64'}", "{eni: eni-00000000000000000}",
+        "{cidr: '2600:1f18:aaaa:aa01::/64'}", "{eni: eni-00000000000000000}", "{cidr: 198.51.100.0/24}",
+        "{cidr: 192.168.0.0/16}", "{cidr: 172.16.0.0/16}", "{cidr: 52.216.0.0/15}", "{cidr: '2001:db8::/32'}",
+        "{interface_type: nat_gateway}", "{subnet: subnet-00000000000000002}",
     ]
     if depth < 1 and draw(st.integers(0, 3)) == 0:
         inner = draw(selector(depth + 1))

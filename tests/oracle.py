@@ -1,8 +1,11 @@
 """Brute-force reference for the differential tests: every representative flow through the plain evaluator.
 
 Independent of the z3 encoding: it knows nothing of atoms or classes. Representatives are taken at
-every boundary that a rule, NACL entry, prefix list, selector, VPC block or service draws, so each
-region on which every predicate is constant holds at least one of them.
+every boundary that a rule, NACL entry, prefix list, selector, VPC block, service or routing (route
+destinations, peering CIDR blocks, transit gateway routes, private addresses with a public one) draws,
+so each region on which every predicate is constant holds at least one of them. Client ports and a NAT
+gateway's own source ports are taken at every NACL port boundary. `deny`/`only` count a routing step
+`unknown` as allow (`Verdict.allowed`), `reach` as deny (`Verdict.connects`), as contract 4.5 says.
 """
 
 from __future__ import annotations
@@ -39,6 +42,20 @@ def _cidr_cuts(net: Network, spec: Spec) -> dict[int, set[int]]:
     for f, ivs in net.external.items():
         for lo, hi in ivs:
             add(f, lo, hi)
+    rt = net.routing
+    if rt is not None:
+        for table in rt.tables.values():
+            for route in table.routes:
+                add(route.family, route.lo, route.hi)
+        for p in rt.peerings.values():
+            for c in (*p.requester_cidrs, *p.accepter_cidrs):
+                add(*c)
+        for tt in (rt.tgw_tables or {}).values():
+            for tr in tt.routes or ():
+                add(tr.family, tr.lo, tr.hi)
+        for e in net.enis:
+            for private, _public in e.public_map:
+                add(4, private, private)
 
     def walk(sel: object) -> None:
         if sel is None:
@@ -107,6 +124,9 @@ def services(net: Network, inv: Invariant, eph: tuple[int, int]) -> list[tuple[i
     return out
 
 
+NAT_PORTS = (1024, 65535)  # contract 4.5: a NAT gateway's own source ports
+
+
 def sports(net: Network, eph: tuple[int, int]) -> list[int]:
     cuts = {eph[0], eph[1]}
     for n in net.nacls.values():
@@ -125,18 +145,23 @@ def _selected(sel: EndpointSet, key: object, addrs: list[tuple[int, int, bool]])
 
 
 def _connects(net: Network, s: object, sa: list[tuple[int, int, bool]], d: object,
-              da: list[tuple[int, int, bool]], p: int, v: int, ports: list[int]) -> bool | None:
-    """Some address pair and client port connects; None when no same-family pair exists."""
+              da: list[tuple[int, int, bool]], p: int, v: int, ports: list[int], nports: list[int],
+              reach: bool) -> bool | None:
+    """Some address pair, client port (and NAT source port) connects; None when no same-family pair exists.
+
+    For reach an `unknown` routing step blocks; for deny/only it admits."""
     src_ext, dst_ext = not isinstance(s, int), not isinstance(d, int)
     any_pair = False
+    nat_ports = nports if p in PORTED and not src_ext and dst_ext and net.routing is not None else [0]
     for (f1, a1, pub1), (f2, a2, pub2) in product(sa, da):
         if f1 != f2 or pub1 or (pub2 and not src_ext):
             continue
         any_pair = True
-        for sp in ports if p in PORTED else [0]:
+        for sp, npt in product(ports if p in PORTED else [0], nat_ports):
             flow = Flow(Endpoint(None if src_ext else s, f1, a1), Endpoint(None if dst_ext else d, f2, a2),  # type: ignore[arg-type]
-                        p, v, sp)
-            if evaluate(net, flow).allowed:
+                        p, v, sp, npt)
+            got = evaluate(net, flow)
+            if got.connects if reach else got.allowed:
                 return True
     return False if any_pair else None
 
@@ -149,6 +174,7 @@ def verdict(net: Network, spec: Spec, inv: Invariant) -> str:
     eps = endpoints(net, spec)
     svcs = services(net, inv, spec.ephemeral)
     ports = sports(net, spec.ephemeral)
+    nports = sports(net, NAT_PORTS)
     if inv.kind in ("deny", "only"):
         S = sel.evaluate_not(F) if inv.kind == "only" else F
         srcs = [(k, a) for k, a in eps if _selected(S, k, a)]
@@ -157,7 +183,7 @@ def verdict(net: Network, spec: Spec, inv: Invariant) -> str:
             if s == d or (not isinstance(s, int) and not isinstance(d, int)):
                 continue
             for p, v in svcs:
-                if _connects(net, s, sa, d, da, p, v, ports):
+                if _connects(net, s, sa, d, da, p, v, ports, nports, False):
                     return "refuted"
         return "proven"
     srcs = [(k, a) for k, a in eps if _selected(F, k, a)]
@@ -166,7 +192,7 @@ def verdict(net: Network, spec: Spec, inv: Invariant) -> str:
         if s == d or (not isinstance(s, int) and not isinstance(d, int)):
             continue
         for p, v in svcs:
-            got = _connects(net, s, sa, d, da, p, v, ports)
+            got = _connects(net, s, sa, d, da, p, v, ports, nports, True)
             if got is None:
                 if isinstance(s, int) and isinstance(d, int):
                     return "refuted"  # two ENIs with no family in common cannot connect

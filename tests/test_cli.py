@@ -43,7 +43,9 @@ def test_json_output_follows_the_contract() -> None:
     assert 1024 <= cx["src_port"] <= 65535
     assert cx["src"]["external"] is False and cx["src"]["eni"].startswith("eni-")
     gates = [s["gate"] for s in cx["trace"]]
-    assert gates == ["sg-egress", "nacl-out", "nacl-in", "sg-ingress", "nacl-reply-out", "nacl-reply-in"]
+    assert gates == ["sg-egress", "route", "nacl-out", "nacl-in", "sg-ingress", "route-reply", "nacl-reply-out",
+                     "nacl-reply-in"]
+    assert doc["assumptions"]["routing"] == "modelled"
     assert all(set(s) >= {"gate", "id", "rule", "verdict"} for s in cx["trace"])
 
 
@@ -52,8 +54,9 @@ def test_text_output_names_the_flow_and_the_trace() -> None:
     assert code == 1
     assert "REFUTED no-app-mysql" in out
     assert "tcp 10.0.3.20:1024 -> 10.0.1.11:3306" in out
-    assert "4. security group ingress (destination ENI): sg-0d1e2f3a4b5c60004 (shared-self-sg) all from sg-0d1e2f3a4b5c60004" in out
-    assert "assumptions: routing open" in out
+    assert "5. security group ingress (destination ENI): sg-0d1e2f3a4b5c60004 (shared-self-sg) all from sg-0d1e2f3a4b5c60004" in out
+    assert "2. route (source subnet's table, request): rtb-0a1b2c3d4e5f60001 10.0.0.0/16 -> local => allow" in out
+    assert "assumptions: routing modelled" in out
 
 
 def test_reach_refutation_names_every_blocking_gate(tmp_path: Path) -> None:

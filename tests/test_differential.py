@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from sgproof.encode.check import Checker
 from sgproof.sources.snapshot import build_network
@@ -29,3 +29,30 @@ def test_smt_verdict_equals_brute_force(doc: dict, text: str) -> None:
             f"{inv.id} ({inv.kind}): z3 says {got.status}, brute force says {want}\n{text}\n"
             + (got.counterexample.flow.text() if got.counterexample else "")
         )
+
+
+def test_generated_networks_route_in_a_good_share() -> None:
+    """Most generated networks carry route tables, and together they use every kind of routing 4.5 names."""
+    kinds: set[str] = set()
+    seen = {"all": 0, "routed": 0, "explicit": 0, "public_map": 0, "blackhole": 0, "nat_eni": 0}
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+              phases=[Phase.generate])
+    @given(doc=netgen.network())
+    def sample(doc: dict) -> None:
+        net = build_network(doc, "<generated>")
+        seen["all"] += 1
+        if net.routing is None:
+            return
+        seen["routed"] += 1
+        seen["explicit"] += any(t.subnet_ids for t in net.routing.tables.values())
+        seen["public_map"] += any(e.public_map for e in net.enis)
+        seen["nat_eni"] += any(not e.hosts for e in net.enis)
+        for t in net.routing.tables.values():
+            kinds.update(r.kind for r in t.routes)
+            seen["blackhole"] += any(r.blackhole for r in t.routes)
+
+    sample()
+    assert seen["routed"] >= seen["all"] // 2, seen
+    assert all(seen[k] for k in ("explicit", "public_map", "blackhole", "nat_eni")), seen
+    assert kinds >= {"local", "igw", "eigw", "nat", "pcx", "tgw", "vgw", "vpce", "unmodelled"}, kinds
