@@ -72,10 +72,6 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
         for ex in inv.exemptions:
             if ex.expired:
                 warnings.append(f"{ex.where}: an exception of {inv.id} expired on {ex.until}: it no longer applies")
-            else:
-                # until the engine removes accepted flows, say so rather than apply them silently or not
-                warnings.append(f"{ex.where}: an exception of {inv.id} is not applied by this version: "
-                                "its flows still count as violations")
     if any(e.address_unknown for e in net.enis):
         warnings.append("some ENIs get their private address only at apply time: deny and only are checked "
                         "for every address AWS could assign, reach must hold for each of them")

@@ -29,9 +29,6 @@ ROUTING_KEYS = (
     "TransitGatewayRouteTables",
 )
 PROFILES = ("friendly", "heterogeneous")
-ROUTED_XFAIL = pytest.mark.xfail(
-    strict=True, reason="routing not modelled yet (issue 15): remove this mark when it is"
-)
 
 
 def document(profile: str, enis: int, seed: int, routing: bool) -> dict[str, Any]:
@@ -291,7 +288,6 @@ def test_heterogeneous_unrouted_verdicts(tmp_path: Path) -> None:
     assert statuses == expected
 
 
-@ROUTED_XFAIL
 @pytest.mark.parametrize("profile", PROFILES)
 def test_routed_verdicts(tmp_path: Path, profile: str) -> None:
     """With route tables, each profile gets its designed routed verdicts."""

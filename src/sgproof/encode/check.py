@@ -17,11 +17,17 @@ from ..semantics import Endpoint, Flow, Step, Verdict, connection_exists, evalua
 from ..semantics.evaluate import matches, peer_matches, port_representatives
 from ..semantics.routing import NAT_PORTS
 from ..spec import Invariant, ServiceSet, Spec, describe
+from ..spec.parse import Exemption
 from ..spec.select import EndpointSet, Selection
 from .prepare import SPECIAL_RANGES, build_atoms, build_classes, ranges
 from .query import Encoder, Side, SideClass, referenced_groups
 
 ICMP_ECHO = {ICMP: 8 * 256, ICMPV6: 128 * 256}  # echo request, code 0
+
+
+def live_exemptions(inv: Invariant) -> tuple[Exemption, ...]:
+    """The invariant's exceptions that still apply (an expired one does not)."""
+    return tuple(ex for ex in inv.exemptions if not ex.expired)
 
 
 def spec_cidrs(spec: Spec) -> list[str]:
@@ -40,6 +46,9 @@ def spec_cidrs(spec: Spec) -> list[str]:
     for inv in spec.invariants:
         walk(inv.src)
         walk(inv.dst)
+        for ex in inv.exemptions:
+            walk(ex.src)
+            walk(ex.dst)
     return out
 
 
@@ -67,6 +76,8 @@ class _Query:
     x: Any
     sp: Any
     np: Any
+    assume: tuple[Any, ...] = ()  # literals that apply the invariant's exceptions
+    matched: tuple[Any, ...] = ()  # per exception: a literal asking for a violation it accepts
 
 
 class Checker:
@@ -79,7 +90,18 @@ class Checker:
         self.timeout_ms = timeout_ms
         self.selection = Selection(net, spec)
         self.atoms = build_atoms(net, spec_cidrs(spec))
-        classes, class_of = build_classes(net, self.atoms)
+        # the selections of every live exception: classes never mix members and non-members of one
+        self.exception_sets: list[EndpointSet] = []
+        self._exception_index: dict[Any, int] = {}
+        for inv in spec.invariants:
+            for ex in inv.exemptions:
+                for sel in (ex.src, ex.dst):
+                    if not ex.expired and sel is not None and sel.norm not in self._exception_index:
+                        self._exception_index[sel.norm] = len(self.exception_sets)
+                        self.exception_sets.append(self.selection.evaluate(sel))
+        tags = [tuple(i in es.enis for es in self.exception_sets) for i in range(len(net.enis))] \
+            if self.exception_sets else None
+        classes, class_of = build_classes(net, self.atoms, tags)
         self.enc = Encoder(net, self.atoms, classes, class_of, spec.ephemeral,
                            port_representatives(net, *spec.ephemeral))
         self.nat_reps = port_representatives(net, *NAT_PORTS)
@@ -100,6 +122,8 @@ class Checker:
             return self._result(inv, start, "error", error=f"internal error: {exc}")
 
     def _result(self, inv: Invariant, start: float, status: str, **kw: Any) -> Result:
+        if inv.exemptions and "exceptions" not in kw:
+            kw["exceptions"] = self._exceptions_report(inv, None, ())
         return Result(inv.id, inv.kind, status, inv.description, statement(inv), inv.where, inv.line,
                       time.perf_counter() - start, **kw)
 
@@ -127,10 +151,10 @@ class Checker:
     # ---- deny / only ---------------------------------------------------------------------------
     def _exists_query(self, inv: Invariant, src: EndpointSet, dst: EndpointSet) -> _Query | None:
         """Slice both sides and build the solver; None when no flow can exist at all."""
-        return self._build_exists(inv.services, src, dst)
+        return self._build_exists(inv.services, src, dst, exemptions=live_exemptions(inv))
 
     def _build_exists(self, svc: ServiceSet, src: EndpointSet, dst: EndpointSet,
-                      rules: list[SgRule] | None = None) -> _Query | None:
+                      rules: list[SgRule] | None = None, exemptions: tuple[Exemption, ...] = ()) -> _Query | None:
         """The deny/only query; with `rules` (of one direction), the flow must match one of them in place of
         its side's group gate (egress rules on the source side, ingress rules on the destination side)."""
         enc = self.enc
@@ -141,7 +165,7 @@ class Checker:
             base_s, ext_s = enc.filter_side(base_s, ext_s, d_behs, bool(ext_d))
             s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
             base_d, ext_d = enc.filter_side(base_d, ext_d, s_behs, bool(ext_s))
-        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d)
+        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d, bool(exemptions))
         if self.optimise:
             # a class whose rules admit nothing from the other side cannot take part in a flow
             side_s.classes = [c for c in side_s.classes if c.beh != ()]
@@ -173,10 +197,71 @@ class Checker:
                           z3.Not(own.ext))
             s_gate, d_gate = (gate, None) if egress else (None, gate)
         solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc, np, s_gate=s_gate, d_gate=d_gate))
-        return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp, np)
+        assume, matched = self._exception_literals(solver, exemptions, side_s, s_terms, s_cls, side_d, d_terms,
+                                                   d_cls, p, x)
+        return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp, np, assume,
+                      matched)
+
+    # ---- exceptions (contract 8) ----------------------------------------------------------------
+    def _accepts_side(self, sel: Any, side: Side, terms: Any, cls: Any) -> Any:
+        """The side's endpoint is in an exception's selection (classes are split by it: exact)."""
+        enc = self.enc
+        if sel is None:
+            return enc.T()
+        j = self._exception_index[sel.norm]
+        ks = [k for k, c in enumerate(side.classes) if c.tags and c.tags[j]]
+        alts = [enc.in_runs(cls, ranges(ks))] if ks else []
+        if side.has_ext:
+            alts.append(z3.And(terms.ext, enc.in_runs(terms.atom, enc.ext_atom_runs(self.exception_sets[j]))))
+        return z3.Or(alts) if alts else enc.F()
+
+    def _exception_literals(self, solver: z3.Solver, exemptions: tuple[Exemption, ...], side_s: Side, s_terms: Any,
+                            s_cls: Any, side_d: Side, d_terms: Any, d_cls: Any, p: Any, x: Any
+                            ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """Per live exception: a literal under which its flows are no violation, and one asking for a
+        violation it accepts (`matched`)."""
+        enc = self.enc
+        assume, matched = [], []
+        for k, ex in enumerate(exemptions):
+            svc = [z3.And(p == proto, enc.in_runs(x, ivs)) for proto, ivs in ex.services.by_proto]
+            acc = z3.And(self._accepts_side(ex.src, side_s, s_terms, s_cls),
+                         self._accepts_side(ex.dst, side_d, d_terms, d_cls), z3.Or(svc) if svc else enc.F())
+            a, m = z3.Bool(f"except{k}", enc.z), z3.Bool(f"matched{k}", enc.z)
+            solver.add(z3.Implies(a, z3.Not(acc)), z3.Implies(m, acc))
+            assume.append(a)
+            matched.append(m)
+        return tuple(assume), tuple(matched)
+
+    def _exceptions_report(self, inv: Invariant, solver: z3.Solver | None, matched: tuple[Any, ...]
+                           ) -> tuple[dict[str, Any], ...]:
+        """{reason, until, matched, expired} per except item; `matched` asks the solver for a violation the
+        item accepts (never for an expired one, which no longer applies)."""
+        out = []
+        live = iter(matched)
+        for ex in inv.exemptions:
+            hit = False
+            if not ex.expired:
+                lit = next(live, None)
+                hit = solver is not None and lit is not None and solver.check(lit) == z3.sat
+            out.append({"reason": ex.reason, "until": ex.until.isoformat() if ex.until else None,
+                        "matched": hit, "expired": ex.expired})
+        return tuple(out)
+
+    def accepted(self, inv: Invariant, flow: Flow) -> bool:
+        """Whether a live exception of the invariant accepts the flow (for the replay)."""
+        def inside(sel: Any, ep: Endpoint) -> bool:
+            if sel is None:
+                return True
+            es = self.exception_sets[self._exception_index[sel.norm]]
+            if ep.eni is not None:
+                return ep.eni in es.enis
+            return any(lo <= ep.address <= hi for lo, hi in es.ext_of(ep.family))
+
+        return any(inside(ex.src, flow.src) and inside(ex.dst, flow.dst) and ex.services.contains(flow.proto, flow.value)
+                   for ex in live_exemptions(inv))
 
     def _project_sides(self, svc: ServiceSet, base_s: dict[int, list[int]], ext_s: list[tuple[int, int]],
-                       base_d: dict[int, list[int]], ext_d: list[tuple[int, int]]
+                       base_d: dict[int, list[int]], ext_d: list[tuple[int, int]], with_tags: bool = False
                        ) -> tuple[Side, Side, set[str], set[str]]:
         """Project both sides against each other: behaviours keep only rules that can match the other
         side, and membership bits only for groups that those rules reference and the side carries."""
@@ -191,12 +276,12 @@ class Checker:
         proj_d = enc.project(base_d, False, svc, set(), bool(ext_s), seen_by_dst)
         rel_s = referenced_groups([c.beh for c in proj_d]) & seen_by_dst.groups
         rel_d = referenced_groups([c.beh for c in proj_s]) & seen_by_src.groups
-        side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src, merge), ext_s)
-        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge), ext_d)
+        side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src, merge, with_tags), ext_s)
+        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge, with_tags), ext_d)
         return side_s, side_d, rel_s, rel_d
 
     def _readable_model(self, solver: z3.Solver, p: Any, s_atom: Any, d_atom: Any, services: ServiceSet,
-                        aim_public: Any = None) -> Any:
+                        aim_public: Any = None, assume: tuple[Any, ...] = ()) -> Any:
         """The model of a sat solver, preferring a flow a person can try (contract 5): tcp or udp, or the
         ICMP of the flow's address family; external addresses that are globally routable; an external
         source aiming at the ENI's public address. Each preference is asked for a moment only and given
@@ -220,13 +305,13 @@ class Checker:
                 solver.push()
                 solver.add(*prefs[:k])
                 try:
-                    if solver.check() == z3.sat:
+                    if solver.check(*assume) == z3.sat:
                         return solver.model()
                 finally:
                     solver.pop()
         finally:
             solver.set("timeout", self.timeout_ms)
-        if solver.check() != z3.sat:
+        if solver.check(*assume) != z3.sat:
             raise InternalError("the solver's answer changed between two identical checks")
         return solver.model()
 
@@ -253,7 +338,7 @@ class Checker:
         return z3.Implies(z3.And(q.s_cls == n, self.enc.in_runs(q.d_cls, ranges(ks))), z3.Or(pub_runs))
 
     def _witness(self, inv: Invariant, q: _Query, src: EndpointSet, dst: EndpointSet) -> tuple[Counterexample, dict[str, int]]:
-        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, inv.services, self._aim_public(q))
+        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, inv.services, self._aim_public(q), q.assume)
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -264,7 +349,7 @@ class Checker:
         flow = Flow(s_ep, d_ep, values["p"], values["x"], val(q.sp), val(q.np))
         verdict = evaluate(self.net, flow)
         self._replay_checks(inv, flow, verdict.allowed, src, dst)
-        flow, verdict = self._readable_flow(flow, verdict, inv.services)
+        flow, verdict = self._readable_flow(flow, verdict, inv)
         self._replay_checks(inv, flow, verdict.allowed, src, dst)
         cx = Counterexample(flow, endpoint_info(self.net, s_ep.eni, s_ep.family, s_ep.address),
                             endpoint_info(self.net, d_ep.eni, d_ep.family, d_ep.address), True, verdict.steps)
@@ -303,13 +388,14 @@ class Checker:
                 return r
         return None
 
-    def _readable_flow(self, flow: Flow, verdict: Verdict, services: ServiceSet) -> tuple[Flow, Verdict]:
+    def _readable_flow(self, flow: Flow, verdict: Verdict, inv: Invariant,
+                       services: ServiceSet | None = None) -> tuple[Flow, Verdict]:
         """The same violation with the values a person expects, each chosen in a fixed order (so the same
-        inputs always give the same witness) and kept only if the flow is still allowed."""
-        for v in self._value_candidates(flow, verdict.steps, services):
+        inputs always give the same witness) and kept only if the flow is still a violation."""
+        for v in self._value_candidates(flow, verdict.steps, services or inv.services):
             cand = replace(flow, value=v)
             got = evaluate(self.net, cand)
-            if got.allowed:
+            if got.allowed and not self.accepted(inv, cand):
                 flow, verdict = cand, got
                 break
         if flow.proto in PORTED:
@@ -342,14 +428,16 @@ class Checker:
             # slicing left no source that a destination's rules could admit (or no endpoint at all)
             return self._result(inv, start, "proven", covered={**covered, "decided_by": "slicing"})
         covered["decided_by"] = "z3"
-        answer = q.solver.check()
+        answer = q.solver.check(*q.assume)
         if answer == z3.unsat:
-            return self._result(inv, start, "proven", covered=covered)
+            return self._result(inv, start, "proven", covered=covered,
+                                exceptions=self._exceptions_report(inv, q.solver, q.matched))
         if answer != z3.sat:
             return self._result(inv, start, "error", covered=covered,
                                 error=f"the solver could not decide ({q.solver.reason_unknown()}); this is not a proof")
         cx, _ = self._witness(inv, q, src, dst)
-        return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
+        return self._result(inv, start, "refuted", counterexample=cx, covered=covered,
+                            exceptions=self._exceptions_report(inv, q.solver, q.matched))
 
     def violations(self, inv: Invariant, limit: int) -> tuple[list[Counterexample], bool]:
         """Every distinct violation of a deny/only invariant, one flow per (source class, destination
@@ -368,7 +456,7 @@ class Checker:
             return [], True
         found: list[Counterexample] = []
         while len(found) < limit:
-            answer = q.solver.check()
+            answer = q.solver.check(*q.assume)
             if answer == z3.unsat:
                 return found, True
             if answer != z3.sat:
@@ -379,7 +467,7 @@ class Checker:
             # tcp, udp, icmp and icmpv6 each form a group; every other protocol number forms one more
             same_proto = q.p == v["p"] if v["p"] in named else z3.And([q.p != n for n in named])
             q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], same_proto)))
-        return found, q.solver.check() == z3.unsat
+        return found, q.solver.check(*q.assume) == z3.unsat
 
     def rules_use(self, rules: list[SgRule]) -> tuple[list[SgRule], str | None]:
         """Which of some rules of one group and direction no allowed flow can use: each solver answer is a
@@ -491,7 +579,7 @@ class Checker:
             what = rule.text() if rule is not None else f"{nacl} entry {entry.number if entry else ''}"
             raise InternalError(f"{inv.id}: the flow {flow.text()} that uses {what} does not replay through the "
                                 "plain evaluator")
-        nicer, nicer_verdict = self._readable_flow(flow, verdict, svc)
+        nicer, nicer_verdict = self._readable_flow(flow, verdict, inv, svc)
         if uses(nicer, nicer_verdict):
             flow, verdict = nicer, nicer_verdict
         self._replay_checks(inv, flow, verdict.allowed, src, dst)
@@ -546,6 +634,8 @@ class Checker:
                 raise InternalError(f"{inv.id}: counterexample {role} {ep.text()} is outside the selection")
         if not inv.services.contains(flow.proto, flow.value):
             raise InternalError(f"{inv.id}: counterexample service is outside the invariant's ports")
+        if self.accepted(inv, flow):
+            raise InternalError(f"{inv.id}: counterexample {flow.text()} is accepted by one of its exceptions")
         if flow.proto in PORTED and not self.spec.ephemeral[0] <= flow.sport <= self.spec.ephemeral[1]:
             raise InternalError(f"{inv.id}: counterexample client port is outside the ephemeral range")
 
@@ -557,12 +647,13 @@ class Checker:
         svc = inv.services
         covered = self._covered(src, dst)
         hostless = self._hostless_pair(src, dst, svc)
-        if hostless is not None:
+        if hostless is not None and not self.accepted(inv, hostless.flow):
             covered["decided_by"] = "selection"
             return self._result(inv, start, "refuted", counterexample=hostless, covered=covered)
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
-        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d)
+        exemptions = live_exemptions(inv)
+        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d, bool(exemptions))
         if not (side_s.classes or side_s.has_ext) or not (side_d.classes or side_d.has_ext) or not (
             side_s.classes or side_d.classes
         ):
@@ -596,13 +687,17 @@ class Checker:
                 solver.add(z3.Implies(usable, z3.Not(conn)))
         # an external endpoint only needs the hosts that have an address of its family
         solver.add(z3.Implies(z3.Or(s_ext, d_ext), z3.Or(compatible)))
-        answer = solver.check()
+        # a pair an exception accepts need not connect
+        assume, matched = self._exception_literals(solver, exemptions, side_s, s_slots[0], s_cls, side_d, d_slots[0],
+                                                   d_cls, p, x)
+        answer = solver.check(*assume)
         if answer == z3.unsat:
-            return self._result(inv, start, "proven", covered=covered)
+            return self._result(inv, start, "proven", covered=covered,
+                                exceptions=self._exceptions_report(inv, solver, matched))
         if answer != z3.sat:
             return self._result(inv, start, "error", covered=covered,
                                 error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
-        m = self._readable_model(solver, p, s_slots[0].atom, d_slots[0].atom, svc)
+        m = self._readable_model(solver, p, s_slots[0].atom, d_slots[0].atom, svc, None, assume)
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -618,7 +713,8 @@ class Checker:
         else:
             chosen = (self._chosen(sc, s_slots, val), self._chosen(dc, d_slots, val))
             cx = self._reach_witness(inv, sc, dc, val(p), val(x), ext_atom, src, dst, chosen)
-        return self._result(inv, start, "refuted", counterexample=cx, covered=covered)
+        return self._result(inv, start, "refuted", counterexample=cx, covered=covered,
+                            exceptions=self._exceptions_report(inv, solver, matched))
 
     def _hostless_pair(self, src: EndpointSet, dst: EndpointSet, svc: ServiceSet) -> Counterexample | None:
         """A reach pair with an endpoint that hosts nothing (contract 4.6) is refuted as it stands."""

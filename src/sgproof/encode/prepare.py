@@ -40,6 +40,7 @@ class EniClass:
     members: tuple[int, ...]
     mapped_atoms: tuple[int, ...] = ()
     unknown_atoms: tuple[int, ...] = ()
+    tags: tuple[bool, ...] = ()  # membership of the spec's exception selections (Checker.exception_sets)
 
 
 class Atoms:
@@ -118,9 +119,12 @@ def build_atoms(net: Network, spec_cidrs: list[str]) -> Atoms:
     return Atoms(cuts[4], cuts[6])
 
 
-def build_classes(net: Network, atoms: Atoms) -> tuple[list[EniClass], list[int]]:
-    """Group ENIs into classes; returns the classes and each ENI's class index."""
-    Key = tuple[str, tuple[str, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+def build_classes(net: Network, atoms: Atoms, tags: list[tuple[bool, ...]] | None = None
+                  ) -> tuple[list[EniClass], list[int]]:
+    """Group ENIs into classes; returns the classes and each ENI's class index. `tags`, per ENI, are
+    memberships that must not be merged across (the spec's exception selections)."""
+    Key = tuple[str, tuple[str, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                tuple[bool, ...]]
     keyed: dict[Key, list[int]] = defaultdict(list)
     cache: dict[tuple[int, int, int], tuple[int, ...]] = {}
 
@@ -139,13 +143,15 @@ def build_classes(net: Network, atoms: Atoms) -> tuple[list[EniClass], list[int]
         pub = tuple(sorted({atoms.index(4, p) for p in e.public}))
         mapped = tuple(sorted({atoms.index(4, p) for p, _ in e.public_map}))
         unknown = block_atoms(*e.unknown_block) if e.unknown_block else ()
-        keyed[(e.subnet_id, tuple(sorted(set(e.groups))), tuple(sorted(set(priv))), pub, mapped, unknown)].append(i)
+        tag = tags[i] if tags else ()
+        keyed[(e.subnet_id, tuple(sorted(set(e.groups))), tuple(sorted(set(priv))), pub, mapped, unknown,
+               tag)].append(i)
     classes: list[EniClass] = []
     of_eni = [0] * len(net.enis)
-    for (subnet_id, groups, priv_atoms, pub, mapped, unknown), members in keyed.items():
+    for (subnet_id, groups, priv_atoms, pub, mapped, unknown, tag), members in keyed.items():
         for m in members:
             of_eni[m] = len(classes)
-        classes.append(EniClass(subnet_id, groups, priv_atoms, pub, tuple(members), mapped, unknown))
+        classes.append(EniClass(subnet_id, groups, priv_atoms, pub, tuple(members), mapped, unknown, tag))
     return classes, of_eni
 
 

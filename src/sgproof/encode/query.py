@@ -43,6 +43,7 @@ class SideClass:
     members: list[int] = field(default_factory=list)
     mapped_atoms: tuple[int, ...] = ()  # private IPv4 atoms with their own public IPv4 (routing only)
     unknown_atoms: tuple[int, ...] = ()  # a plan's unknown address: one atom of these, not all of them
+    tags: tuple[bool, ...] = ()  # exception-selection memberships (kept apart only when an invariant has any)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +211,8 @@ class Encoder:
         return kept, ext_kept
 
     def project(self, base: dict[int, list[int]], egress: bool, services: ServiceSet,
-                relevant: set[str], with_public: bool, other: Reachable, merge: bool = True) -> list[SideClass]:
+                relevant: set[str], with_public: bool, other: Reachable, merge: bool = True,
+                with_tags: bool = False) -> list[SideClass]:
         """Merge classes that this query cannot tell apart; rules that can match nothing on the other
         side are dropped from behaviours first (they can never fire for this query)."""
         out: dict[tuple[object, ...], SideClass] = {}
@@ -226,16 +228,17 @@ class Encoder:
             mem = frozenset(relevant.intersection(cls.groups))
             pub = cls.public_atoms if with_public else ()
             mapped = cls.mapped_atoms if self.routes is not None else ()
-            key: tuple[object, ...] = ((cls.subnet_id, beh, mem, cls.private_atoms, pub, mapped, cls.unknown_atoms)
-                                       if merge else (c,))
+            tags = cls.tags if with_tags else ()
+            key: tuple[object, ...] = ((cls.subnet_id, beh, mem, cls.private_atoms, pub, mapped, cls.unknown_atoms,
+                                        tags) if merge else (c,))
             sc = out.get(key)
             if sc is None:
                 sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub, [], mapped,
-                                          cls.unknown_atoms)
+                                          cls.unknown_atoms, cls.tags)
             sc.members.extend(members)
         return sorted(out.values(), key=lambda c: (c.beh is None, str(c.beh), c.subnet_id, sorted(c.mem),
                                                    c.private_atoms, c.public_atoms, c.mapped_atoms,
-                                                   c.unknown_atoms, c.members))
+                                                   c.unknown_atoms, c.tags, c.members))
 
     def reachable(self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]],
                   with_public: bool) -> Reachable:

@@ -213,6 +213,7 @@ class Result:
     severity: str = "high"  # the invariant's: low | medium | high | critical (contract section 8)
     control: str | None = None  # a pack invariant's control, e.g. "FSBP EC2.19"
     config_findings: tuple[Any, ...] | None = None  # report.findings.ConfigFinding items (pack invariants)
+    exceptions: tuple[dict[str, Any], ...] = ()  # contract 8: {reason, until, matched, expired} per except item
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -230,6 +231,8 @@ class Result:
             out["error"] = self.error
         if self.covered:
             out["covered"] = self.covered
+        if self.exceptions:
+            out["exceptions"] = [dict(e) for e in self.exceptions]
         if self.violations_complete is not None:
             numbers = self.group_numbers()
             out["violations"] = []
