@@ -124,3 +124,29 @@ def test_witnesses_do_not_depend_on_hash_seed_or_jobs() -> None:
     b = _verify_json([spec, "--jobs", "2"], "2")
     c = _verify_json([spec, "--jobs", "2"], "12345")
     assert a == b == c
+
+
+def test_witnesses_are_flows_a_person_can_try() -> None:
+    # everything open: the witness must still name a routable internet address, a real port, an echo
+    # request, the ICMP of its family, and aim at the public address of the ENI
+    doc = base([sg(SG1, "web", [perm("-1", cidr="0.0.0.0/0")])],
+               [eni("eni-1", SUB_A, ["10.0.1.10"], [SG1], public="54.1.2.3")])
+    net = build_network(doc, "<test>")
+    spec = load_spec_text("sgproof: 1\ninvariants:\n"
+                          "  - {id: all, deny: {from: {internet: true}, to: {eni: eni-1}, ports: all}}\n"
+                          "  - {id: udp, deny: {from: {internet: true}, to: {eni: eni-1}, ports: udp/0-65535}}\n"
+                          "  - {id: icmp, deny: {from: {internet: true}, to: {eni: eni-1}, ports: icmp}}\n", "<t>")
+    checker = Checker(net, spec)
+    import ipaddress
+
+    for inv in spec.invariants:
+        cx = checker.check(inv).counterexample
+        assert cx is not None
+        flow = cx.flow
+        assert ipaddress.ip_address(flow.src.address).is_global, flow.text()
+        assert flow.dst.address == int(ipaddress.ip_address("54.1.2.3")), flow.text()
+        if flow.proto in (6, 17):
+            assert flow.value != 0, flow.text()
+        if flow.proto == 1:
+            assert flow.value == 8 * 256, flow.text()  # echo request, not a reply
+        assert flow.proto != 58, flow.text()  # no icmpv6 between IPv4 addresses

@@ -373,6 +373,10 @@ class Checker:
         if ivs:
             out.append(ivs[0][0])
         out.append(flow.value)
+        if flow.proto in PORTED:
+            # port 0 is no port a person can try: a well-known one of the protocol, else port 1
+            known = 443 if flow.proto == TCP else 53
+            out = [(known if services.contains(flow.proto, known) else 1) if v == 0 else v for v in out]
         seen: list[int] = []
         for v in out:
             if v not in seen and services.contains(flow.proto, v):
