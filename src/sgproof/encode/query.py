@@ -117,12 +117,14 @@ class Encoder:
         self._placeholder_terms: tuple[Any, Any, Any] | None = None  # made lazily: no z3 state before a fork
         self.routes = RouteOutcomes(net, atoms) if net.routing is not None else None
         self.z: Any = None  # the z3 context of the query being built (fresh())
+        self._reply_cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
 
     def fresh(self) -> Any:
         """A new z3 context for one query: what z3 answers then depends on that query alone, not on
         which queries this process built before (deterministic witnesses whatever --jobs is)."""
         self.z = z3.Context()
         self._chain_cache.clear()
+        self._reply_cache.clear()
         self._placeholder_terms = None
         return self.z
 
@@ -314,7 +316,16 @@ class Encoder:
         return z3.Or(alts) if alts else self.F()
 
     def reply(self, p: Any, x: Any, sp: Any) -> tuple[Any, Any]:
-        """(needs a reply, reply service value) for the request (p, x, sp)."""
+        """(needs a reply, reply service value) for the request (p, x, sp); the parts that do not depend
+        on the client port are built once per query."""
+        key = (p.get_id(), x.get_id())
+        got = self._reply_cache.get(key)
+        if got is None:
+            got = self._reply_cache[key] = self._reply_parts(p, x)
+        need, ported, icmp_rx = got
+        return need, z3.If(ported, sp, icmp_rx)
+
+    def _reply_parts(self, p: Any, x: Any) -> tuple[Any, Any, Any]:
         def typ(t: int) -> Any:
             return z3.And(x >= t * 256, x <= t * 256 + 255)
         v4 = ICMP_REPLY[ICMP]
@@ -329,8 +340,7 @@ class Encoder:
         icmp4: Any = z3.IntVal(0, self.z)
         for t, r in v4.items():
             icmp4 = z3.If(typ(t), r * 256, icmp4)
-        rx = z3.If(ported, sp, z3.If(p == ICMP, icmp4, z3.If(p == ICMPV6, v6[128] * 256, 0)))
-        return need, rx
+        return need, ported, z3.If(p == ICMP, icmp4, z3.If(p == ICMPV6, v6[128] * 256, 0))
 
     def chain_at(self, subnet_id: str, egress: bool, remote: Any, p: Any, x: Any,
                  services: ServiceSet | None) -> Any:
