@@ -30,7 +30,8 @@ def live_exemptions(inv: Invariant) -> tuple[Exemption, ...]:
     return tuple(ex for ex in inv.exemptions if not ex.expired)
 
 
-def spec_cidrs(spec: Spec) -> list[str]:
+def selector_cidrs(*sels: Any) -> list[str]:
+    """Every CIDR the selectors name (they draw atom boundaries)."""
     out: list[str] = []
 
     def walk(sel: Any) -> None:
@@ -41,15 +42,17 @@ def spec_cidrs(spec: Spec) -> list[str]:
         for c in sel.children:
             walk(c)
 
-    for g in spec.groups.values():
-        walk(g)
-    for inv in spec.invariants:
-        walk(inv.src)
-        walk(inv.dst)
-        for ex in inv.exemptions:
-            walk(ex.src)
-            walk(ex.dst)
+    for sel in sels:
+        walk(sel)
     return out
+
+
+def spec_cidrs(spec: Spec) -> list[str]:
+    """The CIDRs of the spec's groups, invariants and exceptions."""
+    sels: list[Any] = list(spec.groups.values())
+    for inv in spec.invariants:
+        sels += [inv.src, inv.dst, *(s for ex in inv.exemptions for s in (ex.src, ex.dst))]
+    return selector_cidrs(*sels)
 
 
 def statement(inv: Invariant) -> str:

@@ -810,21 +810,9 @@ def _nacl_diffs(pos: _Net, neg: _Net, flow: Flow, oflow: Flow, add: Any, present
 
 def spec_cidrs_of(*sels: Selector | None, groups: dict[str, Selector] | None = None) -> list[str]:
     """Every CIDR a selector (or the spec's groups) names: they draw atom boundaries."""
-    out: list[str] = []
+    from .check import selector_cidrs
 
-    def walk(sel: Selector | None) -> None:
-        if sel is None:
-            return
-        if sel.key == "cidr":
-            out.extend(sel.value)
-        for c in sel.children:
-            walk(c)
-
-    for s in sels:
-        walk(s)
-    for g in (groups or {}).values():
-        walk(g)
-    return out
+    return selector_cidrs(*sels, *(groups or {}).values())
 
 
 def group_order(g: ChangeGroup) -> tuple[Any, ...]:

@@ -91,7 +91,9 @@ def _place(nacl: Nacl, e: NaclEntry) -> tuple[str, str | None]:
     return (tf or e.origin), tf
 
 
-def shadowed(net: Network) -> Iterator[Finding]:
+def _entries_by_decision(net: Network) -> Iterator[tuple[Nacl, _Packets, list[NaclEntry], int, bool]]:
+    """Every entry but the final `*` ones, per NACL, direction and family: (nacl, packets of the family,
+    the direction's entries, the entry's index, whether it decides some packet)."""
     for nacl in sorted(net.nacls.values(), key=lambda n: n.id):
         for egress in (False, True):
             for fam in (4, 6):
@@ -100,19 +102,24 @@ def shadowed(net: Network) -> Iterator[Finding]:
                 for k, e in enumerate(entries):
                     if e.number in STAR:
                         continue
-                    earlier = entries[:k]
                     s = pk.solver()
-                    s.add(pk.matches(e), *[z3.Not(pk.matches(o)) for o in earlier])
-                    if _check(s, f"whether {nacl.id} entry {e.number} decides a packet"):
-                        continue
-                    deciders = [o for o in earlier if _overlaps(pk, o, e)]
-                    place, tf = _place(nacl, e)
-                    yield Finding(
-                        "nacl-shadowed-entry", "low", nacl.id, place,
-                        f"{nacl.id} entry {e.text()} decides no packet: "
-                        + ("entry " if len(deciders) == 1 else "entries ")
-                        + ", ".join(str(o.number) for o in deciders) + " decide every packet it matches",
-                        tuple(_ev(o) for o in deciders), tf)
+                    s.add(pk.matches(e), *[z3.Not(pk.matches(o)) for o in entries[:k]])
+                    yield nacl, pk, entries, k, _check(s, f"whether {nacl.id} entry {e.number} decides a packet")
+
+
+def shadowed(net: Network) -> Iterator[Finding]:
+    for nacl, pk, entries, k, decides in _entries_by_decision(net):
+        if decides:
+            continue
+        e = entries[k]
+        deciders = [o for o in entries[:k] if _overlaps(pk, o, e)]
+        place, tf = _place(nacl, e)
+        yield Finding(
+            "nacl-shadowed-entry", "low", nacl.id, place,
+            f"{nacl.id} entry {e.text()} decides no packet: "
+            + ("entry " if len(deciders) == 1 else "entries ")
+            + ", ".join(str(o.number) for o in deciders) + " decide every packet it matches",
+            tuple(_ev(o) for o in deciders), tf)
 
 
 def _overlaps(pk: _Packets, a: NaclEntry, b: NaclEntry) -> bool:
@@ -122,32 +129,23 @@ def _overlaps(pk: _Packets, a: NaclEntry, b: NaclEntry) -> bool:
 
 
 def redundant(net: Network) -> Iterator[Finding]:
-    for nacl in sorted(net.nacls.values(), key=lambda n: n.id):
-        for egress in (False, True):
-            for fam in (4, 6):
-                entries = _entries(nacl, egress, fam)
-                pk = _Packets(fam)
-                for k, e in enumerate(entries):
-                    if e.number in STAR:
-                        continue
-                    earlier = entries[:k]
-                    s = pk.solver()
-                    s.add(pk.matches(e), *[z3.Not(pk.matches(o)) for o in earlier])
-                    if not _check(s, "a shadow"):
-                        continue  # shadowed entries are the other rule's finding
-                    s = pk.solver()
-                    s.add(pk.decision(entries) != pk.decision(entries[:k] + entries[k + 1:]))
-                    if _check(s, f"whether removing {nacl.id} entry {e.number} changes a decision"):
-                        continue
-                    later = [o for o in entries[k + 1:] if _overlaps(pk, o, e)]
-                    place, tf = _place(nacl, e)
-                    verb = "allowed" if e.allow else "denied"
-                    yield Finding(
-                        "nacl-redundant-entry", "low", nacl.id, place,
-                        f"{nacl.id} entry {e.text()} can be removed: every packet it decides is {verb} the "
-                        "same way without it",
-                        ({"proof": "unsat: no packet is decided differently without this entry"},
-                         *(_ev(o) for o in later)), tf)
+    for nacl, pk, entries, k, decides in _entries_by_decision(net):
+        if not decides:
+            continue  # shadowed entries are the other rule's finding
+        e = entries[k]
+        s = pk.solver()
+        s.add(pk.decision(entries) != pk.decision(entries[:k] + entries[k + 1:]))
+        if _check(s, f"whether removing {nacl.id} entry {e.number} changes a decision"):
+            continue
+        later = [o for o in entries[k + 1:] if _overlaps(pk, o, e)]
+        place, tf = _place(nacl, e)
+        verb = "allowed" if e.allow else "denied"
+        yield Finding(
+            "nacl-redundant-entry", "low", nacl.id, place,
+            f"{nacl.id} entry {e.text()} can be removed: every packet it decides is {verb} the "
+            "same way without it",
+            ({"proof": "unsat: no packet is decided differently without this entry"},
+             *(_ev(o) for o in later)), tf)
 
 
 # ---- broken return paths -------------------------------------------------------------------------
