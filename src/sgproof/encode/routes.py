@@ -8,6 +8,7 @@ asked once per elementary interval, and the answers are grouped into atom runs b
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from typing import TypeVar
@@ -77,6 +78,10 @@ class RouteOutcomes:
             starts = sorted(cuts[fam])
             self.pieces[fam] = [(a, (starts[k + 1] - 1) if k + 1 < len(starts) else top)
                                 for k, a in enumerate(starts)]
+        # atoms an external endpoint can be at: gaps of other atoms (ENIs' public addresses) between two
+        # runs of one outcome may be closed, since no external endpoint is ever there
+        self.ext_runs = tuple(normalize(atoms.span(f, lo, hi) for f, ivs in net.external.items() for lo, hi in ivs))
+        self._ext_starts = [a for a, _ in self.ext_runs]
         self._to_eni: dict[tuple[int, int], dict[tuple[str, TgwLegs | None], Runs]] = {}
         self._to_ext: dict[int, dict[ExtKey, Runs]] = {}
         self._inbound: dict[int, dict[tuple[str, str], Runs]] = {}
@@ -95,6 +100,24 @@ class RouteOutcomes:
         for key, (fam, lo, hi) in keyed:
             by[key].append(self.atoms.span(fam, lo, hi))
         return {k: tuple(normalize(v)) for k, v in by.items()}
+
+    def _closed(self, grouped: dict[K, Runs]) -> dict[K, Runs]:
+        """Outcome runs over external atoms with the gaps that hold no external atom closed (fewer runs)."""
+        out: dict[K, Runs] = {}
+        for key, runs in grouped.items():
+            merged: list[tuple[int, int]] = []
+            for a, b in runs:
+                if merged and not self._holds_external(merged[-1][1] + 1, a - 1):
+                    merged[-1] = (merged[-1][0], b)
+                else:
+                    merged.append((a, b))
+            out[key] = tuple(merged)
+        return out
+
+    def _holds_external(self, x: int, y: int) -> bool:
+        """Whether atoms x..y include an external one (the runs are disjoint and sorted)."""
+        k = bisect_right(self._ext_starts, y) - 1
+        return k >= 0 and self.ext_runs[k][1] >= x
 
     def to_eni(self, i: int, j: int) -> dict[tuple[str, TgwLegs | None], Runs]:
         """Context i's routes towards ENI addresses in context j's VPC: (verdict, TGW legs) -> atom runs."""
@@ -124,7 +147,7 @@ class RouteOutcomes:
                 d1, _, _ = self.router.towards(table, vi, fam, lo, None, True, zi, None)
                 leg = (nat.nat_id, nat.subnet_id, nat.decision.verdict) if nat else None
                 keyed.append(((d0.verdict, d1.verdict, leg), (fam, lo, hi)))
-            got = self._to_ext[i] = self._group(keyed)
+            got = self._to_ext[i] = self._closed(self._group(keyed))
         return got
 
     def inbound(self, j: int) -> dict[tuple[str, str], Runs]:
@@ -140,5 +163,5 @@ class RouteOutcomes:
                 d0 = self.router.inbound(table, vj, fam, lo, False)
                 d1 = self.router.inbound(table, vj, fam, lo, True) if fam == 4 else d0
                 keyed.append(((d0.verdict, d1.verdict), (fam, lo, hi)))
-            got = self._inbound[j] = self._group(keyed)
+            got = self._inbound[j] = self._closed(self._group(keyed))
         return got
