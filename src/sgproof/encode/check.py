@@ -302,6 +302,9 @@ class Checker:
             prefs.append(aim_public)
         if not prefs:
             return solver.model()
+        first = solver.model()
+        if all(z3.is_true(first.eval(pref, model_completion=True)) for pref in prefs):
+            return first  # z3's own answer is already readable: no further solving
         solver.set("timeout", 2000)
         try:
             for k in range(len(prefs), 0, -1):
