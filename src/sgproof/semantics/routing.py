@@ -99,6 +99,15 @@ class Router:
         assert net.routing is not None
         self.net = net
         self.rt: Routing = net.routing
+        self._won: dict[tuple[str, int, int], tuple[Route | None, bool]] = {}
+
+    def lookup(self, table: RouteTable, family: int, address: int) -> tuple[Route | None, bool]:
+        """`lookup` of the table's routes, remembered per (table id, family, address) of this network."""
+        key = (table.id, family, address)
+        got = self._won.get(key)
+        if got is None:
+            got = self._won[key] = lookup(table.routes, family, address)
+        return got
 
     # ---- the first hop: a table's route towards an address --------------------------------------
     def towards(self, table: RouteTable, src_vpc: str, family: int, address: int, dst_vpc: str | None,
@@ -108,7 +117,7 @@ class Router:
         to an external address (dst_vpc None). src_mapped: the sending private IPv4 has its own public
         or Elastic IPv4 (an internet gateway maps them one to one)."""
         addr = format_address(family, address)
-        route, tie = lookup(table.routes, family, address)
+        route, tie = self.lookup(table, family, address)
         if route is None:
             return Decision(table.id, None, "no-match", f"no route in {table.id} to {addr}"), None, None
         text = route.text()
@@ -264,7 +273,7 @@ class Router:
         if not nat.available:
             return out("deny", f"NAT gateway {nat.id} is not available"), None, None
         tn = self.rt.tables[self.rt.subnet_table[nat.subnet_id]]
-        nroute, tie = lookup(tn.routes, family, address)
+        nroute, tie = self.lookup(tn, family, address)
         ntext = nroute.text() if nroute else None
         if nroute is None:
             step = Decision(nat.id, None, "no-match", f"no route in {tn.id} (the NAT's subnet) to "
@@ -287,7 +296,7 @@ class Router:
     def inbound(self, table: RouteTable, vpc_id: str, family: int, address: int, at_public: bool) -> Decision:
         """The destination's table's route for the external source E decides whether E can arrive at the
         ENI (and be answered); at_public: E aims at the ENI's public or Elastic IPv4."""
-        route, tie = lookup(table.routes, family, address)
+        route, tie = self.lookup(table, family, address)
         if route is None:
             return Decision(table.id, None, "no-match", f"no route in {table.id} back to "
                                                         f"{format_address(family, address)}")
