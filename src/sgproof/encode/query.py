@@ -118,6 +118,7 @@ class Encoder:
         self.routes = RouteOutcomes(net, atoms) if net.routing is not None else None
         self.z: Any = None  # the z3 context of the query being built (fresh())
         self._reply_cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+        self._runs_cache: dict[tuple[int, int], tuple[tuple[Interval, ...], Any]] = {}
 
     def fresh(self) -> Any:
         """A new z3 context for one query: what z3 answers then depends on that query alone, not on
@@ -125,6 +126,7 @@ class Encoder:
         self.z = z3.Context()
         self._chain_cache.clear()
         self._reply_cache.clear()
+        self._runs_cache.clear()
         self._placeholder_terms = None
         return self.z
 
@@ -259,6 +261,18 @@ class Encoder:
     def in_runs(self, v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
         if not runs:
             return self.F()
+        if isinstance(runs, tuple) and len(runs) > 4:
+            # long immutable runs (route outcomes) recur for every slot pair: one term per variable
+            key = (v.get_id(), id(runs))
+            got = self._runs_cache.get(key)
+            if got is not None and got[0] is runs and got[1].ctx is v.ctx:
+                return got[1]
+            term = self._in_runs(v, runs)
+            self._runs_cache[key] = (runs, term)
+            return term
+        return self._in_runs(v, runs)
+
+    def _in_runs(self, v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
         parts = [v == a if a == b else z3.And(v >= a, v <= b) for a, b in runs]
         return parts[0] if len(parts) == 1 else z3.Or(parts)
 
