@@ -142,14 +142,6 @@ def nacl_decision(nacl: Nacl, egress: bool, remote: Endpoint, proto: int, value:
     return None
 
 
-def _nacl_gate(net: Network, gate: str, eni: int, egress: bool, remote: Endpoint, proto: int, value: int) -> Step:
-    nacl = net.nacls[net.subnets[net.enis[eni].subnet_id].nacl_id]
-    entry = nacl_decision(nacl, egress, remote, proto, value)
-    if entry is None:
-        return Step(gate, nacl.id, None, "no-match", "no entry matches")
-    return Step(gate, nacl.id, entry.number, "allow" if entry.allow else "deny", entry.text(), entry.tf_address)
-
-
 def _nacl_of(net: Network, subnet_id: str) -> Nacl:
     return net.nacls[net.subnets[subnet_id].nacl_id]
 

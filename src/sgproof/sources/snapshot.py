@@ -56,8 +56,6 @@ LIST_KEYS = (
 )
 PROTO_WORDS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "-1": -1, "all": -1}
 CIDR_STATES = ("associating", "associated", "disassociating", "disassociated", "failing", "failed")
-# Keys whose presence means the snapshot holds something this version does not model.
-NOT_MODELLED: dict[str, str] = {}
 _ITEM = re.compile(r"([A-Za-z][A-Za-z0-9]*)\[(\d+)\](.*)", re.S)
 
 
@@ -350,9 +348,6 @@ def build_network(doc: dict[str, Any], file: str) -> Network:
     for key in REQUIRED:
         if key not in doc:
             raise r.fail(key, f"the top-level key {key!r} (the describe-API response list)", "missing")
-    for key, why in NOT_MODELLED.items():
-        if doc.get(key):
-            r.warnings.append(why)
     for w in marked(doc, WARNINGS) or ():
         r.warnings.append(str(w))
 
