@@ -70,8 +70,12 @@ def mutated(draw: Any, doc: dict[str, Any]) -> dict[str, Any]:
             enis = new["NetworkInterfaces"]
             if kind == "eni-add":
                 e = copy.deepcopy(enis[0])
-                ip = e["PrivateIpAddress"].rsplit(".", 1)[0] + ".77"
-                e.update(NetworkInterfaceId="eni-00000000000000077", PrivateIpAddress=ip,
+                ids = {x["NetworkInterfaceId"] for x in enis}
+                ips = {p["PrivateIpAddress"] for x in enis for p in x.get("PrivateIpAddresses", [])}
+                n = next(k for k in range(77, 99) if f"eni-{k:017d}" not in ids
+                         and e["PrivateIpAddress"].rsplit(".", 1)[0] + f".{k}" not in ips)
+                ip = e["PrivateIpAddress"].rsplit(".", 1)[0] + f".{n}"
+                e.update(NetworkInterfaceId=f"eni-{n:017d}", PrivateIpAddress=ip, InterfaceType="interface",
                          PrivateIpAddresses=[{"PrivateIpAddress": ip, "Primary": True}], Ipv4Prefixes=[],
                          Groups=[{"GroupId": netgen.SG_IDS[k]} for k in
                                  draw(st.sets(st.integers(0, len(sgs) - 1), max_size=2))])
