@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gen_routes import Routing, route
-from gen_shapes import ANY4, ANY6, NaclEntries, perm
+from gen_shapes import ANY4, ANY6, NaclEntries, perm, vpc_item
 
 REGION = "us-east-1"
 AZS = ("a", "b", "c")
@@ -871,36 +871,7 @@ class HeteroBuilder:
 
     def vpc_record(self, vpc: Vpc) -> dict[str, Any]:
         """A describe_vpcs item."""
-        record: dict[str, Any] = {
-            "CidrBlock": str(vpc.blocks[0]),
-            "DhcpOptionsId": "dopt-0c0ffee0c0ffee0c0",
-            "State": "available",
-            "VpcId": vpc.vpc_id,
-            "OwnerId": self.owner,
-            "InstanceTenancy": "default",
-            "CidrBlockAssociationSet": [
-                {
-                    "AssociationId": self.new_id("vpc-cidr-assoc"),
-                    "CidrBlock": str(b),
-                    "CidrBlockState": {"State": "associated"},
-                }
-                for b in vpc.blocks
-            ],
-            "IsDefault": False,
-            "Ipv6CidrBlockAssociationSet": [],
-            "Tags": [{"Key": "Name", "Value": vpc.spec.name}],
-        }
-        if vpc.spec.ipv6:
-            record["Ipv6CidrBlockAssociationSet"] = [
-                {
-                    "AssociationId": self.new_id("vpc-cidr-assoc"),
-                    "Ipv6CidrBlock": vpc.spec.ipv6,
-                    "Ipv6CidrBlockState": {"State": "associated"},
-                    "NetworkBorderGroup": REGION,
-                    "Ipv6Pool": "Amazon",
-                }
-            ]
-        return record
+        return vpc_item(self.new_id, self.owner, vpc.vpc_id, vpc.blocks, vpc.spec.ipv6, [{"Key": "Name", "Value": vpc.spec.name}], REGION)
 
     def peering(self, pcx: str, requester: str, accepter: str) -> dict[str, Any]:
         """An active peering connection between two VPCs of the account."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 ANY4 = "0.0.0.0/0"
@@ -123,3 +124,38 @@ def perm(
     rule["PrefixListIds"] = [{"PrefixListId": p} for p in pls]
     rule["UserIdGroupPairs"] = list(pairs)
     return rule
+
+
+def vpc_item(new_id: Callable[[str], str], owner: str, vpc_id: str, blocks: list[Any], ipv6: str | None,
+             tags: list[dict[str, str]], region: str) -> dict[str, Any]:
+    """A describe_vpcs item with every associated CIDR block (ids drawn from `new_id` in a fixed order)."""
+    record: dict[str, Any] = {
+        "CidrBlock": str(blocks[0]),
+        "DhcpOptionsId": "dopt-0c0ffee0c0ffee0c0",
+        "State": "available",
+        "VpcId": vpc_id,
+        "OwnerId": owner,
+        "InstanceTenancy": "default",
+        "CidrBlockAssociationSet": [
+            {
+                "AssociationId": new_id("vpc-cidr-assoc"),
+                "CidrBlock": str(b),
+                "CidrBlockState": {"State": "associated"},
+            }
+            for b in blocks
+        ],
+        "IsDefault": False,
+        "Ipv6CidrBlockAssociationSet": [],
+        "Tags": tags,
+    }
+    if ipv6:
+        record["Ipv6CidrBlockAssociationSet"] = [
+            {
+                "AssociationId": new_id("vpc-cidr-assoc"),
+                "Ipv6CidrBlock": ipv6,
+                "Ipv6CidrBlockState": {"State": "associated"},
+                "NetworkBorderGroup": region,
+                "Ipv6Pool": "Amazon",
+            }
+        ]
+    return record

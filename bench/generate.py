@@ -21,7 +21,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_routes import Routing, route
-from gen_shapes import ANY4, ANY6, NaclEntries, perm
+from gen_shapes import ANY4, ANY6, NaclEntries, perm, vpc_item
 
 GENERATOR_VERSION = 2
 REGION = "us-east-1"
@@ -1142,36 +1142,7 @@ class Builder:
 
     def vpc_record(self, env: str, vpc: Vpc) -> dict[str, Any]:
         """A describe_vpcs item with every associated CIDR block."""
-        record: dict[str, Any] = {
-            "CidrBlock": str(vpc.blocks[0]),
-            "DhcpOptionsId": "dopt-0c0ffee0c0ffee0c0",
-            "State": "available",
-            "VpcId": vpc.vpc_id,
-            "OwnerId": self.owner,
-            "InstanceTenancy": "default",
-            "CidrBlockAssociationSet": [
-                {
-                    "AssociationId": self.new_id("vpc-cidr-assoc"),
-                    "CidrBlock": str(b),
-                    "CidrBlockState": {"State": "associated"},
-                }
-                for b in vpc.blocks
-            ],
-            "IsDefault": False,
-            "Ipv6CidrBlockAssociationSet": [],
-            "Tags": [{"Key": "Name", "Value": env}, {"Key": "Env", "Value": env}],
-        }
-        if vpc.spec.ipv6:
-            record["Ipv6CidrBlockAssociationSet"] = [
-                {
-                    "AssociationId": self.new_id("vpc-cidr-assoc"),
-                    "Ipv6CidrBlock": vpc.spec.ipv6,
-                    "Ipv6CidrBlockState": {"State": "associated"},
-                    "NetworkBorderGroup": REGION,
-                    "Ipv6Pool": "Amazon",
-                }
-            ]
-        return record
+        return vpc_item(self.new_id, self.owner, vpc.vpc_id, vpc.blocks, vpc.spec.ipv6, [{"Key": "Name", "Value": env}, {"Key": "Env", "Value": env}], REGION)
 
     def peer_info(self, vpc: Vpc) -> dict[str, Any]:
         """One side of the peering connection."""
