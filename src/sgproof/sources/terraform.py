@@ -2399,19 +2399,23 @@ def _attachment_vpc(doc: _Doc, aid: str) -> str:
 
 
 def _tgw_table(doc: _Doc, rid: str, b: _Builder, inst: Inst) -> Json:
+    table = _tgw_table_or_none(doc, rid, b, inst)
+    assert table is not None
+    return table
+
+
+def _tgw_table_or_none(doc: _Doc, rid: str, b: _Builder | None, inst: Inst | None) -> Json | None:
+    """The transit gateway route table; missing, an error at the resource when one is named, else None."""
     table = doc.find("TransitGatewayRouteTables", "TransitGatewayRouteTableId", rid)
-    if table is None:
+    if table is None and b is not None and inst is not None:
         raise InputError(b.path, inst.place, f"transit gateway route table {rid} in the plan or --snapshot", "nothing")
     return table
 
 
 def _tgw_associate(doc: _Doc, rid: str, aid: str, vpc: str, address: str, b: _Builder | None = None,
                    inst: Inst | None = None) -> None:
-    table = doc.find("TransitGatewayRouteTables", "TransitGatewayRouteTableId", rid)
+    table = _tgw_table_or_none(doc, rid, b, inst)
     if table is None:
-        if b is not None and inst is not None:
-            raise InputError(b.path, inst.place, f"transit gateway route table {rid} in the plan or --snapshot",
-                             "nothing")
         return
     table.setdefault("Associations", []).append({"TransitGatewayAttachmentId": aid, "ResourceId": vpc,
                                                  "ResourceType": "vpc", "State": "associated"})
@@ -2420,11 +2424,8 @@ def _tgw_associate(doc: _Doc, rid: str, aid: str, vpc: str, address: str, b: _Bu
 def _tgw_propagate(doc: _Doc, rid: str, aid: str, vpc_id: str, address: str, b: _Builder | None = None,
                    inst: Inst | None = None) -> None:
     """A propagation: the attachment's VPC CIDR blocks become propagated routes of the table."""
-    table = doc.find("TransitGatewayRouteTables", "TransitGatewayRouteTableId", rid)
+    table = _tgw_table_or_none(doc, rid, b, inst)
     if table is None:
-        if b is not None and inst is not None:
-            raise InputError(b.path, inst.place, f"transit gateway route table {rid} in the plan or --snapshot",
-                             "nothing")
         return
     vpc = doc.find("Vpcs", "VpcId", vpc_id) or {}
     cidrs = [r["DestinationCidrBlock"] for r in _local_routes(vpc) if "DestinationCidrBlock" in r]
