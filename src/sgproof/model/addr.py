@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 
@@ -24,6 +25,10 @@ def _decimal(text: str, limit: int) -> int:
     return value
 
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")  # ASCII digits only, no leading zeros
+
+
 def parse_ipv4(text: str) -> int:
     """Parse dotted-quad IPv4 text to an int; ValueError when it is not one (no leading zeros).
 
@@ -33,17 +38,11 @@ def parse_ipv4(text: str) -> int:
     Traceback (most recent call last):
     ValueError: 010.0.1.10
     """
-    parts = text.split(".")
-    if len(parts) != 4:
+    m = _IPV4.fullmatch(text)
+    if m is None:
         raise ValueError(text)
-    value = 0
-    for part in parts:
-        try:
-            octet = _decimal(part, 255)
-        except ValueError:
-            raise ValueError(text) from None
-        value = (value << 8) | octet
-    return value
+    a, b, c, d = m.groups()
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
 
 
 def parse_ipv6(text: str) -> int:
