@@ -167,3 +167,22 @@ def test_query_answers_with_a_witness() -> None:
     code, out, _ = run("query", "--from", "{internet: true}", "--to", "{security_group: '*-mysql'}",
                        "--snapshot", str(CASES / "seed-blog" / "network.json"))
     assert code == 0 and out.startswith("no: proven that")
+
+
+def test_a_json_report_does_not_load_the_html_or_terminal_renderers() -> None:
+    """`--format json` in CI must not pay for networkx (HTML flow map) or rich (terminal): renderers
+    are imported by format, on demand."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from sgproof.cli import main\n"
+        f"res = CliRunner().invoke(main, ['verify', {str(ROOT / 'examples/three-tier/spec.yaml')!r}, "
+        "'--format', 'json', '--quiet', '--jobs', '1'])\n"
+        "assert res.exit_code in (0, 1), res.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('networkx', 'rich')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

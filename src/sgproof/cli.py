@@ -16,15 +16,12 @@ FORMATS = ("text", "json", "sarif", "junit", "markdown", "html")
 
 
 def _renderer(fmt: str) -> Callable[[Any], str]:
-    from .report import formats  # SARIF, JUnit, Markdown, HTML
-    from .report.json_format import render_json
-    from .report.text import render_text
+    from .report.formats import renderer
 
-    table: dict[str, Callable[[Any], str]] = {"text": render_text, "json": render_json}
-    table.update(formats.RENDERERS)
-    if fmt not in table:
+    render = renderer(fmt)
+    if render is None:
         raise SgproofError(f"--format {fmt} is not available in this version")
-    return table[fmt]
+    return render
 
 
 def _fail(exc: SgproofError) -> None:
