@@ -140,7 +140,7 @@ class _Search:
         if inv.kind == "only":
             src = checker.selection.evaluate_not(src)
         self.sides: dict[str, EndpointSet] = {"src": src, "dst": checker.selection.evaluate(inv.dst)}
-        self._regions: dict[tuple[str, int], tuple[Interval, ...]] = {}
+        self._regions: dict[tuple[str, int, bool], tuple[Interval, ...]] = {}
         self.cands: list[Change] = []
         self._index: dict[Any, int] = {}
         self.numbers: dict[tuple[str, bool], set[int]] = {}  # NACL entry numbers taken (entries and candidates)
@@ -163,22 +163,33 @@ class _Search:
     def _F(self) -> Any:
         return z3.BoolVal(False, self.ctx)
 
-    def region(self, side: str, family: int) -> tuple[Interval, ...]:
-        """Every address of the invariant's side (its ENIs' and its external addresses) in one family."""
-        key = (side, family)
+    def region(self, side: str, family: int, tight: bool = False) -> tuple[Interval, ...]:
+        """Every address of the invariant's side (its ENIs' and its external addresses) in one family, and
+        the addresses no flow in scope has at a rule's peer: ENIs' public addresses (an ENI sends from its
+        private ones; a flow to another ENI's public address is out of scope) and, when `tight`, the VPC
+        addresses no ENI holds. A cut may take those too: no verdict changes with them."""
+        key = (side, family, tight)
         got = self._regions.get(key)
         if got is None:
             es = self.sides[side]
             ivs = list(es.ext_of(family))
-            if family == 4:
-                # an ENI's public address is never a rule's peer in a flow in scope (it sends from its
-                # private addresses; a flow to another ENI's public address is out of scope): cut them too
-                ivs += [(p, p) for e in self.net.enis for p in e.public]
             for i in es.enis:
-                e = self.net.enis[i]
-                ivs += [(lo, hi) for f, lo, hi in e.private if f == family]
+                ivs += [(lo, hi) for f, lo, hi in self.net.enis[i].private if f == family]
+            if family == 4:
+                ivs += [(p, p) for e in self.net.enis for p in e.public]
+            if tight:
+                held = normalize((lo, hi) for e in self.net.enis for f, lo, hi in e.private if f == family)
+                for lo, hi in self.net.vpc_space.get(family, ()):
+                    ivs += minus(lo, hi, held)
             got = self._regions[key] = normalize(ivs)
         return got
+
+    def _rest(self, lo: int, hi: int, family: int, side: str) -> list[Interval]:
+        """[lo, hi] without the side's addresses, written with the fewest blocks of the two cuts above."""
+        loose = minus(lo, hi, self.region(side, family))
+        if sum(len(cidr_blocks(family, a, b)) for a, b in loose) <= MAX_PIECES:
+            return loose
+        return minus(lo, hi, self.region(side, family, True))
 
     # ---- deny / only: what stops a flow -------------------------------------------------------------
     def block_formula(self, net: Network, flow: Flow) -> Any:
@@ -260,7 +271,7 @@ class _Search:
         rest_s, cut_s = self._service_rest(r.match)
         rest_a: list[Interval] | None = None
         if r.peer.kind == "cidr":
-            rest_a = minus(r.peer.lo, r.peer.hi, self.region(side, r.peer.family))
+            rest_a = self._rest(r.peer.lo, r.peer.hi, r.peer.family, side)
             if rest_a == [(r.peer.lo, r.peer.hi)]:
                 rest_a = None  # the invariant's addresses lie outside the block: nothing to cut there
         k = 0
@@ -358,7 +369,7 @@ class _Search:
                 m = Match(e.match.proto, *rest[0])
                 out.append(Change("replace-entry", acl, direction, (e,),
                                   (dataclasses.replace(e, match=m, origin=e.origin + "#narrowed"),), _rank(3, width), tf))
-        rest_a = minus(e.lo, e.hi, self.region(side, e.family))
+        rest_a = self._rest(e.lo, e.hi, e.family, side)
         if rest_a and rest_a != [(e.lo, e.hi)]:
             blocks = [b for x, y in rest_a for b in cidr_blocks(e.family, x, y)]
             if len(blocks) == 1:
