@@ -223,11 +223,11 @@ def test_no_repair_is_said_not_guessed() -> None:
 
 
 # ---- random small networks ----------------------------------------------------------------------------
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=netgen.network(), text=netgen.spec_text())
 def test_every_repair_proves_its_invariant_and_breaks_none(doc: dict[str, Any], text: str) -> None:
     net, spec, proven, reps = _repairs(doc, text, seconds=20.0)
-    for target, (rep, _) in reps.items():
+    for target, (rep, cands) in reps.items():
         if not rep.verified:
             assert rep.note and not rep.changes
             continue
@@ -239,3 +239,5 @@ def test_every_repair_proves_its_invariant_and_breaks_none(doc: dict[str, Any], 
         changed = apply(net, rep.changes)
         assert _oracle_ok(changed, spec, target, proven), (target, [c.text() for c in rep.changes], text)
         assert dict(rep.verdicts_after)[target] == "proven"
+        if len(rep.changes) <= 2 and len(cands) <= 24:
+            _no_smaller(net, spec, target, proven, rep, cands)

@@ -140,7 +140,7 @@ class _Search:
         if inv.kind == "only":
             src = checker.selection.evaluate_not(src)
         self.sides: dict[str, EndpointSet] = {"src": src, "dst": checker.selection.evaluate(inv.dst)}
-        self._regions: dict[tuple[str, int, bool], tuple[Interval, ...]] = {}
+        self._regions: dict[tuple[str, int, bool, bool], tuple[Interval, ...]] = {}
         self.cands: list[Change] = []
         self._index: dict[Any, int] = {}
         self.numbers: dict[tuple[str, bool], set[int]] = {}  # NACL entry numbers taken (entries and candidates)
@@ -163,21 +163,22 @@ class _Search:
     def _F(self) -> Any:
         return z3.BoolVal(False, self.ctx)
 
-    def region(self, side: str, family: int, tight: bool = False) -> tuple[Interval, ...]:
+    def region(self, side: str, family: int, tight: bool = False, spare: bool = True) -> tuple[Interval, ...]:
         """Every address of the invariant's side (its ENIs' and its external addresses) in one family, and
         the addresses no flow in scope has at a rule's peer: ENIs' public addresses (an ENI sends from its
         private ones; a flow to another ENI's public address is out of scope) and, when `tight`, the VPC
-        addresses no ENI holds. A cut may take those too: no verdict changes with them."""
-        key = (side, family, tight)
+        addresses no ENI holds. A cut may take those too: no verdict changes with them. Without `spare`,
+        the side's own addresses only (what an addition must open to)."""
+        key = (side, family, tight, spare)
         got = self._regions.get(key)
         if got is None:
             es = self.sides[side]
             ivs = list(es.ext_of(family))
             for i in es.enis:
                 ivs += [(lo, hi) for f, lo, hi in self.net.enis[i].private if f == family]
-            if family == 4:
+            if family == 4 and spare:
                 ivs += [(p, p) for e in self.net.enis for p in e.public]
-            if tight:
+            if tight and spare:
                 held = normalize((lo, hi) for e in self.net.enis for f, lo, hi in e.private if f == family)
                 for lo, hi in self.net.vpc_space.get(family, ()):
                     ivs += minus(lo, hi, held)
@@ -484,7 +485,7 @@ class _Search:
             for gid in sorted(common):
                 members = {i for i, e in enumerate(self.net.enis) if gid in e.groups}
                 out.append((2 if members <= es.enis else 3, Peer("sg", gid)))
-        region = self.region(side, f)
+        region = self.region(side, f, spare=False)
         if region:
             lo, hi = covering_block(f, region[0][0], region[-1][1])
             if (lo, hi) != (other.address, other.address):
@@ -523,7 +524,7 @@ class _Search:
         f = remote.family
         bits = 32 if f == 4 else 128
         blocks = [(1, (remote.address, remote.address))]
-        region = self.region(side, f)
+        region = self.region(side, f, spare=False)
         if region:
             wide = covering_block(f, region[0][0], region[-1][1])
             if wide != (remote.address, remote.address):
@@ -576,7 +577,7 @@ class _Search:
                     if n.vpc_id == table.vpc_id and n.available:
                         targets.append(("nat", n.id))
             dests = [(1, (far.address, far.address))]
-            region = self.region("dst" if st.gate == "route" else "src", f)
+            region = self.region("dst" if st.gate == "route" else "src", f, spare=False)
             if region:
                 dests.append((3, covering_block(f, region[0][0], region[-1][1])))
         out = []
