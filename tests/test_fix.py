@@ -241,3 +241,27 @@ def test_every_repair_proves_its_invariant_and_breaks_none(doc: dict[str, Any], 
         assert dict(rep.verdicts_after)[target] == "proven"
         if len(rep.changes) <= 2 and len(cands) <= 24:
             _no_smaller(net, spec, target, proven, rep, cands)
+
+
+# ---- the AWS item shapes read back as the same rules ---------------------------------------------------
+def test_items_read_back_as_the_same_rules_and_entries() -> None:
+    from sgproof.remedy.changes import nacl_item, sg_item
+
+    perms = [perm("tcp", 22, 25, cidr="10.0.0.0/8"), perm("icmp", 8, -1, cidr="0.0.0.0/0"),
+             perm("icmp", 3, 4, cidr="0.0.0.0/0"), perm("icmp", -1, -1, cidr6="::/0"), perm("-1", sg=A),
+             perm("47", cidr="192.0.2.0/24"), perm("udp", 53, cidr="10.0.1.10/32")]
+    entries = [entry(10, False, "allow", "6", "10.0.0.0/8", (80, 443)), entry(20, True, "deny", "1", icmp=(8, -1)),
+               entry(30, False, "allow", "58", "::/0", icmp=(128, 0)), entry(40, True, "allow", "-1")]
+    nacl = {"NetworkAclId": NACL_A, "VpcId": "vpc-00000000000000001", "IsDefault": True,
+            "Associations": [{"SubnetId": SUB_A}, {"SubnetId": SUB_B}], "Entries": entries}
+    net = build_network(base([sg(A, "a", perms)], [], [nacl]), "<test>")
+    rules = net.sgs[A].ingress
+    again = build_network(base([sg(A, "a", [sg_item(r) for r in rules])], [],
+                               [{**nacl, "Entries": [nacl_item(e) for e in (*net.nacls[NACL_A].ingress,
+                                                                            *net.nacls[NACL_A].egress)]}]),
+                          "<test>")
+    assert [r.content() for r in again.sgs[A].ingress] == [r.content() for r in rules]
+    for old, new in zip((*net.nacls[NACL_A].ingress, *net.nacls[NACL_A].egress),
+                        (*again.nacls[NACL_A].ingress, *again.nacls[NACL_A].egress), strict=True):
+        assert (old.number, old.egress, old.allow, old.match, old.family, old.lo, old.hi) == \
+            (new.number, new.egress, new.allow, new.match, new.family, new.lo, new.hi)
