@@ -21,7 +21,7 @@ from sgproof.spec import Spec
 from sgproof.spec.parse import load_spec_text
 
 from . import netgen, oracle
-from .builders import SUB_A, SUB_B, base, entry, eni, perm, sg
+from .builders import SUB_A, SUB_B, base, eni, entry, perm, sg
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
