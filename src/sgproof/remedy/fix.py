@@ -474,22 +474,24 @@ class _Search:
         return Match(proto)
 
     def _peers(self, other: Endpoint, side: str) -> list[tuple[int, Peer]]:
-        """Whom an added rule names: the flow's other address, a group every ENI of the other side carries,
-        or the smallest block that holds the other side's addresses (narrowest first)."""
+        """Whom an added rule names, in the order preferred at equal count: a group that exactly the other
+        side's ENIs carry, the smallest block that holds the other side's addresses, the flow's own other
+        address, a group every ENI of the other side carries among others. A reach asks for every pair, so a
+        change that opens the whole side is tried before one that opens one pair (fewer rounds, same count)."""
         f = other.family
         bits = 32 if f == 4 else 128
-        out = [(1, Peer("cidr", f"{format_address(f, other.address)}/{bits}", f, other.address, other.address))]
+        out = [(3, Peer("cidr", f"{format_address(f, other.address)}/{bits}", f, other.address, other.address))]
         es = self.sides[side]
         if es.enis and not es.ext[0] and not es.ext[1]:
             common = set.intersection(*(set(self.net.enis[i].groups) for i in es.enis))
             for gid in sorted(common):
                 members = {i for i, e in enumerate(self.net.enis) if gid in e.groups}
-                out.append((2 if members <= es.enis else 3, Peer("sg", gid)))
+                out.append((1 if members <= es.enis else 4, Peer("sg", gid)))
         region = self.region(side, f, spare=False)
         if region:
             lo, hi = covering_block(f, region[0][0], region[-1][1])
             if (lo, hi) != (other.address, other.address):
-                out.append((3, Peer("cidr", cidr_text(f, lo, hi), f, lo, hi)))
+                out.append((2, Peer("cidr", cidr_text(f, lo, hi), f, lo, hi)))
         return out
 
     def openers(self, net: Network, flow: Flow, st: Step) -> list[Change]:
@@ -523,12 +525,12 @@ class _Search:
         out = []
         f = remote.family
         bits = 32 if f == 4 else 128
-        blocks = [(1, (remote.address, remote.address))]
+        blocks = [(3, (remote.address, remote.address))]
         region = self.region(side, f, spare=False)
         if region:
             wide = covering_block(f, region[0][0], region[-1][1])
             if wide != (remote.address, remote.address):
-                blocks.append((3, wide))
+                blocks.append((2, wide))
         for rank, (lo, hi) in blocks:
             sig = ("allow", st.id, egress, below, m, lo, hi)
             if sig in self._index:
@@ -576,10 +578,10 @@ class _Search:
                 for n in sorted(rt.nats.values(), key=lambda n: n.id):
                     if n.vpc_id == table.vpc_id and n.available:
                         targets.append(("nat", n.id))
-            dests = [(1, (far.address, far.address))]
+            dests = [(3, (far.address, far.address))]
             region = self.region("dst" if st.gate == "route" else "src", f, spare=False)
             if region:
-                dests.append((3, covering_block(f, region[0][0], region[-1][1])))
+                dests.append((2, covering_block(f, region[0][0], region[-1][1])))
         out = []
         for rank, (lo, hi) in dests:
             if any((r.family, r.lo, r.hi) == (f, lo, hi) for r in table.routes):
