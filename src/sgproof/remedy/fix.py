@@ -40,7 +40,7 @@ from ..model import (
 from ..model.addr import Interval, format_address, intersect, normalize
 from ..model.routing import RANK_STATIC, Route
 from ..report.model import Report, Result
-from ..semantics import Endpoint, Flow, Step, evaluate
+from ..semantics import Endpoint, Flow, Step, connection_exists, evaluate
 from ..semantics.evaluate import matches, nacl_decision, peer_matches, reply_service
 from ..semantics.routing import NAT_PORTS, lookup
 from ..spec import Invariant
@@ -51,6 +51,7 @@ FIX_SECONDS = 120.0  # per refuted invariant
 MAX_ROUNDS = 20
 MAX_PIECES = 8  # a narrowed rule is at most this many items
 SEED_FLOWS = 12  # violations gathered before the first choice, and after each choice that falls short
+REACH_SAMPLE = 32  # for a reach: other pairs tried on the plain evaluator per side and round
 
 # NACL legs (contract 5): (egress, the endpoint that is the remote address, which service the leg sees)
 LEGS = {
@@ -648,7 +649,37 @@ class _Search:
         if self.take_away:
             more, _ = checker.violations(self.inv, SEED_FLOWS)
             flows += [cx.flow for cx in more]
+        elif flows:
+            flows += self._reach_neighbours(checker.net, flows[0])
         return flows
+
+    def _reach_neighbours(self, net: Network, flow: Flow) -> list[Flow]:
+        """More pairs of a refuted reach that fail too, found on the plain evaluator: the witness's source
+        to other ENIs of the destination side, and other ENIs of the source side to its destination (one
+        per group set and subnet, a few dozen at most). The solver gives one witness per round; these let
+        one round learn what several would."""
+        out: list[Flow] = []
+        for fixed, side in ((flow.src, "dst"), (flow.dst, "src")):
+            seen: set[Any] = set()
+            failed = 0
+            for i in sorted(self.sides[side].enis):
+                e = net.enis[i]
+                sig = (e.groups, e.subnet_id)
+                if sig in seen or not e.hosts or e.address_unknown or i == fixed.eni:
+                    continue
+                if failed >= REACH_SAMPLE or len(seen) >= 20 * REACH_SAMPLE:
+                    break
+                seen.add(sig)
+                addr = next((lo for f, lo, _ in e.private if f == fixed.family), None)
+                if addr is None:
+                    continue
+                ep = Endpoint(i, fixed.family, addr)
+                s_ep, d_ep = (fixed, ep) if side == "dst" else (ep, fixed)
+                ok, got = connection_exists(net, s_ep, d_ep, flow.proto, flow.value, self.spec.ephemeral)
+                if not ok and not self.checker.accepted(self.inv, got):
+                    out.append(got)
+                    failed += 1
+        return out
 
     def run(self, result: Result) -> Repair:
         cx = result.counterexample
