@@ -650,8 +650,31 @@ class _Search:
             more, _ = checker.violations(self.inv, SEED_FLOWS)
             flows += [cx.flow for cx in more]
         elif flows:
+            w = flows[0]
+            if w.dst.eni is not None and w.src.eni != w.dst.eni:
+                # the pair's address that an addition can open: an external source aims at the public one
+                flows = [self._pair_fails(checker.net, w.src, w.dst.eni, True, w) or w]
             flows += self._reach_neighbours(checker.net, flows[0])
         return flows
+
+    def _pair_fails(self, net: Network, fixed: Endpoint, i: int, to_eni: bool, flow: Flow) -> Flow | None:
+        """A flow between the fixed endpoint and ENI i when no address pair of the two connects (as reach
+        asks, contract 4); None when some pair does or they have no address of the family in common."""
+        fam = fixed.family
+        mine = [lo for f, lo, _ in net.enis[i].private if f == fam]
+        if fixed.eni is None and to_eni and fam == 4:
+            mine = list(net.enis[i].public) + mine  # an external source aims at the public address first
+        theirs = [fixed.address] if fixed.eni is None else [lo for f, lo, _ in net.enis[fixed.eni].private if f == fam]
+        first = None
+        for a in theirs:
+            for b in mine:
+                s_ep, d_ep = ((Endpoint(fixed.eni, fam, a), Endpoint(i, fam, b)) if to_eni
+                              else (Endpoint(i, fam, b), Endpoint(fixed.eni, fam, a)))
+                ok, got = connection_exists(net, s_ep, d_ep, flow.proto, flow.value, self.spec.ephemeral)
+                if ok:
+                    return None
+                first = first or got
+        return first
 
     def _reach_neighbours(self, net: Network, flow: Flow) -> list[Flow]:
         """More pairs of a refuted reach that fail too, found on the plain evaluator: the witness's source
@@ -670,13 +693,8 @@ class _Search:
                 if failed >= REACH_SAMPLE or len(seen) >= 20 * REACH_SAMPLE:
                     break
                 seen.add(sig)
-                addr = next((lo for f, lo, _ in e.private if f == fixed.family), None)
-                if addr is None:
-                    continue
-                ep = Endpoint(i, fixed.family, addr)
-                s_ep, d_ep = (fixed, ep) if side == "dst" else (ep, fixed)
-                ok, got = connection_exists(net, s_ep, d_ep, flow.proto, flow.value, self.spec.ephemeral)
-                if not ok and not self.checker.accepted(self.inv, got):
+                got = self._pair_fails(net, fixed, i, side == "dst", flow)
+                if got is not None and not self.checker.accepted(self.inv, got):
                     out.append(got)
                     failed += 1
         return out
