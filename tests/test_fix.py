@@ -265,3 +265,12 @@ def test_items_read_back_as_the_same_rules_and_entries() -> None:
                         (*again.nacls[NACL_A].ingress, *again.nacls[NACL_A].egress), strict=True):
         assert (old.number, old.egress, old.allow, old.match, old.family, old.lo, old.hi) == \
             (new.number, new.egress, new.allow, new.match, new.family, new.lo, new.hi)
+
+
+def test_doctests_of_the_change_module() -> None:
+    import doctest
+
+    import sgproof.remedy.changes
+
+    result = doctest.testmod(sgproof.remedy.changes)
+    assert result.attempted >= 3 and result.failed == 0

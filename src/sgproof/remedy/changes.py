@@ -21,7 +21,7 @@ TAKE_AWAY = ("remove-rule", "narrow-rule", "replace-entry", "add-entry", "remove
 def cidr_blocks(family: int, lo: int, hi: int) -> list[tuple[int, int]]:
     """The fewest CIDR blocks that cover exactly [lo, hi], in address order.
 
-    >>> [format_interval(4, a, b) for a, b in cidr_blocks(4, 10, 17)]
+    >>> [cidr_text(4, a, b) for a, b in cidr_blocks(4, 10, 17)]
     ['0.0.0.10/31', '0.0.0.12/30', '0.0.0.16/31']
     """
     out = []
@@ -37,7 +37,7 @@ def cidr_blocks(family: int, lo: int, hi: int) -> list[tuple[int, int]]:
 def covering_block(family: int, lo: int, hi: int) -> tuple[int, int]:
     """The smallest CIDR block that holds [lo, hi].
 
-    >>> format_interval(4, *covering_block(4, 167772426, 167772687))
+    >>> cidr_text(4, *covering_block(4, 167772426, 167772687))
     '10.0.0.0/22'
     """
     span = (lo ^ hi).bit_length()
@@ -46,7 +46,11 @@ def covering_block(family: int, lo: int, hi: int) -> tuple[int, int]:
 
 
 def cidr_text(family: int, lo: int, hi: int) -> str:
-    """A CIDR block as AWS writes it (a single address keeps its /32 or /128)."""
+    """A CIDR block as AWS writes it (a single address keeps its /32 or /128).
+
+    >>> cidr_text(4, 167772426, 167772426), cidr_text(6, 0, (1 << 128) - 1)
+    ('10.0.1.10/32', '::/0')
+    """
     bits = 32 if family == 4 else 128
     return f"{format_address(family, lo)}/{bits - (hi - lo + 1).bit_length() + 1}"
 
