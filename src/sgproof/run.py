@@ -33,9 +33,11 @@ def default_jobs() -> int:
 
 
 def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
-           progress: Callable[[int, int, str], None] | None = None, checker: Checker | None = None) -> Report:
+           progress: Callable[[int, int, str], None] | None = None, checker: Checker | None = None,
+           fix: bool = False) -> Report:
     """Check every invariant of a spec; results come back in spec order whatever the job count.
-    A checker already prepared for this network and spec is reused."""
+    A checker already prepared for this network and spec is reused. With `fix`, every refuted invariant
+    gets a verified repair (contract 9)."""
     global _CHECKER
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -91,5 +93,10 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
         hostless,
     )
     checking = time.perf_counter() - t0  # the CLI replaces `seconds` with the wall time of the whole run
-    return Report(spec.path, spec.name, source, assumptions, tuple(results), __version__,
-                  z3.get_version_string(), started, checking, check_seconds=checking)
+    report = Report(spec.path, spec.name, source, assumptions, tuple(results), __version__,
+                    z3.get_version_string(), started, checking, check_seconds=checking)
+    if fix:
+        from .remedy.fix import add_repairs
+
+        report = add_repairs(report, checker)
+    return report

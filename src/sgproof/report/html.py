@@ -19,6 +19,7 @@ from .audit import (
 from .findings import finding_lines
 from .model import Counterexample, Report, Result
 from .picture import render_svg
+from .repair import repair_lines
 from .safe import clean, printable
 
 CSS = """
@@ -111,6 +112,11 @@ def _result(report: Report, r: Result) -> str:
             out.append(f"<p><b>{_e(violations_note(r))}</b></p>")
         out.append("<h4>Counterexample</h4>")
         out.append(_flow(r.counterexample))
+    fix = repair_lines(r)
+    if fix:
+        out.append(f"<h4>{_e(fix[0])}</h4><ul>" + "".join(
+            f"<li><code>{_e(line.strip())}</code></li>" if line.strip().startswith("$") else f"<li>{_e(line.strip())}</li>"
+            for line in fix[1:]) + "</ul>")
     out.append("</section>")
     return "\n".join(out)
 

@@ -22,6 +22,7 @@ from .audit import (
 from .findings import finding_lines
 from .model import Counterexample, Report, Result
 from .picture import render_mermaid
+from .repair import repair_lines
 from .safe import md
 
 ICONS = {"proven": "✅", "refuted": "❌", "error": "⚠️"}
@@ -94,6 +95,10 @@ def _result(report: Report, r: Result, lines: list[str]) -> None:
             lines += [md(violations_note(r)), ""]
         lines += ["Counterexample:", ""]
         _flow(r.counterexample, lines)
+    fix = repair_lines(r)
+    if fix:
+        lines += [md(fix[0]), ""] + [f"- {code(line.strip())}" if line.strip().startswith("$") else f"- {md(line.strip())}"
+                                     for line in fix[1:]] + [""]
 
 
 def render_markdown(report: Report) -> str:

@@ -18,6 +18,7 @@ from rich.text import Text
 from .audit import class_pairs, violations_note
 from .findings import finding_lines
 from .model import Counterexample, Report, Result
+from .repair import repair_lines
 from .safe import clean, printable
 from .text import GATE_WORDS, step_resource, step_rule
 
@@ -108,6 +109,8 @@ def _result(console: Console, r: Result) -> None:
                                   style="dim", markup=False)
         elif r.counterexample is not None:
             _cx(console, r.counterexample)
+        for line in repair_lines(r):
+            console.print(f"  {line}", markup=False)
     console.print()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..semantics import Step
 from .findings import finding_lines
 from .model import Counterexample, EndpointInfo, Report, Result
+from .repair import repair_lines
 from .safe import clean, printable
 
 GATE_WORDS = {
@@ -94,6 +95,7 @@ def result_lines(r: Result) -> list[str]:
         if r.counterexample is not None:
             lines += counterexample_lines(r.counterexample)
         lines += violation_lines(r)
+        lines += [f"  {line}" for line in repair_lines(r)]
     else:
         lines.append(f"  error: {r.error}")
     lines += [f"  {line}" for line in finding_lines(r)]
