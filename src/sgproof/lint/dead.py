@@ -20,29 +20,33 @@ def dead_rules(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
 
     index = _Index(net)
     checker = Checker(net, Spec("<lint>", "lint", None, ephemeral, {}, ()))
-    for sg in sorted(net.sgs.values(), key=lambda g: g.id):
-        if not index.members.get(sg.id):
-            continue  # every rule of a group on no ENI is unused: sg-unused / sg-reference-empty say so
-        for rules in (sg.ingress, sg.egress):
-            # a rule that a concrete flow uses is alive; the solver decides only the rest, all at once
-            doubtful = [r for r in rules if not _used_by_example(net, index, r, ephemeral)]
-            # an address rule of a family that no member has an address of carries nothing (flows are of
-            # one family): exact, and no solver needed
-            lost = [r for r in doubtful if not _families_meet(net, index, r)]
-            dead, unknown = checker.rules_use([r for r in doubtful if r not in lost])
-            dead = lost + dead
-            if unknown is not None:
-                raise InternalError(f"lint: the solver could not decide whether the rules of {sg.id} are used "
-                                    f"({unknown})")
-            for rule in dead:
-                place, tf = _place(sg, rule)
-                blocked = _blocked_example(net, index, rule, ephemeral)
-                word = "egress" if rule.egress else "ingress"
-                yield Finding("sg-dead-rule", "medium", sg.id, place,
-                              f"{sg.id} ({sg.name}) {word} rule {rule.text()} carries no flow: every flow it would "
-                              f"admit is blocked elsewhere ({blocked['why']})",
-                              ({"proof": "unsat: no flow that every other gate admits matches this rule"},
-                               _rule_ev(rule), blocked), tf)
+    groups = [sg for sg in sorted(net.sgs.values(), key=lambda g: g.id) if index.members.get(sg.id)]
+    # every rule of a group on no ENI is unused: sg-unused / sg-reference-empty say so
+    dead: set[int] = set()
+    for egress in (False, True):
+        # a rule that a concrete flow uses is alive; the solver decides only the rest, of every group at once
+        doubtful = [r for sg in groups for r in (sg.egress if egress else sg.ingress)
+                    if not _used_by_example(net, index, r, ephemeral)]
+        # an address rule of a family that no member has an address of carries nothing (flows are of one
+        # family): exact, and no solver needed
+        lost = [r for r in doubtful if not _families_meet(net, index, r)]
+        proven, unknown = checker.rules_use_batch([r for r in doubtful if not any(r is q for q in lost)])
+        if unknown is not None:
+            raise InternalError(f"lint: the solver could not decide whether some {'egress' if egress else 'ingress'} "
+                                f"rules are used ({unknown})")
+        dead.update(id(r) for r in (*lost, *proven))
+    for sg in groups:
+        for rule in (*sg.ingress, *sg.egress):
+            if id(rule) not in dead:
+                continue
+            place, tf = _place(sg, rule)
+            blocked = _blocked_example(net, index, rule, ephemeral)
+            word = "egress" if rule.egress else "ingress"
+            yield Finding("sg-dead-rule", "medium", sg.id, place,
+                          f"{sg.id} ({sg.name}) {word} rule {rule.text()} carries no flow: every flow it would "
+                          f"admit is blocked elsewhere ({blocked['why']})",
+                          ({"proof": "unsat: no flow that every other gate admits matches this rule"},
+                           _rule_ev(rule), blocked), tf)
 
 
 def _families_meet(net: Network, index: _Index, rule: SgRule) -> bool:
@@ -59,6 +63,7 @@ class _Index:
 
     def __init__(self, net: Network):
         self.members: dict[str, list[int]] = {}
+        self.ports: tuple[list[int], list[int]] | None = None  # client and NAT source port representatives
         rows: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
         for k, e in enumerate(net.enis):
             if not e.hosts:
@@ -134,17 +139,35 @@ def _used_by_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple
 
     proto = rule.match.proto if rule.match.proto != -1 else 6
     values = [rule.match.lo] if proto in PORTED or proto in (1, 58) else [0]
-    sports = port_representatives(net, *ephemeral)[:4] if proto in PORTED else [0]
-    nports = port_representatives(net, *NAT_PORTS)[:4] if proto in PORTED else [0]
+    if index.ports is None:  # once per run: they depend on the NACLs only
+        index.ports = (port_representatives(net, *ephemeral)[:4], port_representatives(net, *NAT_PORTS)[:4])
+    sports = index.ports[0] if proto in PORTED else [0]
+    nports = index.ports[1] if proto in PORTED else [0]
     for me, other in _candidates(net, index, rule):
         src, dst = (me, other) if rule.egress else (other, me)
         for v in values:
             if not (matches(rule.match, proto, v) and peer_matches(net, rule, other)):
                 continue
-            for sp in sports:
-                for npt in nports:
-                    if evaluate(net, Flow(src, dst, proto, v, sp, npt)).allowed:
-                        return True
+            if _some_ports_pass(net, src, dst, proto, v, sports, nports):
+                return True
+    return False
+
+
+def _some_ports_pass(net: Network, src: Endpoint, dst: Endpoint, proto: int, value: int, sports: list[int],
+                     nports: list[int]) -> bool:
+    """Whether a flow with one of the client ports (and NAT source ports) is allowed. The ports decide only
+    the reply legs: once a flow is blocked on no reply leg, or on no NAT reply leg, other ports are not tried
+    (a search for a witness: the solver decides whatever it misses)."""
+    for sp in sports:
+        for npt in nports:
+            got = evaluate(net, Flow(src, dst, proto, value, sp, npt))
+            if got.allowed:
+                return True
+            gates = [st.gate for st in got.steps if st.verdict not in ("allow", "unknown")]
+            if not any("reply" in g for g in gates):
+                return False
+            if "nacl-nat-reply-in" not in gates:
+                break
     return False
 
 
