@@ -88,3 +88,42 @@ def test_nacl_boxes_agree_with_z3(doc: dict[str, Any], eph: tuple[int, int]) -> 
 def test_sg_cover_boxes_agree_with_z3(doc: dict[str, Any]) -> None:
     net = build_network(doc, "<gen>")
     assert _sorted(sg.redundant(net)) == _sorted(sg.redundant(net, solver=True))
+
+
+@st.composite
+def grouped_network(draw: Any) -> dict[str, Any]:
+    """A generated network where every interface carries a group and NACLs are often open, so that many
+    groups take part and some of their rules are alive."""
+    doc: dict[str, Any] = draw(netgen.network())
+    n = len(doc["SecurityGroups"])
+    for k, e in enumerate(doc["NetworkInterfaces"]):
+        if e.get("InterfaceType") == "interface" and not e["Groups"]:
+            e["Groups"] = [{"GroupId": netgen.SG_IDS[k % n]}]
+    if draw(st.booleans()):
+        for a in doc["NetworkAcls"]:
+            a["Entries"] = [{"RuleNumber": 100, "Protocol": "-1", "Egress": eg, "RuleAction": "allow",
+                             "CidrBlock": "0.0.0.0/0"} for eg in (False, True)]
+    return doc
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=grouped_network())
+def test_batched_dead_rules_agree_with_one_group_at_a_time(doc: dict[str, Any]) -> None:
+    """Checker.rules_use_batch (every group of a direction in one solver) against Checker.rules_use (one
+    group and direction per solver): the same rules are proven dead."""
+    from sgproof.encode.check import Checker
+    from sgproof.spec.parse import Spec
+
+    net = build_network(doc, "<gen>")
+    checker = Checker(net, Spec("<lint>", "lint", None, (1024, 65535), {}, ()))
+    carried = {g for e in net.enis if e.hosts for g in e.groups}
+    for egress in (False, True):
+        rules = [r for gid in sorted(carried) for r in (net.sgs[gid].egress if egress else net.sgs[gid].ingress)]
+        batch, why = checker.rules_use_batch(rules)
+        assert why is None
+        single: list[Any] = []
+        for gid in sorted(carried):
+            dead, why = checker.rules_use(list(net.sgs[gid].egress if egress else net.sgs[gid].ingress))
+            assert why is None
+            single += dead
+        assert sorted(map(id, batch)) == sorted(map(id, single))

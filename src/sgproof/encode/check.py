@@ -551,8 +551,9 @@ class Checker:
         pub_o = not egress and bool(ext_t)  # a destination shows its public addresses to external sources
         proj_o = enc.project(base_o, egress, svc, set(), pub_o, seen_by_own, merge=False)
         proj_t = enc.project(base_t, not egress, svc, set(), False, seen_by_other)
-        rel_t = referenced_groups([c.beh for c in proj_o]) & seen_by_other.groups
-        rel_o = referenced_groups([c.beh for c in proj_t]) & seen_by_own.groups
+        # membership bits: the groups one side's rules name, among those the other side carries
+        rel_t = referenced_groups([c.beh for c in proj_o]) & seen_by_own.groups
+        rel_o = referenced_groups([c.beh for c in proj_t]) & seen_by_other.groups
         side_o = Side(enc.project(base_o, egress, svc, rel_o, pub_o, seen_by_own, merge=False), ext_o)
         side_t = Side(enc.project(base_t, not egress, svc, rel_t, False, seen_by_other), ext_t)
         side_o.classes = [c for c in side_o.classes if c.beh != ()]
