@@ -544,8 +544,10 @@ class Checker:
         every = self.selection.everything()
         base_o, ext_o = enc.side(own_sel)
         base_t, ext_t = enc.side(every)
-        o_behs = [enc.behaviour(enc.classes[c].groups, egress, svc) for c in base_o]
-        base_t, ext_t = enc.filter_side(base_t, ext_t, o_behs, bool(ext_o))
+        # a flow must match one of the rules (they replace the own side's group gate): only what their
+        # peers name can be the other end
+        asked = tuple(dict.fromkeys((r.match, r.peer) for r in rules))
+        base_t, ext_t = enc.filter_side(base_t, ext_t, [asked], bool(ext_o))
         seen_by_own = enc.reachable(base_t, ext_t, with_public=False)
         seen_by_other = enc.reachable(base_o, ext_o, with_public=False)
         pub_o = not egress and bool(ext_t)  # a destination shows its public addresses to external sources

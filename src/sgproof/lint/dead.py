@@ -30,11 +30,17 @@ def dead_rules(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
         # an address rule of a family that no member has an address of carries nothing (flows are of one
         # family): exact, and no solver needed
         lost = [r for r in doubtful if not _families_meet(net, index, r)]
-        proven, unknown = checker.rules_use_batch([r for r in doubtful if not any(r is q for q in lost)])
-        if unknown is not None:
-            raise InternalError(f"lint: the solver could not decide whether some {'egress' if egress else 'ingress'} "
-                                f"rules are used ({unknown})")
-        dead.update(id(r) for r in (*lost, *proven))
+        ask = [r for r in doubtful if not any(r is q for q in lost)]
+        # rules whose peer names no ENI address look only at external addresses: asked apart from the rest,
+        # their query holds no ENI-to-ENI routing, and the rest's holds only their own groups' members
+        outside = [r for r in ask if _external_only(net, index, r)]
+        for batch in (outside, [r for r in ask if not any(r is q for q in outside)]):
+            proven, unknown = checker.rules_use_batch(batch)
+            if unknown is not None:
+                raise InternalError(f"lint: the solver could not decide whether some "
+                                    f"{'egress' if egress else 'ingress'} rules are used ({unknown})")
+            dead.update(id(r) for r in proven)
+        dead.update(id(r) for r in lost)
     for sg in groups:
         for rule in (*sg.ingress, *sg.egress):
             if id(rule) not in dead:
@@ -47,6 +53,19 @@ def dead_rules(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
                           f"admit is blocked elsewhere ({blocked['why']})",
                           ({"proof": "unsat: no flow that every other gate admits matches this rule"},
                            _rule_ev(rule), blocked), tf)
+
+
+def _external_only(net: Network, index: _Index, rule: SgRule) -> bool:
+    """Whether the rule's peer names no ENI address (a group reference names ENIs)."""
+    if rule.peer.kind == "sg":
+        return False
+    blocks = _peer_blocks(net, rule)
+    return not any(index.in_block(f, lo, hi, 1, "", net) for f, lo, hi in blocks)
+
+
+def _peer_blocks(net: Network, rule: SgRule) -> list[tuple[int, int, int]]:
+    peer = rule.peer
+    return [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
 
 
 def _families_meet(net: Network, index: _Index, rule: SgRule) -> bool:
