@@ -83,6 +83,7 @@ class _Index:
     def __init__(self, net: Network):
         self.members: dict[str, list[int]] = {}
         self.ports: tuple[list[int], list[int]] | None = None  # client and NAT source port representatives
+        self._blocks: dict[tuple[int, int, int, int, str], list[tuple[int, int]]] = {}
         rows: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
         for k, e in enumerate(net.enis):
             if not e.hosts:
@@ -95,7 +96,15 @@ class _Index:
         self.starts = {f: [r[0] for r in v] for f, v in self.rows.items()}
 
     def in_block(self, family: int, lo: int, hi: int, limit: int, vpc: str, net: Network) -> list[tuple[int, int]]:
-        """Up to `limit` (ENI, address) pairs with an address in [lo, hi], ENIs of `vpc` first."""
+        """Up to `limit` (ENI, address) pairs with an address in [lo, hi], ENIs of `vpc` first (many rules
+        name one block: each answer is kept)."""
+        key = (family, lo, hi, limit, vpc)
+        got = self._blocks.get(key)
+        if got is None:
+            got = self._blocks[key] = self._in_block(family, lo, hi, limit, vpc, net)
+        return got
+
+    def _in_block(self, family: int, lo: int, hi: int, limit: int, vpc: str, net: Network) -> list[tuple[int, int]]:
         rows = self.rows[family]
         # addresses are single or small prefixes: start a little before lo (a prefix may begin before it)
         k = max(0, bisect_left(self.starts[family], lo) - 64)
@@ -158,6 +167,9 @@ def _used_by_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple
 
     proto = rule.match.proto if rule.match.proto != -1 else 6
     values = [rule.match.lo] if proto in PORTED or proto in (1, 58) else [0]
+    if proto in PORTED and rule.match.lo == 0:  # port 0 is what NACLs rarely open: a well-known port first
+        known = [p for p in (443, 80, 22, 53) if p <= rule.match.hi]
+        values = known[:1] + values
     if index.ports is None:  # once per run: they depend on the NACLs only
         index.ports = (port_representatives(net, *ephemeral)[:4], port_representatives(net, *NAT_PORTS)[:4])
     sports = index.ports[0] if proto in PORTED else [0]
