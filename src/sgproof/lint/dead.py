@@ -23,10 +23,19 @@ def dead_rules(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
     groups = [sg for sg in sorted(net.sgs.values(), key=lambda g: g.id) if index.members.get(sg.id)]
     # every rule of a group on no ENI is unused: sg-unused / sg-reference-empty say so
     dead: set[int] = set()
+    # a rule that a concrete flow uses is alive; one allowed flow shows alive every rule it uses (the
+    # source's egress rules and the destination's ingress rules that match it), so most rules need no
+    # search of their own; the solver decides only the rest, of every group at once
+    alive: set[int] = set()
+    for sg in groups:
+        for r in (*sg.ingress, *sg.egress):
+            if id(r) not in alive:
+                flow = _used_by_example(net, index, r, ephemeral)
+                if flow is not None:
+                    alive.update(_uses(net, flow))
+                    alive.add(id(r))
     for egress in (False, True):
-        # a rule that a concrete flow uses is alive; the solver decides only the rest, of every group at once
-        doubtful = [r for sg in groups for r in (sg.egress if egress else sg.ingress)
-                    if not _used_by_example(net, index, r, ephemeral)]
+        doubtful = [r for sg in groups for r in (sg.egress if egress else sg.ingress) if id(r) not in alive]
         # an address rule of a family that no member has an address of carries nothing (flows are of one
         # family): exact, and no solver needed
         lost = [r for r in doubtful if not _families_meet(net, index, r)]
@@ -161,7 +170,23 @@ def _candidates(net: Network, index: _Index, rule: SgRule, limit: int = 3) -> li
     return out
 
 
-def _used_by_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple[int, int]) -> bool:
+def _uses(net: Network, flow: Flow) -> Iterator[int]:
+    """The rules an allowed flow uses: the source ENI's egress rules and the destination ENI's ingress rules
+    that match its service and its other end."""
+    from ..semantics.evaluate import matches, peer_matches
+
+    for own, other, egress in ((flow.src, flow.dst, True), (flow.dst, flow.src, False)):
+        if own.eni is None:
+            continue
+        for gid in net.enis[own.eni].groups:
+            sg = net.sgs[gid]
+            for r in sg.egress if egress else sg.ingress:
+                if matches(r.match, flow.proto, flow.value) and peer_matches(net, r, other):
+                    yield id(r)
+
+
+def _used_by_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple[int, int]) -> Flow | None:
+    """An allowed flow the rule matches, among a few concrete candidates; None when none is found."""
     from ..semantics.evaluate import matches, peer_matches, port_representatives
     from ..semantics.routing import NAT_PORTS
 
@@ -179,27 +204,29 @@ def _used_by_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple
         for v in values:
             if not (matches(rule.match, proto, v) and peer_matches(net, rule, other)):
                 continue
-            if _some_ports_pass(net, src, dst, proto, v, sports, nports):
-                return True
-    return False
+            flow = _some_ports_pass(net, src, dst, proto, v, sports, nports)
+            if flow is not None:
+                return flow
+    return None
 
 
 def _some_ports_pass(net: Network, src: Endpoint, dst: Endpoint, proto: int, value: int, sports: list[int],
-                     nports: list[int]) -> bool:
+                     nports: list[int]) -> Flow | None:
     """Whether a flow with one of the client ports (and NAT source ports) is allowed. The ports decide only
     the reply legs: once a flow is blocked on no reply leg, or on no NAT reply leg, other ports are not tried
     (a search for a witness: the solver decides whatever it misses)."""
     for sp in sports:
         for npt in nports:
-            got = evaluate(net, Flow(src, dst, proto, value, sp, npt))
+            flow = Flow(src, dst, proto, value, sp, npt)
+            got = evaluate(net, flow)
             if got.allowed:
-                return True
+                return flow
             gates = [st.gate for st in got.steps if st.verdict not in ("allow", "unknown")]
             if not any("reply" in g for g in gates):
-                return False
+                return None
             if "nacl-nat-reply-in" not in gates:
                 break
-    return False
+    return None
 
 
 def _blocked_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple[int, int]) -> dict[str, object]:
