@@ -1,6 +1,6 @@
 """sgproof lint on the public describe-API samples in ../shared/data (batfish-aws/ and aws-public-fixtures/):
 every finding was checked by hand against the JSON once and is kept as a golden case in
-tests/cases/lint-golden/<case>.json (the findings as `lint --format json` prints them).
+tests/lint-golden/<case>.json (the findings as `lint --format json` prints them).
 
 Why each finding is right (a rule's finding appears only where its definition holds):
 
@@ -92,7 +92,7 @@ from sgproof.cli import main
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BATFISH = DATA / "batfish-aws"
 FIXTURES = DATA / "aws-public-fixtures"
-GOLDEN = Path(__file__).resolve().parent / "cases" / "lint-golden"
+GOLDEN = Path(__file__).resolve().parent / "lint-golden"  # not under cases/: those are verify cases
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared samples not found at {DATA}")
 
 FOLDERS = {
