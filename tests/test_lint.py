@@ -197,3 +197,15 @@ def test_cli_exit_codes_and_formats(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "no-such-rule" in res.output
     for fmt in ("markdown", "html", "junit", "text"):
         assert runner.invoke(main, ["lint", "--snapshot", net, "--format", fmt]).exit_code == 1
+
+
+def test_packets_to_client_ports_that_may_be_replies_are_not_requests() -> None:
+    # outbound tcp to 1024-65535 is what replies to inbound ssh look like: not a request whose replies
+    # are denied, though no inbound entry admits a client port
+    out = [entry(100, True, "allow", "6", "0.0.0.0/0", ports=(1024, 65535))]
+    ssh = [entry(100, False, "allow", "6", "0.0.0.0/0", ports=(22, 22))]
+    assert [f for f in findings(base(GROUPS, TWO, _nacl(out + ssh)), "nacl-broken-return")
+            if "outbound" in f.message] == []
+    # the twin: nothing comes in, so nothing going out can be a reply
+    got = findings(base(GROUPS, TWO, _nacl(out)), "nacl-broken-return")
+    assert len(got) == 1 and "tcp requests outbound" in got[0].message

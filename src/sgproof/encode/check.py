@@ -521,6 +521,97 @@ class Checker:
             left = [r for r in left if r not in used]
         return [], None
 
+    def rules_use_batch(self, rules: list[SgRule]) -> tuple[list[SgRule], str | None]:
+        """`rules_use` for rules of many groups (one direction) in one incremental solver: the own side's
+        classes are kept unmerged, so each knows its groups exactly; a rule admits a flow only from a
+        class that carries its group, under an activation literal. Each sat answer is replayed and
+        retires every remaining rule it uses; unsat under the remaining literals proves them dead."""
+        if not rules:
+            return [], None
+        egress = rules[0].egress
+        assert all(r.egress == egress for r in rules)
+        groups = {r.sg_id for r in rules}
+        members = frozenset(i for i, e in enumerate(self.net.enis) if e.hosts and groups.intersection(e.groups))
+        if not members:
+            return list(rules), None
+        enc = self.enc
+        parts: dict[int, list[tuple[int, int]]] = {}
+        for r in rules:
+            for p in (range(256) if r.match.proto == -1 else [r.match.proto]):
+                parts.setdefault(p, []).append((r.match.lo, r.match.hi))
+        svc = ServiceSet.of(parts)
+        own_sel = EndpointSet(members, ((), ()))
+        every = self.selection.everything()
+        base_o, ext_o = enc.side(own_sel)
+        base_t, ext_t = enc.side(every)
+        # a flow must match one of the rules (they replace the own side's group gate): only what their
+        # peers name can be the other end
+        asked = tuple(dict.fromkeys((r.match, r.peer) for r in rules))
+        base_t, ext_t = enc.filter_side(base_t, ext_t, [asked], bool(ext_o))
+        seen_by_own = enc.reachable(base_t, ext_t, with_public=False)
+        seen_by_other = enc.reachable(base_o, ext_o, with_public=False)
+        pub_o = not egress and bool(ext_t)  # a destination shows its public addresses to external sources
+        proj_o = enc.project(base_o, egress, svc, set(), pub_o, seen_by_own, merge=False)
+        proj_t = enc.project(base_t, not egress, svc, set(), False, seen_by_other)
+        # membership bits: the groups one side's rules name, among those the other side carries
+        rel_t = referenced_groups([c.beh for c in proj_o]) & seen_by_own.groups
+        rel_o = referenced_groups([c.beh for c in proj_t]) & seen_by_other.groups
+        side_o = Side(enc.project(base_o, egress, svc, rel_o, pub_o, seen_by_own, merge=False), ext_o)
+        side_t = Side(enc.project(base_t, not egress, svc, rel_t, False, seen_by_other), ext_t)
+        side_o.classes = [c for c in side_o.classes if c.beh != ()]
+        side_t.classes = [c for c in side_t.classes if c.beh != ()]
+        if not side_o.classes or not (side_t.classes or side_t.has_ext):
+            return list(rules), None
+        side_s, side_d, rel_s, rel_d = (side_o, side_t, rel_o, rel_t) if egress else (side_t, side_o, rel_t, rel_o)
+        Z = enc.fresh()
+        solver = z3.Solver(ctx=Z)
+        solver.set("timeout", self.timeout_ms)
+        p, x, sp, np = z3.Ints("p x sport nport", Z)
+        s_terms, s_cls = enc.side_terms("src", side_s, rel_s, solver, enc.F())
+        d_terms, d_cls = enc.side_terms("dst", side_d, rel_d, solver, s_terms.ext)
+        n4 = self.atoms.n4
+        solver.add(z3.Not(z3.And(s_terms.ext, d_terms.ext)))
+        solver.add((s_terms.atom < n4) == (d_terms.atom < n4))
+        single_d = {c.members[0]: k for k, c in enumerate(side_d.classes) if len(c.members) == 1}
+        for k, c in enumerate(side_s.classes):
+            if len(c.members) == 1 and c.members[0] in single_d:
+                solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
+        solver.add(*enc.service_constraints(p, x, sp, svc))
+        solver.add(*enc.nat_port_constraints(np))
+        own, other, own_cls = (s_terms, d_terms, s_cls) if egress else (d_terms, s_terms, d_cls)
+        by_group: dict[str, list[int]] = {}
+        for k, c in enumerate(side_o.classes):
+            for g in enc.classes[enc.class_of[c.members[0]]].groups:
+                by_group.setdefault(g, []).append(k)
+        acts = [z3.Bool(f"use{k}", Z) for k in range(len(rules))]
+        gate = z3.And(z3.Or([z3.And(a, enc.in_runs(own_cls, ranges(by_group.get(r.sg_id, []))),
+                                    enc.match(r.match, p, x), enc.peer(r.peer, other))
+                             for a, r in zip(acts, rules, strict=True)]), z3.Not(own.ext))
+        s_gate, d_gate = (gate, None) if egress else (None, gate)
+        solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc, np, s_gate=s_gate, d_gate=d_gate))
+        left = list(range(len(rules)))
+        while left:
+            on = set(left)
+            answer = solver.check(*[a if k in on else z3.Not(a) for k, a in enumerate(acts)])
+            if answer == z3.unsat:
+                return [rules[k] for k in left], None
+            if answer != z3.sat:
+                return [], str(solver.reason_unknown())
+            m = solver.model()
+            vals = [int(m.eval(t, model_completion=True).as_long())
+                    for t in (s_cls, s_terms.atom, d_cls, d_terms.atom, p, x, sp, np)]
+            s_ep, d_ep = self._pick_pair(side_s, vals[0], vals[1], side_d, vals[2], vals[3])
+            flow = Flow(s_ep, d_ep, *vals[4:])
+            me, them = (flow.src, flow.dst) if egress else (flow.dst, flow.src)
+            mine = set(self.net.enis[me.eni].groups) if me.eni is not None else set()
+            used = [k for k in left if rules[k].sg_id in mine and matches(rules[k].match, flow.proto, flow.value)
+                    and peer_matches(self.net, rules[k], them)]
+            if not used or not evaluate(self.net, flow).allowed:
+                raise InternalError(f"lint: the flow {flow.text()} that uses a rule does not replay through the "
+                                    "plain evaluator")
+            left = [k for k in left if k not in used]
+        return [], None
+
     def config_exposure(self, inv: Invariant, rule: SgRule | None = None, nacl: str | None = None,
                         entry: NaclEntry | None = None) -> Counterexample | str | None:
         """A flow of a deny/only invariant that uses an SG rule (the rule admits it in place of its side's

@@ -1,5 +1,7 @@
-"""NACL rules: shadowed entries, redundant entries, broken return paths. Each answer is a z3 proof over
-every packet (remote address, protocol, port or ICMP type/code), replayed through the plain evaluator."""
+"""NACL rules: shadowed entries, redundant entries, broken return paths. Each answer is exact over every
+packet (remote address, protocol, port or ICMP type/code): box arithmetic (boxes.py), with the same
+questions asked of z3 as the reference the tests hold it to; witnesses are replayed through the plain
+evaluator."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ..model import (
 )
 from ..model.addr import format_address, format_interval
 from ..semantics.evaluate import Endpoint, nacl_decision
+from . import boxes
 from .model import Finding
 
 STAR = (32767, 32768)  # AWS's final entries: never findings
@@ -91,28 +94,48 @@ def _place(nacl: Nacl, e: NaclEntry) -> tuple[str, str | None]:
     return (tf or e.origin), tf
 
 
-def _entries_by_decision(net: Network) -> Iterator[tuple[Nacl, _Packets, list[NaclEntry], int, bool]]:
-    """Every entry but the final `*` ones, per NACL, direction and family: (nacl, packets of the family,
-    the direction's entries, the entry's index, whether it decides some packet)."""
+def _entries_by_decision(net: Network, solver: bool = False
+                         ) -> Iterator[tuple[Nacl, int, list[NaclEntry], int, boxes.Region | None]]:
+    """Every entry but the final `*` ones, per NACL, direction and family: (nacl, family, the direction's
+    entries, the entry's index, the packets it decides, None when it decides none). With `solver`, z3
+    decides whether it decides a packet (the region is then the entry's whole region)."""
     for nacl in sorted(net.nacls.values(), key=lambda n: n.id):
         for egress in (False, True):
             for fam in (4, 6):
                 entries = _entries(nacl, egress, fam)
-                pk = _Packets(fam)
+                pk = _Packets(fam) if solver else None
                 for k, e in enumerate(entries):
                     if e.number in STAR:
                         continue
-                    s = pk.solver()
-                    s.add(pk.matches(e), *[z3.Not(pk.matches(o)) for o in entries[:k]])
-                    yield nacl, pk, entries, k, _check(s, f"whether {nacl.id} entry {e.number} decides a packet")
+                    if pk is not None:
+                        s = pk.solver()
+                        s.add(pk.matches(e), *[z3.Not(pk.matches(o)) for o in entries[:k]])
+                        decides = _check(s, f"whether {nacl.id} entry {e.number} decides a packet")
+                        yield nacl, fam, entries, k, (_region(e) if decides else None)
+                    else:
+                        left = boxes.minus_all(_region(e), (_box(o) for o in entries[:k]))
+                        yield nacl, fam, entries, k, (left or None)
 
 
-def shadowed(net: Network) -> Iterator[Finding]:
-    for nacl, pk, entries, k, decides in _entries_by_decision(net):
-        if decides:
+def _box(e: NaclEntry) -> boxes.Box:
+    return boxes.match_box(e.match, e.lo, e.hi)
+
+
+def _region(e: NaclEntry) -> boxes.Region:
+    return boxes.region_of(e.match, e.lo, e.hi, e.family)
+
+
+def _overlaps(a: NaclEntry, b: NaclEntry) -> bool:
+    """Whether some packet matches both entries (exact: box arithmetic)."""
+    return boxes.touches(_region(a), _box(b))
+
+
+def shadowed(net: Network, solver: bool = False) -> Iterator[Finding]:
+    for nacl, _fam, entries, k, decided in _entries_by_decision(net, solver):
+        if decided is not None:
             continue
         e = entries[k]
-        deciders = [o for o in entries[:k] if _overlaps(pk, o, e)]
+        deciders = [o for o in entries[:k] if _overlaps(o, e)]
         place, tf = _place(nacl, e)
         yield Finding(
             "nacl-shadowed-entry", "low", nacl.id, place,
@@ -122,29 +145,41 @@ def shadowed(net: Network) -> Iterator[Finding]:
             tuple(_ev(o) for o in deciders), tf)
 
 
-def _overlaps(pk: _Packets, a: NaclEntry, b: NaclEntry) -> bool:
-    s = pk.solver()
-    s.add(pk.matches(a), pk.matches(b))
-    return _check(s, "an overlap")
+def _removable(entries: list[NaclEntry], k: int, decided: boxes.Region) -> bool:
+    """Whether the NACL decides every packet alike without entry k: each packet k decides goes to the next
+    entry that matches it (or the final deny) and must be decided the same way there."""
+    allow = entries[k].allow
+    left = decided
+    for o in entries[k + 1:]:
+        if not left:
+            return True
+        if o.allow != allow and boxes.touches(left, _box(o)):
+            return False
+        left = boxes.minus(left, _box(o))
+    return not left or not allow
 
 
-def redundant(net: Network) -> Iterator[Finding]:
-    for nacl, pk, entries, k, decides in _entries_by_decision(net):
-        if not decides:
+def redundant(net: Network, solver: bool = False) -> Iterator[Finding]:
+    for nacl, fam, entries, k, decided in _entries_by_decision(net, solver):
+        if decided is None:
             continue  # shadowed entries are the other rule's finding
         e = entries[k]
-        s = pk.solver()
-        s.add(pk.decision(entries) != pk.decision(entries[:k] + entries[k + 1:]))
-        if _check(s, f"whether removing {nacl.id} entry {e.number} changes a decision"):
+        if solver:
+            pk = _Packets(fam)
+            s = pk.solver()
+            s.add(pk.decision(entries) != pk.decision(entries[:k] + entries[k + 1:]))
+            if _check(s, f"whether removing {nacl.id} entry {e.number} changes a decision"):
+                continue
+        elif not _removable(entries, k, decided):
             continue
-        later = [o for o in entries[k + 1:] if _overlaps(pk, o, e)]
+        later = [o for o in entries[k + 1:] if _overlaps(o, e)]
         place, tf = _place(nacl, e)
         verb = "allowed" if e.allow else "denied"
         yield Finding(
             "nacl-redundant-entry", "low", nacl.id, place,
             f"{nacl.id} entry {e.text()} can be removed: every packet it decides is {verb} the "
             "same way without it",
-            ({"proof": "unsat: no packet is decided differently without this entry"},
+            ({"proof": "no packet is decided differently without this entry"},
              *(_ev(o) for o in later)), tf)
 
 
@@ -159,7 +194,7 @@ def _reply_reps(nacl: Nacl, lo: int, hi: int) -> list[int]:
     return sorted(cuts)
 
 
-def broken_return(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]:
+def broken_return(net: Network, ephemeral: tuple[int, int], solver: bool = False) -> Iterator[Finding]:
     """Requests an allow entry decides whose replies the other direction denies for every client port."""
     lo_e, hi_e = ephemeral
     for nacl in sorted(net.nacls.values(), key=lambda n: n.id):
@@ -168,17 +203,106 @@ def broken_return(net: Network, ephemeral: tuple[int, int]) -> Iterator[Finding]
             for fam in (4, 6):
                 entries = _entries(nacl, egress, fam)
                 back = _entries(nacl, not egress, fam)
-                pk = _Packets(fam)
-                a, p = pk.a, pk.p
-                # built once per direction: replies denied for every client port; a packet that may be a reply
-                replies_denied = z3.And([z3.Not(pk.decision(back, a, p, z3.IntVal(r, pk.z))) for r in reps])
-                may_reply = z3.Or([pk.decision(back, a, p, z3.IntVal(y, pk.z)) for y in _reply_reps(nacl, 0, 65535)])
+                find: _Finder = (_SolverFinder(nacl, fam, entries, back, reps, ephemeral) if solver
+                                 else _BoxFinder(fam, back, ephemeral))
                 for k, e in enumerate(entries):
                     if not e.allow or e.number in STAR:
                         continue
-                    decided = z3.And(pk.matches(e), *[z3.Not(pk.matches(o)) for o in entries[:k]])
-                    yield from _broken_for(net, nacl, e, egress, fam, pk, decided, back, reps, ephemeral,
-                                           replies_denied, may_reply)
+                    decided = boxes.minus_all(_region(e), (_box(o) for o in entries[:k]))
+                    for name, proto in _families(e, fam):
+                        got = find.request(k, decided, proto)
+                        if got is not None:
+                            yield _broken_finding(nacl, e, egress, fam, name, got, reps, ephemeral)
+
+
+class _Finder:
+    def request(self, k: int, decided: boxes.Region, proto: int | None) -> tuple[int, int, int] | None:
+        """A request of the protocol family (None: every other protocol) that entry k decides and whose
+        replies are denied (as contract 7 counts them), or None when there is none."""
+        raise NotImplementedError
+
+
+class _BoxFinder(_Finder):
+    """Exact by box arithmetic: the other direction's allowed packets, projected to the remote address."""
+
+    def __init__(self, fam: int, back: list[NaclEntry], ephemeral: tuple[int, int]):
+        self.fam, self.ephemeral = fam, ephemeral
+        self.allowed: boxes.Region = []  # the packets the other direction allows
+        for j, o in enumerate(back):
+            if o.allow:
+                self.allowed += boxes.minus_all(_region(o), (_box(b) for b in back[:j]))
+
+    def _allowing(self, proto: int, xlo: int, xhi: int) -> list[tuple[int, int]]:
+        """Remote addresses for which the other direction allows some packet of proto with a value in
+        [xlo, xhi]."""
+        t = boxes.top(self.fam)
+        return boxes.addresses(boxes.intersect_all(self.allowed, [(0, t, proto, proto, xlo, xhi)]))
+
+    def request(self, k: int, decided: boxes.Region, proto: int | None) -> tuple[int, int, int] | None:
+        t = boxes.top(self.fam)
+        want: list[boxes.Box] = []
+        if proto in (TCP, UDP):
+            lo, hi = self.ephemeral
+            denied = boxes.complement(self._allowing(proto, lo, hi), self.fam)  # no client port returns
+            # a packet to a client port of a remote the other direction admits some packet from may be a
+            # reply itself: only the rest are requests whose replies are denied
+            no_reply = boxes.complement(self._allowing(proto, 0, SERVICE_MAX), self.fam)
+            for a, b in denied:
+                if lo > 0:
+                    want.append((a, b, proto, proto, 0, lo - 1))
+                if hi < SERVICE_MAX:
+                    want.append((a, b, proto, proto, hi + 1, SERVICE_MAX))
+            for a, b in _meet_intervals(denied, no_reply):
+                want.append((a, b, proto, proto, lo, hi))
+        elif proto in (ICMP, ICMPV6):
+            for req, rep in ECHO[proto].items():
+                for a, b in boxes.complement(self._allowing(proto, rep * 256, rep * 256), self.fam):
+                    want.append((a, b, proto, proto, req * 256, req * 256 + 255))
+        else:
+            others = [(0, t, plo, phi, 0, 0) for plo, phi in ((0, 0), (2, 5), (7, 16), (18, 57), (59, 255))]
+            left = boxes.minus_all(boxes.intersect_all(decided, others), self.allowed)
+            return boxes.point(left) if left else None
+        found = boxes.intersect_all(decided, want)
+        return boxes.point(found) if found else None
+
+
+def _meet_intervals(xs: list[tuple[int, int]], ys: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [(max(a, c), min(b, d)) for a, b in xs for c, d in ys if max(a, c) <= min(b, d)]
+
+
+class _SolverFinder(_Finder):
+    """The same question asked of z3 (the reference the box arithmetic is tested against)."""
+
+    def __init__(self, nacl: Nacl, fam: int, entries: list[NaclEntry], back: list[NaclEntry], reps: list[int],
+                 ephemeral: tuple[int, int]):
+        self.nacl, self.entries, self.back, self.ephemeral = nacl, entries, back, ephemeral
+        pk = self.pk = _Packets(fam)
+        a, p = pk.a, pk.p
+        # built once per direction: replies denied for every client port; a packet that may be a reply
+        self.replies_denied = z3.And([z3.Not(pk.decision(back, a, p, z3.IntVal(r, pk.z))) for r in reps])
+        self.may_reply = z3.Or([pk.decision(back, a, p, z3.IntVal(y, pk.z)) for y in _reply_reps(nacl, 0, 65535)])
+
+    def request(self, k: int, decided: boxes.Region, proto: int | None) -> tuple[int, int, int] | None:
+        pk, back, ephemeral = self.pk, self.back, self.ephemeral
+        a, p, x = pk.a, pk.p, pk.x
+        s = pk.solver()
+        s.add(pk.matches(self.entries[k]), *[z3.Not(pk.matches(o)) for o in self.entries[:k]])
+        if proto in (TCP, UDP):
+            s.add(p == proto, self.replies_denied)
+            s.add(z3.Not(z3.And(x >= ephemeral[0], x <= ephemeral[1], self.may_reply)))
+        elif proto in (ICMP, ICMPV6):
+            table = ECHO[proto]
+            s.add(p == proto)
+            s.add(z3.Or([z3.And(x >= t * 256, x <= t * 256 + 255,
+                                z3.Not(pk.decision(back, a, p, z3.IntVal(r * 256, pk.z)))) for t, r in table.items()]))
+        else:
+            s.add(p != TCP, p != UDP, p != ICMP, p != ICMPV6)
+            s.add(z3.Not(pk.decision(back, a, p, z3.IntVal(0, pk.z))))
+        if not _check(s, f"whether replies to {self.nacl.id} entry {self.entries[k].number} return"):
+            return None
+        m = s.model()
+        ra, rp, rx = (m.eval(v, model_completion=True).as_long() for v in (a, p, x))
+        return ra, rp, rx
 
 
 def _families(e: NaclEntry, fam: int) -> list[tuple[str, int | None]]:
@@ -193,63 +317,43 @@ def _families(e: NaclEntry, fam: int) -> list[tuple[str, int | None]]:
     return out
 
 
-def _broken_for(net: Network, nacl: Nacl, e: NaclEntry, egress: bool, fam: int, pk: _Packets, decided: Any,
-                back: list[NaclEntry], reps: list[int], ephemeral: tuple[int, int], replies_denied: Any,
-                may_reply: Any) -> Iterator[Finding]:
-    a, p, x = pk.a, pk.p, pk.x
-    for name, proto in _families(e, fam):
-        s = pk.solver()
-        s.add(decided)
-        if proto in (TCP, UDP):
-            s.add(p == proto, replies_denied)
-            # a packet to a client port of a remote that the other direction admits requests from may be a
-            # reply to such a request: only what cannot be a reply is a request whose reply is denied
-            s.add(z3.Not(z3.And(x >= ephemeral[0], x <= ephemeral[1], may_reply)))
-        elif proto in (ICMP, ICMPV6):
-            table = ECHO[proto]
-            s.add(p == proto)
-            s.add(z3.Or([z3.And(x >= t * 256, x <= t * 256 + 255,
-                                z3.Not(pk.decision(back, a, p, z3.IntVal(r * 256, pk.z)))) for t, r in table.items()]))
-        else:
-            s.add(p != TCP, p != UDP, p != ICMP, p != ICMPV6)
-            s.add(z3.Not(pk.decision(back, a, p, z3.IntVal(0, pk.z))))
-        if not _check(s, f"whether replies to {nacl.id} entry {e.number} return"):
-            continue
-        m = s.model()
-        ra, rp, rx = (m.eval(v, model_completion=True).as_long() for v in (a, p, x))
-        remote = Endpoint(None, fam, ra)
-        if nacl_decision(nacl, egress, remote, rp, rx) is not e:
-            raise InternalError(f"lint: {nacl.id} entry {e.number}: the witness is not decided by the entry")
-        if rp in PORTED:
-            reply_values = reps
-        elif rp in ECHO:
-            reply_values = [ECHO[rp][rx // 256] * 256]
-        else:
-            reply_values = [0]
-        deciders: dict[int | None, NaclEntry | None] = {}
-        for r in reply_values:
-            d = nacl_decision(nacl, not egress, remote, rp, r)
-            if d is not None and d.allow:
-                raise InternalError(f"lint: {nacl.id}: the reply on {r} is admitted by entry {d.number}")
-            deciders[d.number if d else None] = d
-        direction = "outbound" if egress else "inbound"
-        back_dir = "inbound" if egress else "outbound"
-        who = format_address(fam, ra)
-        if rp in PORTED:
-            what = (f"{name} requests {direction} to port {rx} ({'to' if egress else 'from'} {who}) are allowed by "
-                    f"entry {e.number}, but their replies {back_dir} to every client port "
-                    f"{ephemeral[0]}-{ephemeral[1]} are denied")
-        elif rp in ECHO:
-            t = rx // 256
-            what = (f"{name} echo requests (type {t}) {direction} ({'to' if egress else 'from'} {who}) are allowed by "
-                    f"entry {e.number}, but their echo replies (type {ECHO[rp][t]}) {back_dir} are denied")
-        else:
-            what = (f"protocol {rp} {direction} ({'to' if egress else 'from'} {who}) is allowed by entry {e.number}, "
-                    f"but the same protocol {back_dir} is denied")
-        place, tf = _place(nacl, e)
-        evidence: list[dict[str, Any]] = [{"request": _ev(e), "witness": {"remote": who, "protocol": rp,
-                                                    "port" if rp in PORTED else "value": rx}}]
-        for _num, d in sorted(deciders.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
-            evidence.append({"reply": _ev(d) if d else {"entry": None, "text": "no entry matches (final * deny)"}})
-        evidence.append({"remote_block": format_interval(fam, e.lo, e.hi)})
-        yield Finding("nacl-broken-return", "high", nacl.id, place, f"{nacl.id}: {what}", tuple(evidence), tf)
+def _broken_finding(nacl: Nacl, e: NaclEntry, egress: bool, fam: int, name: str, witness: tuple[int, int, int],
+                    reps: list[int], ephemeral: tuple[int, int]) -> Finding:
+    """The finding of one request (replayed with the plain evaluator) whose replies are denied."""
+    ra, rp, rx = witness
+    remote = Endpoint(None, fam, ra)
+    if nacl_decision(nacl, egress, remote, rp, rx) is not e:
+        raise InternalError(f"lint: {nacl.id} entry {e.number}: the witness is not decided by the entry")
+    if rp in PORTED:
+        reply_values = reps
+    elif rp in ECHO:
+        reply_values = [ECHO[rp][rx // 256] * 256]
+    else:
+        reply_values = [0]
+    deciders: dict[int | None, NaclEntry | None] = {}
+    for r in reply_values:
+        d = nacl_decision(nacl, not egress, remote, rp, r)
+        if d is not None and d.allow:
+            raise InternalError(f"lint: {nacl.id}: the reply on {r} is admitted by entry {d.number}")
+        deciders[d.number if d else None] = d
+    direction = "outbound" if egress else "inbound"
+    back_dir = "inbound" if egress else "outbound"
+    who = format_address(fam, ra)
+    if rp in PORTED:
+        what = (f"{name} requests {direction} to port {rx} ({'to' if egress else 'from'} {who}) are allowed by "
+                f"entry {e.number}, but their replies {back_dir} to every client port "
+                f"{ephemeral[0]}-{ephemeral[1]} are denied")
+    elif rp in ECHO:
+        t = rx // 256
+        what = (f"{name} echo requests (type {t}) {direction} ({'to' if egress else 'from'} {who}) are allowed by "
+                f"entry {e.number}, but their echo replies (type {ECHO[rp][t]}) {back_dir} are denied")
+    else:
+        what = (f"protocol {rp} {direction} ({'to' if egress else 'from'} {who}) is allowed by entry {e.number}, "
+                f"but the same protocol {back_dir} is denied")
+    place, tf = _place(nacl, e)
+    evidence: list[dict[str, Any]] = [{"request": _ev(e), "witness": {"remote": who, "protocol": rp,
+                                                "port" if rp in PORTED else "value": rx}}]
+    for _num, d in sorted(deciders.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        evidence.append({"reply": _ev(d) if d else {"entry": None, "text": "no entry matches (final * deny)"}})
+    evidence.append({"remote_block": format_interval(fam, e.lo, e.hi)})
+    return Finding("nacl-broken-return", "high", nacl.id, place, f"{nacl.id}: {what}", tuple(evidence), tf)

@@ -9,6 +9,7 @@ from typing import Any
 import z3
 
 from ..model import Network, SecurityGroup, SgRule
+from . import boxes
 from .model import Finding
 from .nacl import _check, _Packets
 
@@ -54,7 +55,7 @@ def _in_blocks(pk: _Packets, blocks: list[tuple[int, int, int]]) -> Any:
     return z3.Or(parts) if parts else z3.BoolVal(False, pk.z)
 
 
-def redundant(net: Network) -> Iterator[Finding]:
+def redundant(net: Network, solver: bool = False) -> Iterator[Finding]:
     """An SG rule whose every flow other rules of the same group (and direction) already admit.
 
     Coverage is taken only where it is exact for every endpoint at an address: address rules cover
@@ -67,7 +68,7 @@ def redundant(net: Network) -> Iterator[Finding]:
             rules = list(sg.egress if egress else sg.ingress)
             for k, r in enumerate(rules):
                 others = [o for j, o in enumerate(rules) if j != k and not (o.content() == r.content() and j > k)]
-                covering = _covering(net, r, others, members)
+                covering = _covering(net, r, others, members, solver)
                 if covering is None:
                     continue
                 place, tf = _place(sg, r)
@@ -93,7 +94,8 @@ def _may_overlap(net: Network, r: SgRule, o: SgRule) -> bool:
     return True
 
 
-def _covering(net: Network, r: SgRule, others: list[SgRule], members: dict[str, list[int]]) -> list[SgRule] | None:
+def _covering(net: Network, r: SgRule, others: list[SgRule], members: dict[str, list[int]], solver: bool = False
+              ) -> list[SgRule] | None:
     """The other rules that together cover r, or None when some flow of r is admitted by r alone."""
     others = [o for o in others if _may_overlap(net, r, o)]
     if not others:
@@ -112,6 +114,34 @@ def _covering(net: Network, r: SgRule, others: list[SgRule], members: dict[str, 
             (set(gs), blocks) for gs, blocks in sorted(by_groups.items())]
     else:
         cases = [(None, _address_blocks(net, r))]
+    if solver:
+        return _covering_z3(net, r, others, cases)
+    used: list[SgRule] = []
+    for fam in (4, 6):
+        for groups, blocks in cases:
+            mine = [(lo, hi) for f, lo, hi in blocks if f == fam]
+            if not mine:
+                continue
+            region = boxes.intersect_all(boxes.space(fam), [boxes.match_box(r.match, lo, hi) for lo, hi in mine])
+            cover: list[tuple[SgRule, list[boxes.Box]]] = []
+            for o in others:
+                if o.peer.kind == "sg":
+                    applies = groups is not None and o.peer.ref in groups and o.peer.ref not in net.unknown_groups
+                    ivs = [(0, boxes.top(fam))] if applies else []
+                else:
+                    ivs = [(lo, hi) for f, lo, hi in _address_blocks(net, o) if f == fam]
+                cover.append((o, [boxes.match_box(o.match, lo, hi) for lo, hi in ivs]))
+            if boxes.minus_all(region, (b for _, bs in cover for b in bs)):
+                return None
+            for o, bs in cover:
+                if o not in used and any(boxes.touches(region, b) for b in bs):
+                    used.append(o)
+    return used
+
+
+def _covering_z3(net: Network, r: SgRule, others: list[SgRule],
+                 cases: list[tuple[set[str] | None, list[tuple[int, int, int]]]]) -> list[SgRule] | None:
+    """The same question asked of z3 (the reference the box arithmetic is tested against)."""
     used: list[SgRule] = []
     for fam in (4, 6):
         pk = _Packets(fam)
