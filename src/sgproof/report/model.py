@@ -214,6 +214,7 @@ class Result:
     control: str | None = None  # a pack invariant's control, e.g. "FSBP EC2.19"
     config_findings: tuple[Any, ...] | None = None  # report.findings.ConfigFinding items (pack invariants)
     exceptions: tuple[dict[str, Any], ...] = ()  # contract 8: {reason, until, matched, expired} per except item
+    explanation: dict[str, Any] | None = None  # verify --explain (contract 9): rests_on, or why it is missing
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -246,6 +247,8 @@ class Result:
             out["control"] = self.control
         if self.config_findings is not None:
             out["config_findings"] = [f.as_json() for f in self.config_findings]
+        if self.explanation is not None:
+            out.update(self.explanation)
         return out
 
     def group_numbers(self) -> list[int]:
