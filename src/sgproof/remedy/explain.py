@@ -32,6 +32,7 @@ from ..model import ANY_PROTO, Match, Network
 from ..model.addr import V4_MAX, V6_MAX
 from ..report.model import Result
 from ..spec import Invariant, ServiceSet, describe
+from ..spec.select import EndpointSet
 from .parts import CLOSE, OPEN, Part, Parts, order_key
 
 MAX_LISTED = 4  # peers, entries, routes or ENIs named in one `why` line
@@ -75,37 +76,93 @@ class Explainer:
         """The invariant checked on the network with `parts` opened or closed."""
         return self._checker_for(self.parts.network(parts, mode)).check(inv)
 
+    def refuted_with(self, inv: Invariant, parts: frozenset[Part], mode: str, part: Part) -> Result | None:
+        """A refutation of the invariant on the network with `parts` opened or closed, looked for only among
+        the endpoints that `part` (one of `parts`) touches when it is a group's rule set: the ENIs that carry
+        the group on that side. A flow (or a failing pair) among some of the invariant's endpoints refutes
+        it for all of them, so a refutation found here is one of the whole invariant; None when none is
+        found here (the caller then checks the whole invariant)."""
+        if part.kind not in ("sg-ingress", "sg-egress"):
+            return None
+        c = self._checker_for(self.parts.network(parts, mode))
+        start = time.perf_counter()
+        sels = c._selections(inv)
+        if isinstance(sels, str):
+            return None
+        src, dst = sels
+        if inv.kind == "only":
+            src = c.selection.evaluate_not(src)
+        net = c.net
+
+        def carriers(side: EndpointSet) -> EndpointSet:
+            return EndpointSet(frozenset(i for i in side.enis if part.id in net.enis[i].groups), ((), ()))
+
+        if part.kind == "sg-egress":
+            src = carriers(src)
+        else:
+            dst = carriers(dst)
+        if not src.enis and not dst.enis:
+            return None
+        got = c._reach(inv, start, src, dst) if inv.kind == "reach" else c._exists(inv, start, src, dst)
+        return got if got.status == "refuted" else None
+
     # ---- candidates -----------------------------------------------------------------------------
-    def candidates(self, inv: Invariant) -> list[Part]:
-        """Parts that can touch a flow between the invariant's two sides (a superset of what matters)."""
+    def candidates(self, inv: Invariant) -> tuple[list[Part], list[Part]]:
+        """Parts that can touch a flow between the invariant's two sides (a superset of what matters), as
+        (the destination side's, the source side's and the paths' between them)."""
         checker = self.checker
-        net = checker.net
         sel = checker.selection
         src = sel.evaluate(inv.src)
         dst = sel.evaluate(inv.dst)
         if inv.kind == "only":
             src = sel.evaluate_not(src)
+        d_parts, d_subnets = self._side(dst.enis, "sg-ingress", inv.services)
+        s_parts, s_subnets = self._side(src.enis, "sg-egress", inv.services)
+        d_parts |= self._places(d_subnets)
+        s_parts |= self._places(s_subnets | self._path_subnets(s_subnets | d_subnets))
+        return sorted(d_parts, key=order_key), sorted(s_parts - d_parts, key=order_key)
+
+    def _side(self, enis: frozenset[int], kind: str, svc: ServiceSet) -> tuple[set[Part], set[str]]:
+        """The groups' rule sets of one side, the memberships their rules (on the invariant's services)
+        reference, and the side's subnets."""
+        net = self.checker.net
         out: set[Part] = set()
         subnets: set[str] = set()
-        for side, kind in ((src, "sg-egress"), (dst, "sg-ingress")):
-            for i in side.enis:
-                e = net.enis[i]
-                subnets.add(e.subnet_id)
-                out.update(Part(kind, g) for g in e.groups if g in net.sgs)
-        for p in list(out):
-            sg = net.sgs[p.id]
-            for rule in sg.egress if p.kind == "sg-egress" else sg.ingress:
-                if rule.peer.kind == "sg" and rule.peer.ref in net.sgs:
+        groups: set[str] = set()
+        for i in enis:
+            e = net.enis[i]
+            subnets.add(e.subnet_id)
+            groups.update(e.groups)
+        for g in groups:
+            sg = net.sgs.get(g)
+            if sg is None:
+                continue
+            out.add(Part(kind, g))
+            for rule in sg.egress if kind == "sg-egress" else sg.ingress:
+                if rule.peer.kind == "sg" and rule.peer.ref in net.sgs and _overlaps(rule.match, svc):
                     out.add(Part("membership", rule.peer.ref))
+        return out, subnets
+
+    def _path_subnets(self, subnets: set[str]) -> set[str]:
+        """With routing: the NAT gateway and transit gateway attachment subnets a path may cross."""
+        net = self.checker.net
+        rt = net.routing
+        if rt is None:
+            return set()
+        vpcs = {net.subnets[s].vpc_id for s in subnets}
+        out = {n.subnet_id for n in rt.nats.values() if n.vpc_id in vpcs and n.subnet_id in net.subnets}
+        for att in rt.tgw_attachments.values():
+            out |= {s for s in att.subnet_ids or () if s in net.subnets}
+        return out
+
+    def _places(self, subnets: set[str]) -> set[Part]:
+        """The ACLs and route tables of the subnets."""
+        net = self.checker.net
+        out = {Part("nacl", net.subnets[s].nacl_id) for s in subnets if net.subnets[s].nacl_id in net.nacls}
         rt = net.routing
         if rt is not None:
-            vpcs = {net.subnets[s].vpc_id for s in subnets}
-            subnets |= {n.subnet_id for n in rt.nats.values() if n.vpc_id in vpcs and n.subnet_id in net.subnets}
-            for att in rt.tgw_attachments.values():
-                subnets |= {s for s in att.subnet_ids or () if s in net.subnets}
-            out.update(Part("route-table", rt.subnet_table[s]) for s in subnets if s in rt.subnet_table)
-        out.update(Part("nacl", net.subnets[s].nacl_id) for s in subnets if net.subnets[s].nacl_id in net.nacls)
-        return sorted(out, key=order_key)
+            out |= {Part("route-table", rt.subnet_table[s]) for s in subnets if s in rt.subnet_table}
+        return out
 
     # ---- the explanation ------------------------------------------------------------------------
     def explain(self, inv: Invariant, result: Result) -> Result:
@@ -125,23 +182,43 @@ class Explainer:
         deadline = time.perf_counter() + self.checker.timeout_ms / 1000
         seen: dict[frozenset[Part], Result] = {}
 
-        def holds(kept: frozenset[Part]) -> bool:
-            """The invariant holds with every part outside `kept` opened (closed for reach)."""
+        def in_time() -> None:
+            if time.perf_counter() > deadline:
+                raise _Undecided(f"the explanation was not computed within the solver's time "
+                                 f"({self.checker.timeout_ms / 1000:g} s); no guess is made")
+
+        def holds(kept: frozenset[Part], without: Part | None = None) -> bool:
+            """The invariant holds with every part outside `kept` opened (closed for reach). `without`: the
+            part just taken out of `kept`, whose own endpoints are searched for a refutation first."""
             got = seen.get(kept)
+            if got is None and without is not None:
+                in_time()
+                found = self.refuted_with(inv, everything - kept, mode, without)
+                if found is not None:
+                    got = seen[kept] = found
             if got is None:
-                if time.perf_counter() > deadline:
-                    raise _Undecided(f"the explanation was not computed within the solver's time "
-                                     f"({self.checker.timeout_ms / 1000:g} s); no guess is made")
+                in_time()
                 got = seen[kept] = self.check_with(inv, everything - kept, mode)
                 if got.status == "error":
                     raise _Undecided(f"a re-check could not be decided ({got.error}); no explanation is given")
             return got.status == "proven"
 
-        cands = self.candidates(inv)
-        if not holds(frozenset(cands)):
+        near, far = self.candidates(inv)
+        if mode == OPEN and holds(frozenset(near)):
+            cands = near  # a deny/only proof mostly rests on the destination's side: try it alone first
+        elif holds(frozenset(near + far)):
+            cands = near + far
+        else:
             cands = sorted(everything, key=order_key)  # a part outside the candidates mattered
         if holds(frozenset()):
             kept: list[Part] = []
+        elif mode == CLOSE:
+            # a reach proof rests on most of its candidates (every source's egress, every destination's
+            # ingress): one deletion step per candidate, each refutation looked for among the part's own ENIs
+            kept = list(cands)
+            for p in cands:
+                if holds(frozenset(kept) - {p}, p):
+                    kept.remove(p)
         else:
             kept = self._quickxplain(holds, [], [], cands)
         # every part of the set must matter: opening it as well refutes (monotonicity says so; check it)
@@ -149,7 +226,7 @@ class Explainer:
         while changed:
             changed = False
             for p in list(kept):
-                if holds(frozenset(kept) - {p}):
+                if holds(frozenset(kept) - {p}, p):
                     kept.remove(p)
                     changed = True
         kept.sort(key=order_key)
