@@ -57,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         if r["status"] != "proven":
             continue
         if r.get("rests_on") is None:
-            print(f"  {r['id']} ({r['kind']}): {r.get('rests_on_error', 'no explanation')}")
+            print(f"  {r['id']} ({r['kind']}): {r.get('rests_on_error', 'no explanation')} "
+                  f"({r['rests_on_seconds']:.1f} s)")
         else:
-            print(f"  {r['id']} ({r['kind']}): rests on {len(r['rests_on'])} part(s), {r['rests_on_checks']} checks")
+            print(f"  {r['id']} ({r['kind']}): rests on {len(r['rests_on'])} part(s), {r['rests_on_checks']} checks, "
+                  f"{r['rests_on_seconds']:.1f} s (the check itself {r['seconds']:.2f} s)")
     return 0
 
 
