@@ -24,7 +24,7 @@ from . import builders as b
 from . import netgen, oracle
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = int(os.environ.get("SGPROOF_EXPLAIN_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("SGPROOF_EXPLAIN_EXAMPLES", "40"))
 
 
 def _explained(example: str) -> dict[str, dict]:

@@ -8,8 +8,10 @@ outside K opened" is monotone in K and a minimal K is found by QuickXplain-style
 1. candidates: the parts that can touch a flow between the invariant's two sides (the groups on the
    selected ENIs, their subnets' ACLs and route tables, the NAT gateway and transit gateway attachment
    subnets on their paths, the groups those rules reference); every other part is opened at once and the
-   invariant re-checked (when it no longer holds, every part is a candidate);
-2. QuickXplain over the candidates, each step a re-check;
+   invariant re-checked (when it no longer holds, every part is a candidate); deny/only try the
+   destination side's parts alone first;
+2. deny/only: QuickXplain over the candidates; reach (whose sets hold most candidates): one deletion step
+   per candidate; each step a re-check;
 3. a final re-check per part of K: with it opened as well, the invariant is refuted (its witness is
    kept as the part's example).
 
@@ -43,13 +45,11 @@ class _Undecided(Exception):
 
 
 class Explainer:
-    """Explains the proven invariants of one network and spec; `fresh` builds a new Checker per re-check
-    (the unshared reference, for tests)."""
+    """Explains the proven invariants of one network and spec."""
 
-    def __init__(self, checker: Checker, fresh: bool = False):
+    def __init__(self, checker: Checker):
         self.checker = checker
         self.parts = Parts(checker.net)
-        self.fresh = fresh
         self._routes: dict[tuple[frozenset[str], frozenset[str]], RouteOutcomes | None] = {}
         if checker.net.routing is not None:
             self._routes[(checker.net.routing.open_tables, checker.net.routing.closed_tables)] = checker.enc.routes
@@ -57,8 +57,6 @@ class Explainer:
     # ---- the re-check ---------------------------------------------------------------------------
     def _checker_for(self, net: Network) -> Checker:
         base = self.checker
-        if self.fresh:
-            return Checker(net, base.spec, base.timeout_ms, base.optimise)
         c = copy.copy(base)
         c.net = net
         c.enc = Encoder(net, base.atoms, base.enc.classes, base.enc.class_of, base.spec.ephemeral,
