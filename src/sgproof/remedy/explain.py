@@ -324,8 +324,3 @@ def _listed(items: dict[str, None], sep: str = ", ") -> str:
     head = sep.join(names[:MAX_LISTED])
     return head + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
 
-
-def add_explanations(results: list[Result], checker: Checker) -> list[Result]:
-    """Every proven result of the spec with its `rests_on` (in spec order)."""
-    ex = Explainer(checker)
-    return [ex.explain(inv, r) for inv, r in zip(checker.spec.invariants, results, strict=True)]
