@@ -205,10 +205,11 @@ def main() -> None:
               help="exit 1 only for a refuted invariant of at least this severity (default: low)")
 @click.option("--fix", "fix", is_flag=True,
               help="give each refuted invariant the smallest verified repair (contract 9)")
+@click.option("--explain", is_flag=True, help="with each proof, the minimal set of controls it rests on")
 def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regions: tuple[str, ...],
            terraform: str | None, fmt: str | None, output: str | None, jobs: int | None, quiet: bool,
            all_violations: bool, max_violations: int | None, only: tuple[str, ...], fail_on: str,
-           fix: bool) -> None:
+           fix: bool, explain: bool) -> None:
     """Check every invariant of SPEC: exit 0 all proven, 1 some refuted, 2 bad input."""
     import dataclasses
     import time
@@ -238,7 +239,7 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
             bar.phase(f"preparing {len(net.enis)} ENIs")
             checker = Checker(net, parsed)
             bar.phase(f"checking {len(parsed.invariants)} invariants over {len(net.enis)} ENIs")
-            report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step, checker, fix=fix)
+            report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step, checker, fix=fix, explain=explain)
             if all_violations:
                 from .explain.enumerate import add_all_violations
 

@@ -15,17 +15,21 @@ import z3
 from . import __version__
 from .encode.check import Checker
 from .model import Network
+from .remedy.explain import Explainer
 from .report.model import Assumptions, Report, Result
 from .semantics.routing import routing_warnings
 from .sources import SourceInfo
 from .spec import Spec
 
 _CHECKER: Checker | None = None
+_EXPLAINER: Explainer | None = None  # with --explain: adds rests_on to each proven result
 
 
 def _work(index: int) -> Result:
     assert _CHECKER is not None
-    return _CHECKER.check(_CHECKER.spec.invariants[index])
+    inv = _CHECKER.spec.invariants[index]
+    result = _CHECKER.check(inv)
+    return _EXPLAINER.explain(inv, result) if _EXPLAINER is not None else result
 
 
 def default_jobs() -> int:
@@ -34,18 +38,19 @@ def default_jobs() -> int:
 
 def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
            progress: Callable[[int, int, str], None] | None = None, checker: Checker | None = None,
-           fix: bool = False) -> Report:
+           fix: bool = False, explain: bool = False) -> Report:
     """Check every invariant of a spec; results come back in spec order whatever the job count.
     A checker already prepared for this network and spec is reused. With `fix`, every refuted invariant
-    gets a verified repair (contract 9)."""
-    global _CHECKER
+    gets a verified repair; with `explain`, each proven result carries what it rests on (contract 9)."""
+    global _CHECKER, _EXPLAINER
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     checker = checker or Checker(net, spec)
+    explainer = Explainer(checker) if explain else None
     total = len(spec.invariants)
     results: list[Result] = []
     if jobs > 1 and total > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _CHECKER = checker
+        _CHECKER, _EXPLAINER = checker, explainer
         checker.warm()  # evaluate every selector here, once, rather than in every worker
         # Workers share the parent's pages until they write them: move everything alive now out of the
         # collector's reach so that its passes do not copy the network into every worker.
@@ -60,10 +65,11 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
                         progress(n, total, res.id)
         finally:
             gc.unfreeze()
-            _CHECKER = None
+            _CHECKER = _EXPLAINER = None
     else:
         for n, inv in enumerate(spec.invariants, 1):
-            results.append(checker.check(inv))
+            result = checker.check(inv)
+            results.append(explainer.explain(inv, result) if explainer is not None else result)
             if progress:
                 progress(n, total, inv.id)
     # the engine knows nothing of severities: each result takes its invariant's

@@ -152,3 +152,7 @@ class Routing:
     tgw_attachments: dict[str, TgwAttachment]
     tgw_tables: dict[str, TgwRouteTable] | None  # None: TransitGatewayRouteTables not in the snapshot
     tgw_vpc_attachments: bool  # TransitGatewayVpcAttachments in the snapshot (attachment subnets known)
+    # contract 9 (`verify --explain`): tables made to carry every flow both ways, as when routing is open,
+    # or to carry nothing; never set by a source, only by remedy.parts
+    open_tables: frozenset[str] = frozenset()
+    closed_tables: frozenset[str] = frozenset()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Counterexample
+from .rests import rests_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,4 +54,4 @@ def finding_lines(r: Any) -> list[str]:
         exposed = sum(1 for f in found if f.exposed)
         out.append(f"config findings (the control's literal check): {len(found)} flagged, {exposed} exposed")
         out += [f"- {f.text()}" for f in found]
-    return out
+    return out + rests_lines(r)

@@ -215,6 +215,7 @@ class Result:
     config_findings: tuple[Any, ...] | None = None  # report.findings.ConfigFinding items (pack invariants)
     exceptions: tuple[dict[str, Any], ...] = ()  # contract 8: {reason, until, matched, expired} per except item
     repair: Any = None  # verify --fix (contract 9): a remedy.fix.Repair on a refuted invariant
+    explanation: dict[str, Any] | None = None  # verify --explain (contract 9): rests_on, or why it is missing
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -249,6 +250,8 @@ class Result:
             out["config_findings"] = [f.as_json() for f in self.config_findings]
         if self.repair is not None:
             out["repair"] = self.repair.as_json()
+        if self.explanation is not None:
+            out.update(self.explanation)
         return out
 
     def group_numbers(self) -> list[int]:

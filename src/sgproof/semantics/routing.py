@@ -109,6 +109,15 @@ class Router:
             got = self._won[key] = lookup(table.routes, family, address)
         return got
 
+    def _forced(self, table: RouteTable) -> Decision | None:
+        """The decision of a table opened (carries every flow, as when routing is open) or closed (carries
+        nothing) by `verify --explain` (contract 9); None for a table that routes as it stands."""
+        if table.id in self.rt.open_tables:
+            return Decision(table.id, None, "allow", f"{table.id} is opened: it carries every flow")
+        if table.id in self.rt.closed_tables:
+            return Decision(table.id, None, "deny", f"{table.id} is closed: it carries nothing")
+        return None
+
     # ---- the first hop: a table's route towards an address --------------------------------------
     def towards(self, table: RouteTable, src_vpc: str, family: int, address: int, dst_vpc: str | None,
                 src_mapped: bool, src_zone: str | None, dst_zone: str | None
@@ -117,6 +126,9 @@ class Router:
         to an external address (dst_vpc None). src_mapped: the sending private IPv4 has its own public
         or Elastic IPv4 (an internet gateway maps them one to one)."""
         addr = format_address(family, address)
+        forced = self._forced(table)
+        if forced is not None:
+            return forced, None, None
         route, tie = self.lookup(table, family, address)
         if route is None:
             return Decision(table.id, None, "no-match", f"no route in {table.id} to {addr}"), None, None
@@ -275,7 +287,10 @@ class Router:
         tn = self.rt.tables[self.rt.subnet_table[nat.subnet_id]]
         nroute, tie = self.lookup(tn, family, address)
         ntext = nroute.text() if nroute else None
-        if nroute is None:
+        forced = self._forced(tn)
+        if forced is not None:
+            step = Decision(nat.id, None, forced.verdict, forced.reason)
+        elif nroute is None:
             step = Decision(nat.id, None, "no-match", f"no route in {tn.id} (the NAT's subnet) to "
                                                       f"{format_address(family, address)}")
         elif tie:
@@ -296,6 +311,9 @@ class Router:
     def inbound(self, table: RouteTable, vpc_id: str, family: int, address: int, at_public: bool) -> Decision:
         """The destination's table's route for the external source E decides whether E can arrive at the
         ENI (and be answered); at_public: E aims at the ENI's public or Elastic IPv4."""
+        forced = self._forced(table)
+        if forced is not None:
+            return forced
         route, tie = self.lookup(table, family, address)
         if route is None:
             return Decision(table.id, None, "no-match", f"no route in {table.id} back to "
