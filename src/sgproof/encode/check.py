@@ -20,7 +20,7 @@ from ..spec import Invariant, ServiceSet, Spec, describe
 from ..spec.parse import Exemption
 from ..spec.select import EndpointSet, Selection
 from .prepare import SPECIAL_RANGES, build_atoms, build_classes, ranges
-from .query import Encoder, Side, SideClass, referenced_groups
+from .query import Encoder, Side, SideClass
 
 ICMP_ECHO = {ICMP: 8 * 256, ICMPV6: 128 * 256}  # echo request, code 0
 
@@ -164,10 +164,8 @@ class Checker:
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
         if self.optimise:
-            d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
-            base_s, ext_s = enc.filter_side(base_s, ext_s, d_behs, bool(ext_d))
-            s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
-            base_d, ext_d = enc.filter_side(base_d, ext_d, s_behs, bool(ext_s))
+            base_s, ext_s = enc.filter_side(base_s, ext_s, base_d, False, svc, bool(ext_d))
+            base_d, ext_d = enc.filter_side(base_d, ext_d, base_s, True, svc, bool(ext_s))
         side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d, bool(exemptions))
         if self.optimise:
             # a class whose rules admit nothing from the other side cannot take part in a flow
@@ -273,12 +271,10 @@ class Checker:
         seen_by_dst = enc.reachable(base_s, ext_s, with_public=False)
         merge = self.optimise
         if not merge:
-            seen_by_src = replace(seen_by_src, everything=True)
-            seen_by_dst = replace(seen_by_dst, everything=True)
-        proj_s = enc.project(base_s, True, svc, set(), False, seen_by_src)
-        proj_d = enc.project(base_d, False, svc, set(), bool(ext_s), seen_by_dst)
-        rel_s = referenced_groups([c.beh for c in proj_d]) & seen_by_dst.groups
-        rel_d = referenced_groups([c.beh for c in proj_s]) & seen_by_src.groups
+            seen_by_src = seen_by_src.reference()
+            seen_by_dst = seen_by_dst.reference()
+        rel_s = enc.referenced(base_d, False, svc, seen_by_dst) & seen_by_dst.groups
+        rel_d = enc.referenced(base_s, True, svc, seen_by_src) & seen_by_src.groups
         side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src, merge, with_tags), ext_s)
         side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge, with_tags), ext_d)
         return side_s, side_d, rel_s, rel_d

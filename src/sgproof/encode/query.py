@@ -13,7 +13,7 @@ from typing import Any
 import z3
 
 from ..model import ANY_PROTO, ICMP, ICMPV6, SERVICE_MAX, Match, Network, Peer
-from ..model.addr import Interval, intersect, normalize
+from ..model.addr import Interval, IntervalSet, intersect, normalize
 from ..semantics.evaluate import ICMP_REPLY
 from ..semantics.routing import NAT_PORTS, NAT_PROTOCOLS, TgwLegs
 from ..spec.select import EndpointSet
@@ -46,23 +46,42 @@ class SideClass:
     tags: tuple[bool, ...] = ()  # exception-selection memberships (kept apart only when an invariant has any)
 
 
-@dataclass(frozen=True, slots=True)
 class Reachable:
-    """The groups, external presence and atoms of one side, as seen from the other side's rules."""
+    """The groups, external presence and atoms of one side, as seen from the other side's rules.
 
-    groups: frozenset[str]
-    has_ext: bool
-    atom_runs: tuple[Interval, ...]
-    everything: bool = False  # no pruning (the unoptimised reference encoding)
+    Lives for one invariant: it also holds that invariant's answers per peer and per group (which rules
+    of a group can match this side), so that each is worked out once, not once per class."""
+
+    __slots__ = ("_atoms", "_peer", "atom_runs", "behs", "canon", "everything", "group_rules", "groups", "has_ext")
+
+    def __init__(self, groups: frozenset[str], has_ext: bool, atom_runs: tuple[Interval, ...],
+                 everything: bool = False):
+        self.groups = groups
+        self.has_ext = has_ext
+        self.atom_runs = atom_runs
+        self.everything = everything  # no pruning (the unoptimised reference encoding)
+        self._atoms = IntervalSet(atom_runs)
+        self._peer: dict[int, tuple[Peer, bool]] = {}
+        self.group_rules: dict[tuple[str, bool, int], Behaviour] = {}  # Encoder.pruned's, per group
+        self.behs: dict[tuple[tuple[str, ...], bool, int], Behaviour | None] = {}  # ... and per group set
+        self.canon: dict[Behaviour, Behaviour] = {}
+
+    def reference(self) -> Reachable:
+        """The same side with no pruning at all (the unoptimised encoding)."""
+        return Reachable(self.groups, self.has_ext, self.atom_runs, True)
 
     def may_match(self, enc: Encoder, peer: Peer) -> bool:
         if self.everything:
             return True
+        got = self._peer.get(id(peer))
+        if got is not None and got[0] is peer:
+            return got[1]
         if peer.kind == "sg":
-            if peer.ref in enc.net.unknown_groups:
-                return self.has_ext
-            return peer.ref in self.groups
-        return bool(intersect(self.atom_runs, tuple(normalize(enc.peer_atoms(peer)))))
+            ok = self.has_ext if peer.ref in enc.net.unknown_groups else peer.ref in self.groups
+        else:
+            ok = self._atoms.meets_any(enc.peer_atoms(peer))
+        self._peer[id(peer)] = (peer, ok)  # the peer is held: its id stays its own
+        return ok
 
 
 @dataclass(slots=True)
@@ -111,6 +130,7 @@ class Encoder:
         self.port_reps = port_reps
         self.subnet_idx = {sid: i for i, sid in enumerate(sorted(net.subnets))}
         self._beh_cache: dict[tuple[tuple[str, ...], bool, int], Behaviour | None] = {}
+        self._group_cache: dict[tuple[str, bool, int], Behaviour] = {}
         self._span_cache: dict[tuple[int, int, int], tuple[int, int]] = {}
         self._services_seen: dict[int, ServiceSet] = {}
         self._chain_cache: dict[tuple[str, bool, ServiceSet | None], Any] = {}
@@ -183,19 +203,67 @@ class Encoder:
                 by_class[self.class_of[i]].append(i)
         return by_class, self.ext_atom_runs(sel)
 
+    def group_rules(self, group: str, egress: bool, services: ServiceSet) -> Behaviour:
+        """One group's distinct rule contents of a direction that meet the services (once per run)."""
+        self._services_seen.setdefault(id(services), services)
+        key = (group, egress, id(services))
+        got = self._group_cache.get(key)
+        if got is None:
+            sg = self.net.sgs[group]
+            got = self._group_cache[key] = tuple(dict.fromkeys(
+                (r.match, r.peer) for r in (sg.egress if egress else sg.ingress) if _rule_overlaps(r.match, services)))
+        return got
+
+    def pruned(self, groups: tuple[str, ...], egress: bool, services: ServiceSet, other: Reachable
+               ) -> Behaviour | None:
+        """behaviour() without the rules that can match nothing on the other side; worked out per group
+        (a group's rules are pruned once per invariant side, whatever number of classes carries it).
+        Equal behaviours come back as one object (so that the object's id tells them apart)."""
+        key = (groups, egress, id(services))
+        cache = other.behs
+        if key in cache:
+            return cache[key]
+        if other.everything:
+            out = self.behaviour(groups, egress, services)
+        elif not groups:
+            out = None
+        else:
+            parts = []
+            for g in groups:
+                gk = (g, egress, id(services))
+                rules = other.group_rules.get(gk)
+                if rules is None:
+                    rules = other.group_rules[gk] = tuple(
+                        r for r in self.group_rules(g, egress, services) if other.may_match(self, r[1]))
+                if rules:
+                    parts.append(rules)
+            out = parts[0] if len(parts) == 1 else tuple(dict.fromkeys(r for part in parts for r in part))
+        if out is not None:
+            out = other.canon.setdefault(out, out)
+        cache[key] = out
+        return out
+
     def filter_side(
-        self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]], other_behs: list[Behaviour | None],
-        other_has_ext: bool,
+        self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]], other_base: dict[int, list[int]] | list[int],
+        other_egress: bool, services: ServiceSet, other_has_ext: bool,
     ) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
-        """Drop classes and external atoms that no rule of the other side could admit (sound slicing)."""
-        if other_has_ext or any(b is None for b in other_behs):
+        """Drop classes and external atoms that no rule of the other side could admit (sound slicing).
+
+        The other side's rules are gathered once per group it carries (an index by group), and each
+        class of this side is kept when it carries a referenced group or owns an atom some rule names."""
+        if other_has_ext:
             return base, ext_runs
+        other_groups: set[str] = set()
+        for c in other_base:
+            gs = self.classes[c].groups
+            if not gs:
+                return base, ext_runs  # an ENI without groups admits everything
+            other_groups.update(gs)
         refs: set[str] = set()
         atom_runs: list[tuple[int, int]] = []
         unknown = False
-        for beh in other_behs:
-            assert beh is not None
-            for _m, peer in beh:
+        for g in other_groups:
+            for _m, peer in self.group_rules(g, other_egress, services):
                 if peer.kind == "sg":
                     if peer.ref in self.net.unknown_groups:
                         unknown = True
@@ -203,15 +271,15 @@ class Encoder:
                         refs.add(peer.ref)
                 else:
                     atom_runs.extend(self.peer_atoms(peer))
-        runs = tuple(normalize(atom_runs))
+        runs = IntervalSet(atom_runs)
         kept: dict[int, list[int]] = {}
         for c, members in base.items():
             cls = self.classes[c]
-            if refs.intersection(cls.groups) or any(
-                intersect(runs, ((a, a),)) for a in (*cls.private_atoms, *cls.public_atoms)
+            if not refs.isdisjoint(cls.groups) or any(
+                runs.meets(a, a) for a in (*cls.private_atoms, *cls.public_atoms)
             ):
                 kept[c] = members
-        ext_kept = ext_runs if unknown else list(intersect(tuple(normalize(ext_runs)), runs))
+        ext_kept = ext_runs if unknown else list(intersect(tuple(normalize(ext_runs)), runs.runs))
         return kept, ext_kept
 
     def project(self, base: dict[int, list[int]], egress: bool, services: ServiceSet,
@@ -220,29 +288,44 @@ class Encoder:
         """Merge classes that this query cannot tell apart; rules that can match nothing on the other
         side are dropped from behaviours first (they can never fire for this query)."""
         out: dict[tuple[object, ...], SideClass] = {}
-        pruned: dict[Behaviour, Behaviour] = {}
         for c, members in base.items():
             cls = self.classes[c]
-            beh = self.behaviour(cls.groups, egress, services)
-            if beh is not None:
-                got = pruned.get(beh)
-                if got is None:
-                    got = pruned[beh] = tuple(r for r in beh if other.may_match(self, r[1]))
-                beh = got
-            mem = frozenset(relevant.intersection(cls.groups))
+            beh = self.pruned(cls.groups, egress, services, other)
+            mem = frozenset(relevant.intersection(cls.groups)) if relevant else frozenset()
             pub = cls.public_atoms if with_public else ()
             mapped = cls.mapped_atoms if self.routes is not None else ()
             tags = cls.tags if with_tags else ()
-            key: tuple[object, ...] = ((cls.subnet_id, beh, mem, cls.private_atoms, pub, mapped, cls.unknown_atoms,
-                                        tags) if merge else (c,))
+            # pruned() hands out one object per distinct behaviour: its id stands for it in the key
+            key: tuple[object, ...] = ((cls.subnet_id, None if beh is None else id(beh), mem, cls.private_atoms,
+                                        pub, mapped, cls.unknown_atoms, tags) if merge else (c,))
             sc = out.get(key)
             if sc is None:
                 sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub, [], mapped,
                                           cls.unknown_atoms, cls.tags)
             sc.members.extend(members)
-        return sorted(out.values(), key=lambda c: (c.beh is None, str(c.beh), c.subnet_id, sorted(c.mem),
+        texts: dict[int, str] = {}
+
+        def text(beh: Behaviour | None) -> str:
+            got = texts.get(id(beh))
+            if got is None:
+                got = texts[id(beh)] = str(beh)
+            return got
+
+        return sorted(out.values(), key=lambda c: (c.beh is None, text(c.beh), c.subnet_id, sorted(c.mem),
                                                    c.private_atoms, c.public_atoms, c.mapped_atoms,
                                                    c.unknown_atoms, c.tags, c.members))
+
+    def referenced(self, base: dict[int, list[int]], egress: bool, services: ServiceSet, other: Reachable
+                   ) -> set[str]:
+        """The groups that the side's pruned rules reference (each distinct behaviour looked at once)."""
+        seen: set[int] = set()
+        out: set[str] = set()
+        for c in base:
+            beh = self.pruned(self.classes[c].groups, egress, services, other)
+            if beh and id(beh) not in seen:
+                seen.add(id(beh))
+                out.update(peer.ref for _m, peer in beh if peer.kind == "sg")
+        return out
 
     def reachable(self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]],
                   with_public: bool) -> Reachable:
@@ -292,9 +375,17 @@ class Encoder:
         return self.in_runs(other.atom, self.peer_atoms(peer))
 
     def sg_gate(self, own: Terms, other: Terms, p: Any, x: Any) -> Any:
+        """Some behaviour of the endpoint admits the flow; a rule shared by many behaviours (one group
+        on many classes) is one term, built once per gate."""
         alts = [own.ext, own.unfiltered]
+        rule_terms: dict[int, tuple[tuple[Match, Peer], Any]] = {}  # id of a (match, peer) pair held by a behaviour
         for beh, cond in own.behs:
-            rules = [z3.And(self.match(m, p, x), self.peer(peer, other)) for m, peer in beh]
+            rules = []
+            for pair in beh:
+                got = rule_terms.get(id(pair))
+                if got is None or got[0] is not pair:
+                    got = rule_terms[id(pair)] = (pair, z3.And(self.match(pair[0], p, x), self.peer(pair[1], other)))
+                rules.append(got[1])
             if rules:
                 alts.append(z3.And(cond, z3.Or(rules)))
         return z3.Or(alts)
