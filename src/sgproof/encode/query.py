@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import z3
+from z3.z3types import Ast
 
 from ..model import ANY_PROTO, ICMP, ICMPV6, SERVICE_MAX, Match, Network, Peer
 from ..model.addr import Interval, IntervalSet, intersect, normalize
@@ -111,6 +112,47 @@ class Terms:
     mapped: Any = None  # the endpoint's address is a private IPv4 with its own public IPv4
     pub: Any = None  # the endpoint's address is its public IPv4 (an external source aims at it)
     ctxs: tuple[int, ...] = ()  # the route contexts this side's classes can be in
+
+
+# The same z3 terms as z3.Or, z3.And, ==, >= and <= build, made through the C API without the Python
+# layer's argument coercion (which costs more than the term itself). Every argument is already a z3
+# term of one context, and the constants are Python ints, as the Python layer would coerce them.
+def or_(terms: list[Any]) -> Any:
+    """z3.Or(terms) for a non-empty list of z3 Booleans of one context."""
+    return _nary(z3.Z3_mk_or, terms)
+
+
+def and_(terms: list[Any]) -> Any:
+    """z3.And(terms) for a non-empty list of z3 Booleans of one context."""
+    return _nary(z3.Z3_mk_and, terms)
+
+
+def _nary(make: Any, terms: list[Any]) -> Any:
+    ctx = terms[0].ctx
+    n = len(terms)
+    args = (Ast * n)()
+    for i, t in enumerate(terms):
+        args[i] = t.as_ast()
+    return z3.BoolRef(make(ctx.ref(), n, args), ctx)
+
+
+def _int(ctx: Any, value: int) -> Any:
+    return z3.IntNumRef(z3.Z3_mk_numeral(ctx.ref(), str(value), z3.Z3_mk_int_sort(ctx.ref())), ctx)
+
+
+def eq_(v: Any, value: int) -> Any:
+    """v == value for an integer z3 term."""
+    ctx = v.ctx
+    return z3.BoolRef(z3.Z3_mk_eq(ctx.ref(), v.as_ast(), _int(ctx, value).as_ast()), ctx)
+
+
+def between_(v: Any, lo: int, hi: int) -> Any:
+    """z3.And(v >= lo, v <= hi) for an integer z3 term."""
+    ctx = v.ctx
+    ref = ctx.ref()
+    ge = z3.BoolRef(z3.Z3_mk_ge(ref, v.as_ast(), _int(ctx, lo).as_ast()), ctx)
+    le = z3.BoolRef(z3.Z3_mk_le(ref, v.as_ast(), _int(ctx, hi).as_ast()), ctx)
+    return and_([ge, le])
 
 
 def _index_runs(indices: list[int]) -> list[tuple[int, int]]:
@@ -356,16 +398,16 @@ class Encoder:
         return self._in_runs(v, runs)
 
     def _in_runs(self, v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
-        parts = [v == a if a == b else z3.And(v >= a, v <= b) for a, b in runs]
-        return parts[0] if len(parts) == 1 else z3.Or(parts)
+        parts = [eq_(v, a) if a == b else between_(v, a, b) for a, b in runs]
+        return parts[0] if len(parts) == 1 else or_(parts)
 
     def match(self, m: Match, p: Any, x: Any) -> Any:
         conds = []
         if m.proto != ANY_PROTO:
-            conds.append(p == m.proto)
+            conds.append(eq_(p, m.proto))
         if (m.lo, m.hi) != (0, SERVICE_MAX):
-            conds.append(x == m.lo if m.lo == m.hi else z3.And(x >= m.lo, x <= m.hi))
-        return z3.And(conds) if conds else self.T()
+            conds.append(eq_(x, m.lo) if m.lo == m.hi else between_(x, m.lo, m.hi))
+        return and_(conds) if conds else self.T()
 
     def peer(self, peer: Peer, other: Terms) -> Any:
         if peer.kind == "sg":
@@ -384,11 +426,11 @@ class Encoder:
             for pair in beh:
                 got = rule_terms.get(id(pair))
                 if got is None or got[0] is not pair:
-                    got = rule_terms[id(pair)] = (pair, z3.And(self.match(pair[0], p, x), self.peer(pair[1], other)))
+                    got = rule_terms[id(pair)] = (pair, and_([self.match(pair[0], p, x), self.peer(pair[1], other)]))
                 rules.append(got[1])
             if rules:
-                alts.append(z3.And(cond, z3.Or(rules)))
-        return z3.Or(alts)
+                alts.append(and_([cond, or_(rules)]))
+        return or_(alts)
 
     def nacl_chain(self, nacl_id: str, egress: bool, remote: Any, p: Any, x: Any,
                    services: ServiceSet | None) -> Any:
