@@ -181,6 +181,7 @@ class Encoder:
         self.z: Any = None  # the z3 context of the query being built (fresh())
         self._reply_cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         self._runs_cache: dict[tuple[int, int], tuple[tuple[Interval, ...], Any]] = {}
+        self._gate_cache: dict[tuple[int, ...], tuple[Any, ...]] = {}
 
     def fresh(self) -> Any:
         """A new z3 context for one query: what z3 answers then depends on that query alone, not on
@@ -189,6 +190,7 @@ class Encoder:
         self._chain_cache.clear()
         self._reply_cache.clear()
         self._runs_cache.clear()
+        self._gate_cache.clear()
         self._placeholder_terms = None
         return self.z
 
@@ -418,7 +420,20 @@ class Encoder:
 
     def sg_gate(self, own: Terms, other: Terms, p: Any, x: Any) -> Any:
         """Some behaviour of the endpoint admits the flow; a rule shared by many behaviours (one group
-        on many classes) is one term, built once per gate."""
+        on many classes) is one term, built once per gate. The gate depends on the endpoint's class
+        terms and on the other endpoint's atom and groups only, so a reach query's slot pairs that
+        share them share one gate (built once per query)."""
+        key = (id(own.behs), own.ext.get_id(), own.unfiltered.get_id(), id(other.mem), other.atom.get_id(),
+               other.ext.get_id(), p.get_id(), x.get_id())
+        cached = self._gate_cache.get(key)
+        if cached is not None and cached[0] is own.behs and cached[1] is other.mem:
+            return cached[2]
+        gate = self._sg_gate(own, other, p, x)
+        # the held objects keep every id of the key alive (and so its own)
+        self._gate_cache[key] = (own.behs, other.mem, gate, own.ext, own.unfiltered, other.atom, other.ext, p, x)
+        return gate
+
+    def _sg_gate(self, own: Terms, other: Terms, p: Any, x: Any) -> Any:
         alts = [own.ext, own.unfiltered]
         rule_terms: dict[int, tuple[tuple[Match, Peer], Any]] = {}  # id of a (match, peer) pair held by a behaviour
         for beh, cond in own.behs:
