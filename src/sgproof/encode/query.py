@@ -45,6 +45,9 @@ class SideClass:
     mapped_atoms: tuple[int, ...] = ()  # private IPv4 atoms with their own public IPv4 (routing only)
     unknown_atoms: tuple[int, ...] = ()  # a plan's unknown address: one atom of these, not all of them
     tags: tuple[bool, ...] = ()  # exception-selection memberships (kept apart only when an invariant has any)
+    # `beh` as a union of blocks (the pruned rules of each of its groups): gates are built per block, so a
+    # group on many classes is one term; () means the one block `beh`
+    blocks: tuple[Behaviour, ...] = ()
 
 
 class Reachable:
@@ -53,7 +56,8 @@ class Reachable:
     Lives for one invariant: it also holds that invariant's answers per peer and per group (which rules
     of a group can match this side), so that each is worked out once, not once per class."""
 
-    __slots__ = ("_atoms", "_peer", "atom_runs", "behs", "canon", "everything", "group_rules", "groups", "has_ext")
+    __slots__ = ("_atoms", "_peer", "atom_runs", "behs", "blocks", "canon", "everything", "group_rules", "groups",
+                 "has_ext")
 
     def __init__(self, groups: frozenset[str], has_ext: bool, atom_runs: tuple[Interval, ...],
                  everything: bool = False):
@@ -66,6 +70,7 @@ class Reachable:
         self.group_rules: dict[tuple[str, bool, int], Behaviour] = {}  # Encoder.pruned's, per group
         self.behs: dict[tuple[tuple[str, ...], bool, int], Behaviour | None] = {}  # ... and per group set
         self.canon: dict[Behaviour, Behaviour] = {}
+        self.blocks: dict[tuple[tuple[str, ...], bool, int], tuple[Behaviour, ...]] = {}  # ... as group blocks
 
     def reference(self) -> Reachable:
         """The same side with no pruning at all (the unoptimised encoding)."""
@@ -267,12 +272,12 @@ class Encoder:
         cache = other.behs
         if key in cache:
             return cache[key]
+        parts: list[Behaviour] = []
         if other.everything:
             out = self.behaviour(groups, egress, services)
         elif not groups:
             out = None
         else:
-            parts = []
             for g in groups:
                 gk = (g, egress, id(services))
                 rules = other.group_rules.get(gk)
@@ -285,7 +290,15 @@ class Encoder:
         if out is not None:
             out = other.canon.setdefault(out, out)
         cache[key] = out
+        other.blocks[key] = tuple(parts) if parts or not out else (out,)
         return out
+
+    def pruned_blocks(self, groups: tuple[str, ...], egress: bool, services: ServiceSet, other: Reachable
+                      ) -> tuple[Behaviour, ...]:
+        """pruned()'s behaviour as its groups' pruned rules, one block per group that keeps any (the
+        unoptimised encoding: the behaviour as one block)."""
+        self.pruned(groups, egress, services, other)
+        return other.blocks[(groups, egress, id(services))]
 
     def filter_side(
         self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]], other_base: dict[int, list[int]] | list[int],
@@ -344,8 +357,9 @@ class Encoder:
                                         pub, mapped, cls.unknown_atoms, tags) if merge else (c,))
             sc = out.get(key)
             if sc is None:
+                blocks = self.pruned_blocks(cls.groups, egress, services, other)
                 sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub, [], mapped,
-                                          cls.unknown_atoms, cls.tags)
+                                          cls.unknown_atoms, cls.tags, blocks)
             sc.members.extend(members)
         texts: dict[int, str] = {}
 
@@ -654,7 +668,7 @@ class Encoder:
         n = len(side.classes)
         ext = (cls == n) if side.has_ext else self.F()
         solver.add(cls >= 0, cls <= (n if side.has_ext else n - 1))
-        by_beh: dict[Behaviour, list[int]] = defaultdict(list)
+        by_block: dict[int, tuple[Behaviour, list[int]]] = {}  # by id: blocks come from one cache
         unfiltered: list[int] = []
         by_nacl: dict[str, list[int]] = defaultdict(list)
         by_sub: dict[str, list[int]] = defaultdict(list)
@@ -665,7 +679,11 @@ class Encoder:
             if c.beh is None:
                 unfiltered.append(k)
             else:
-                by_beh[c.beh].append(k)
+                for block in c.blocks or (c.beh,):
+                    got = by_block.get(id(block))
+                    if got is None or got[0] is not block:
+                        got = by_block[id(block)] = (block, [])
+                    got[1].append(k)
             by_nacl[self.net.subnets[c.subnet_id].nacl_id].append(k)
             by_sub[c.subnet_id].append(k)
             for g in sorted(c.mem):
@@ -694,7 +712,7 @@ class Encoder:
         mapped = z3.Or([z3.And(self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, ranges(m)))
                         for m, ks in by_mapped.items()]) if by_mapped else self.F()
         mem = {g: self.in_runs(cls, _index_runs(by_group.get(g, []))) for g in sorted(relevant)}
-        behs = [(beh, self.in_runs(cls, _index_runs(ks))) for beh, ks in by_beh.items()]
+        behs = [(block, self.in_runs(cls, _index_runs(ks))) for block, ks in by_block.values()]
         nacls = [(nid, self.in_runs(cls, _index_runs(ks))) for nid, ks in sorted(by_nacl.items())]
         return Terms(ext, sub, atom, mem, behs, self.in_runs(cls, _index_runs(unfiltered)), nacls, ctx, mapped,
                      z3.Or(pub_conds) if pub_conds else self.F(), tuple(sorted(ctxs))), cls
