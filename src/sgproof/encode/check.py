@@ -280,9 +280,10 @@ class Checker:
         return side_s, side_d, rel_s, rel_d
 
     def _readable_model(self, solver: z3.Solver, p: Any, s_atom: Any, d_atom: Any, services: ServiceSet,
-                        aim_public: Any = None, assume: tuple[Any, ...] = ()) -> Any:
+                        aim_public: Any, assume: tuple[Any, ...], ext: tuple[Any, Any]) -> Any:
         """The model of a sat solver, preferring a flow a person can try (contract 5): tcp or udp, or the
-        ICMP of the flow's address family; external addresses that are globally routable; an external
+        ICMP of the flow's address family; external addresses that are globally routable (`ext`: the
+        terms "the source / destination is external"; an ENI's own address is what it is); an external
         source aiming at the ENI's public address. Each preference is asked for a moment only and given
         up when it cannot hold; otherwise z3's first model stands."""
         n4 = self.atoms.n4
@@ -292,7 +293,8 @@ class Checker:
         protos = {proto for proto, _ in services.by_proto}
         if not (protos <= {TCP, UDP, ICMP} or protos <= {TCP, UDP, ICMPV6}):
             prefs.append(z3.Or(p == TCP, p == UDP, z3.And(p == ICMP, s_atom < n4), z3.And(p == ICMPV6, s_atom >= n4)))
-        prefs.append(z3.And(z3.Not(enc.in_runs(s_atom, special)), z3.Not(enc.in_runs(d_atom, special)))
+        prefs.append(z3.And(z3.Implies(ext[0], z3.Not(enc.in_runs(s_atom, special))),
+                            z3.Implies(ext[1], z3.Not(enc.in_runs(d_atom, special))))
                      if special else enc.T())
         if aim_public is not None:
             prefs.append(aim_public)
@@ -330,6 +332,13 @@ class Checker:
             got = self._special = list(normalize(out))
         return got
 
+    def _ext_terms(self, q: _Query) -> tuple[Any, Any]:
+        """"The source is external", "the destination is external" (the class past the ENI classes)."""
+        def ext(side: Side, cls: Any) -> Any:
+            return cls == len(side.classes) if side.has_ext else self.enc.F()
+
+        return ext(q.side_s, q.s_cls), ext(q.side_d, q.d_cls)
+
     def _aim_public(self, q: _Query) -> Any:
         """An external source aims at the destination's public address when its class has one."""
         ks = [k for k, c in enumerate(q.side_d.classes) if c.public_atoms]
@@ -340,7 +349,8 @@ class Checker:
         return z3.Implies(z3.And(q.s_cls == n, self.enc.in_runs(q.d_cls, ranges(ks))), z3.Or(pub_runs))
 
     def _witness(self, inv: Invariant, q: _Query, src: EndpointSet, dst: EndpointSet) -> tuple[Counterexample, dict[str, int]]:
-        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, inv.services, self._aim_public(q), q.assume)
+        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, inv.services, self._aim_public(q), q.assume,
+                                 self._ext_terms(q))
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -562,7 +572,7 @@ class Checker:
             return None
         if answer != z3.sat:
             return str(q.solver.reason_unknown())
-        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, svc, self._aim_public(q))
+        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, svc, self._aim_public(q), (), self._ext_terms(q))
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -703,7 +713,7 @@ class Checker:
         if answer != z3.sat:
             return self._result(inv, start, "error", covered=covered,
                                 error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
-        m = self._readable_model(solver, p, s_slots[0].atom, d_slots[0].atom, svc, None, assume)
+        m = self._readable_model(solver, p, s_slots[0].atom, d_slots[0].atom, svc, None, assume, (s_ext, d_ext))
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
