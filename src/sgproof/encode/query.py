@@ -141,8 +141,23 @@ def _nary(make: Any, terms: list[Any]) -> Any:
     return z3.BoolRef(make(ctx.ref(), n, args), ctx)
 
 
+_NUMERALS: list[Any] = [None, {}]  # the context of the last query built, and its integer constants
+
+
 def _int(ctx: Any, value: int) -> Any:
-    return z3.IntNumRef(z3.Z3_mk_numeral(ctx.ref(), str(value), z3.Z3_mk_int_sort(ctx.ref())), ctx)
+    if _NUMERALS[0] is not ctx:
+        _NUMERALS[0], _NUMERALS[1] = ctx, {}
+    got = _NUMERALS[1].get(value)
+    if got is None:
+        got = _NUMERALS[1][value] = z3.IntNumRef(
+            z3.Z3_mk_numeral(ctx.ref(), str(value), z3.Z3_mk_int_sort(ctx.ref())), ctx)
+    return got
+
+
+def implies_(a: Any, b: Any) -> Any:
+    """z3.Implies(a, b) for two z3 Booleans of one context."""
+    ctx = a.ctx
+    return z3.BoolRef(z3.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
 
 
 def eq_(v: Any, value: int) -> Any:
@@ -692,15 +707,16 @@ class Encoder:
             if c.mapped_atoms:
                 by_mapped[c.mapped_atoms].append(k)
         ctxs: set[int] = set()
+        facts = []  # added to the solver at once, in this order
         for sid, ks in by_sub.items():
-            conds = [sub == self.subnet_idx[sid]]
+            conds = [eq_(sub, self.subnet_idx[sid])]
             if self.routes is not None:
                 ci = self.routes.subnet_ctx[sid]
                 ctxs.add(ci)
-                conds.append(ctx == ci)
-            solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), z3.And(conds)))
+                conds.append(eq_(ctx, ci))
+            facts.append(implies_(self.in_runs(cls, _index_runs(ks)), and_(conds)))
         if side.has_ext:
-            solver.add(z3.Implies(ext, z3.And(sub == -1, ctx == -1, self.in_runs(atom, side.ext_atoms))))
+            facts.append(z3.Implies(ext, z3.And(sub == -1, ctx == -1, self.in_runs(atom, side.ext_atoms))))
         pub_conds = []
         for (priv, pub), ks in by_atoms.items():
             atom_c = self.in_runs(atom, ranges(priv))
@@ -708,7 +724,9 @@ class Encoder:
             if pub:
                 atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, ranges(pub))))
                 pub_conds.append(z3.And(in_k, self.in_runs(atom, ranges(pub))))
-            solver.add(z3.Implies(in_k, atom_c))
+            facts.append(implies_(in_k, atom_c))
+        if facts:
+            solver.add(*facts)
         mapped = z3.Or([z3.And(self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, ranges(m)))
                         for m, ks in by_mapped.items()]) if by_mapped else self.F()
         mem = {g: self.in_runs(cls, _index_runs(by_group.get(g, []))) for g in sorted(relevant)}
@@ -752,17 +770,19 @@ class Encoder:
                     public.append(k)
                 if a is not None and a in c.mapped_atoms:
                     mapped.append((k, k))
+            facts = []  # added to the solver at once, in this order
             for a, ks in by_atom.items():
                 runs = _index_runs(ks)
                 if a is None:  # the choice slot: somewhere in the class's unknown block
                     for k in ks:
                         c = side.classes[k]
-                        solver.add(z3.Implies(cls == k, self.in_runs(atom, ranges(c.unknown_atoms))))
+                        facts.append(z3.Implies(cls == k, self.in_runs(atom, ranges(c.unknown_atoms))))
                 elif a == -1:  # a class with fewer slots whose first slot is the choice: repeat it
-                    solver.add(z3.Implies(self.in_runs(cls, runs), atom == first))
+                    facts.append(z3.Implies(self.in_runs(cls, runs), atom == first))
                 else:
-                    solver.add(z3.Implies(self.in_runs(cls, runs), atom == a))
-            solver.add(pub == self.in_runs(cls, _index_runs(public)))
+                    facts.append(implies_(self.in_runs(cls, runs), eq_(atom, a)))
+            facts.append(pub == self.in_runs(cls, _index_runs(public)))
+            solver.add(*facts)
             if side.has_ext:
                 solver.add(z3.Implies(base.ext, z3.And(atom == base.atom, z3.Not(pub))))
             mapped_j = self.in_runs(cls, normalize(mapped)) if mapped else self.F()
