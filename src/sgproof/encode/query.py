@@ -175,8 +175,22 @@ def between_(v: Any, lo: int, hi: int) -> Any:
     return and_([ge, le])
 
 
-def _index_runs(indices: list[int]) -> list[tuple[int, int]]:
-    return ranges(indices)
+def _index_runs(indices: list[int] | tuple[int, ...]) -> list[tuple[int, int]]:
+    """ranges() of indices, in one pass when they come sorted and distinct (as class and atom lists do)."""
+    out: list[tuple[int, int]] = []
+    if not indices:
+        return out
+    lo = hi = indices[0]
+    for i in indices[1:]:
+        if i == hi + 1:
+            hi = i
+        elif i > hi + 1:
+            out.append((lo, hi))
+            lo = hi = i
+        else:
+            return ranges(indices)  # not sorted and distinct
+    out.append((lo, hi))
+    return out
 
 
 class Encoder:
@@ -429,8 +443,10 @@ class Encoder:
         return self._in_runs(v, runs)
 
     def _in_runs(self, v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
-        parts = [eq_(v, a) if a == b else between_(v, a, b) for a, b in runs]
-        return parts[0] if len(parts) == 1 else or_(parts)
+        if len(runs) == 1:
+            a, b = runs[0]
+            return eq_(v, a) if a == b else between_(v, a, b)
+        return or_([eq_(v, a) if a == b else between_(v, a, b) for a, b in runs])
 
     def match(self, m: Match, p: Any, x: Any) -> Any:
         conds = []
@@ -719,15 +735,15 @@ class Encoder:
             facts.append(z3.Implies(ext, z3.And(sub == -1, ctx == -1, self.in_runs(atom, side.ext_atoms))))
         pub_conds = []
         for (priv, pub), ks in by_atoms.items():
-            atom_c = self.in_runs(atom, ranges(priv))
+            atom_c = self.in_runs(atom, _index_runs(priv))
             in_k = self.in_runs(cls, _index_runs(ks))
             if pub:
-                atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, ranges(pub))))
-                pub_conds.append(z3.And(in_k, self.in_runs(atom, ranges(pub))))
+                atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, _index_runs(pub))))
+                pub_conds.append(z3.And(in_k, self.in_runs(atom, _index_runs(pub))))
             facts.append(implies_(in_k, atom_c))
         if facts:
             solver.add(*facts)
-        mapped = z3.Or([z3.And(self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, ranges(m)))
+        mapped = z3.Or([z3.And(self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, _index_runs(m)))
                         for m, ks in by_mapped.items()]) if by_mapped else self.F()
         mem = {g: self.in_runs(cls, _index_runs(by_group.get(g, []))) for g in sorted(relevant)}
         behs = [(block, self.in_runs(cls, _index_runs(ks))) for block, ks in by_block.values()]
@@ -776,7 +792,7 @@ class Encoder:
                 if a is None:  # the choice slot: somewhere in the class's unknown block
                     for k in ks:
                         c = side.classes[k]
-                        facts.append(z3.Implies(cls == k, self.in_runs(atom, ranges(c.unknown_atoms))))
+                        facts.append(z3.Implies(cls == k, self.in_runs(atom, _index_runs(c.unknown_atoms))))
                 elif a == -1:  # a class with fewer slots whose first slot is the choice: repeat it
                     facts.append(z3.Implies(self.in_runs(cls, runs), atom == first))
                 else:
