@@ -807,7 +807,3 @@ class Encoder:
             pubs.append(pub)
         return slots, pubs, cls
 
-
-def referenced_groups(behs: list[Behaviour | None]) -> set[str]:
-    return {peer.ref for beh in behs if beh for _m, peer in beh if peer.kind == "sg"}
-
