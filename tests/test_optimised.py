@@ -15,8 +15,10 @@ from sgproof.encode.check import Checker
 from sgproof.semantics import Endpoint, connection_exists
 from sgproof.sources.snapshot import build_network, read_document
 from sgproof.spec import load_spec
+from sgproof.spec.parse import load_spec_text
 
 from .benchgen import load_generator
+from .builders import SUB_A, SUB_B, base, eni, perm, sg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,13 +75,19 @@ def add_routing(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-@pytest.fixture(scope="module", params=[(300, 3, "none"), (500, 11, "none"), (300, 3, "bench"), (400, 7, "tiers")],
-                ids=["300-enis", "500-enis", "300-enis-bench-routing", "400-enis-tier-routing"])
+@pytest.fixture(scope="module", params=[(300, 3, "none"), (500, 11, "none"), (300, 3, "bench"), (400, 7, "tiers"),
+                                        (300, 5, "hetero-none"), (400, 2, "hetero-bench")],
+                ids=["300-enis", "500-enis", "300-enis-bench-routing", "400-enis-tier-routing",
+                     "300-enis-heterogeneous", "400-enis-heterogeneous-routing"])
 def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """bench/generate.py's network: unrouted, with the generator's routing, or with add_routing's tiers."""
+    """bench/generate.py's network (friendly or heterogeneous profile): unrouted, with the generator's
+    routing, or with add_routing's tiers. The heterogeneous one has a class per ENI or nearly, so the
+    indexes by group (rules pruned per group, gates per group block) carry every invariant there."""
     n, seed, routing = request.param
     out = tmp_path_factory.mktemp(f"net{n}")
-    load_generator().write(out, n, seed, routing=routing == "bench")
+    profile = "heterogeneous" if routing.startswith("hetero") else "friendly"
+    routing = routing.removeprefix("hetero-")
+    load_generator().write(out, n, seed, profile=profile, routing=routing == "bench")
     spec = load_spec(str(out / "spec.yaml"))
     doc = read_document(str(out / "network.json"))
     if routing == "tiers":
@@ -130,3 +138,117 @@ def test_proofs_survive_random_flows(generated) -> None:  # type: ignore[no-unty
                 assert connects, f"{inv.id}: {net.enis[s].id} -> {net.enis[d].id} {proto}/{value} is blocked"
             else:
                 assert not connects, f"{inv.id}: {net.enis[s].id} -> {net.enis[d].id} {proto}/{value} connects"
+
+
+# ---- the indexes by group, atom and family: each case is refuted only through the one way in that an
+# index could lose (a class dropped, a rule pruned, a block left out), so a lossy index flips it to proven
+
+G_CLIENT, G_OTHER, G_DB, G_EXTRA = (f"sg-{k:017d}" for k in (1, 2, 3, 4))
+PL = "pl-00000000000000001"
+
+
+def _both(doc: dict[str, Any], invariants: str) -> dict[str, str]:
+    """{id: status} of the optimised engine, asserting the plain encoding agrees on each."""
+    net = build_network(doc, "<test>")
+    spec = load_spec_text("sgproof: 1\ninvariants:\n" + invariants, "<test>")
+    fast, plain = Checker(net, spec), Checker(net, spec, optimise=False)
+    out = {}
+    for inv in spec.invariants:
+        a, b = fast.check(inv), plain.check(inv)
+        assert a.status != "error" and b.status != "error", (inv.id, a.error, b.error)
+        assert a.status == b.status, f"{inv.id}: optimised {a.status}, plain {b.status}"
+        out[inv.id] = a.status
+    return out
+
+
+def _db_net(db_ingress: list[dict[str, Any]], *, client_v6: bool = False, prefix: str | None = None,
+            db_groups: tuple[str, ...] = (G_EXTRA, G_DB), extra_ingress: list[dict[str, Any]] | None = None
+            ) -> dict[str, Any]:
+    """Clients in SUB_A (one carries G_CLIENT second, after G_OTHER; many others do not), a database in
+    SUB_B whose admitting rule sits in its second group (db_groups), behind a first group that admits
+    nothing the invariants ask about."""
+    sgs = [sg(G_CLIENT, "client", []), sg(G_OTHER, "other", []),
+           sg(G_EXTRA, "extra", extra_ingress or [perm("tcp", 22, cidr="192.0.2.0/24")]), sg(G_DB, "db", db_ingress)]
+    enis = [eni("eni-client", SUB_A, ["10.0.1.10"], [G_OTHER, G_CLIENT],
+                ipv6=["2600:1f18:1:101::10"] if client_v6 else None, tags={"Role": "client"})]
+    # bystanders: one class each (own /32 rules would cut atoms for them), none admitted by the db
+    enis += [eni(f"eni-by{k:02d}", SUB_A, [f"10.0.1.{20 + k}"], [G_OTHER], tags={"Role": "client"})
+             for k in range(6)]
+    enis.append(eni("eni-db", SUB_B, ["10.0.2.10"], list(db_groups), tags={"Role": "db"},
+                    ipv6=["2600:1f18:1:102::10"] if client_v6 else None))
+    extra: dict[str, Any] = {}
+    if prefix:
+        extra["ManagedPrefixLists"] = [{"PrefixListId": PL, "PrefixListName": "clients", "AddressFamily": "IPv4",
+                                        "Entries": [{"Cidr": prefix}]}]
+    return base(sgs, enis, **extra)
+
+
+CASES = """  - id: deny-db
+    deny: {from: {tag: {Role: client}}, to: {tag: {Role: db}}, ports: tcp/5432}
+  - id: only-db
+    only: {from: {eni: eni-client}, to: {tag: {Role: db}}, ports: tcp/5432}
+  - id: reach-db
+    reach: {from: {eni: eni-client}, to: {tag: {Role: db}}, ports: tcp/5432}
+"""
+
+
+@pytest.mark.parametrize("how", ["group-reference", "prefix-list", "ipv6-rule", "per-host-cidr"])
+def test_a_class_admitted_only_one_way_is_kept(how: str) -> None:
+    """The client is admitted by the db's second group only, and only by one kind of rule; bystanders
+    in the same subnet are admitted by nothing (deny refuted, only proven, reach proven)."""
+    rule = {"group-reference": perm("tcp", 5432, sg=G_CLIENT), "prefix-list": perm("tcp", 5432, pl=PL),
+            "ipv6-rule": perm("tcp", 5432, cidr6="2600:1f18:1:101::10/128"),
+            "per-host-cidr": perm("tcp", 5432, cidr="10.0.1.10/32")}[how]
+    doc = _db_net([rule], client_v6=how == "ipv6-rule", prefix="10.0.1.10/32" if how == "prefix-list" else None)
+    assert _both(doc, CASES) == {"deny-db": "refuted", "only-db": "proven", "reach-db": "proven"}
+
+
+@pytest.mark.parametrize("how", ["group-reference", "prefix-list", "ipv6-rule", "per-host-cidr"])
+def test_a_rule_that_admits_a_bystander_is_kept(how: str) -> None:
+    """The same ways in, aimed at a bystander: only must be refuted (a bystander that an index drops, or
+    a rule pruned as matching nothing, would leave it proven), and the client no longer reaches."""
+    rule = {"group-reference": perm("tcp", 5432, sg=G_OTHER), "prefix-list": perm("tcp", 5432, pl=PL),
+            "ipv6-rule": perm("tcp", 5432, cidr6="2600:1f18:1:101::23/128"),
+            "per-host-cidr": perm("tcp", 5432, cidr="10.0.1.23/32")}[how]
+    doc = _db_net([rule], client_v6=how == "ipv6-rule", prefix="10.0.1.23/32" if how == "prefix-list" else None)
+    if how == "ipv6-rule":
+        by = next(e for e in doc["NetworkInterfaces"] if e["NetworkInterfaceId"] == "eni-by03")
+        by["Ipv6Addresses"] = [{"Ipv6Address": "2600:1f18:1:101::23"}]
+    got = _both(doc, CASES)
+    assert got["deny-db"] == "refuted" and got["only-db"] == "refuted"
+    assert got["reach-db"] == ("proven" if how == "group-reference" else "refuted")  # the client carries G_OTHER too
+
+
+@pytest.mark.parametrize("order", ["5432-group-first", "5432-group-second"])
+def test_gate_blocks_of_two_groups(order: str) -> None:
+    """A class's behaviour is the union of its groups' rules (one gate block per group): the db admits the
+    client on 5432 by one group (a group reference) and on 5440 by the other (a /32); reaching on both
+    ports needs both blocks, whichever comes first."""
+    groups = (G_DB, G_EXTRA) if order == "5432-group-first" else (G_EXTRA, G_DB)
+    on_5440 = [perm("tcp", 5440, cidr="10.0.1.10/32")]
+    both = """  - id: reach-both
+    reach: {from: {eni: eni-client}, to: {tag: {Role: db}}, ports: [tcp/5432, tcp/5440]}
+  - id: deny-5440
+    deny: {from: {tag: {Role: client}}, to: {tag: {Role: db}}, ports: tcp/5440}
+"""
+    doc = _db_net([perm("tcp", 5432, sg=G_CLIENT)], db_groups=groups, extra_ingress=on_5440)
+    assert _both(doc, CASES + both) == {"deny-db": "refuted", "only-db": "proven", "reach-db": "proven",
+                                        "reach-both": "proven", "deny-5440": "refuted"}
+    doc = _db_net([perm("tcp", 5433, sg=G_CLIENT)], db_groups=groups, extra_ingress=on_5440)  # wrong port
+    assert _both(doc, CASES + both) == {"deny-db": "proven", "only-db": "proven", "reach-db": "refuted",
+                                        "reach-both": "refuted", "deny-5440": "refuted"}
+
+
+def test_groups_with_equal_rules_stay_apart_by_membership() -> None:
+    """Two databases whose groups hold the same rules (one behaviour object for both) but that differ in
+    the groups a client rule references (one atom, one subnet: only membership keeps them apart): the
+    client reaches only the one whose group its egress names; db1 reaches db2 (so only is refuted)."""
+    sgs = [sg(G_CLIENT, "client", [], [perm("tcp", 5432, sg=G_DB)]), sg(G_OTHER, "other", [perm("tcp", 5432, cidr="10.0.0.0/16")]),
+           sg(G_DB, "db", [perm("tcp", 5432, cidr="10.0.0.0/16")])]
+    enis = [eni("eni-client", SUB_A, ["10.0.1.10"], [G_CLIENT], tags={"Role": "client"}),
+            eni("eni-db1", SUB_B, ["10.0.2.10"], [G_DB], tags={"Role": "db"}),
+            eni("eni-db2", SUB_B, ["10.0.2.11"], [G_OTHER], tags={"Role": "db"})]
+    got = _both(base(sgs, enis), CASES + """  - id: reach-db1
+    reach: {from: {eni: eni-client}, to: {eni: eni-db1}, ports: tcp/5432}
+""")
+    assert got == {"deny-db": "refuted", "only-db": "refuted", "reach-db": "refuted", "reach-db1": "proven"}

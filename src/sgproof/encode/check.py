@@ -20,7 +20,7 @@ from ..spec import Invariant, ServiceSet, Spec, describe
 from ..spec.parse import Exemption
 from ..spec.select import EndpointSet, Selection
 from .prepare import SPECIAL_RANGES, build_atoms, build_classes, ranges
-from .query import Encoder, Side, SideClass, referenced_groups
+from .query import Encoder, Side, SideClass
 
 ICMP_ECHO = {ICMP: 8 * 256, ICMPV6: 128 * 256}  # echo request, code 0
 
@@ -164,10 +164,8 @@ class Checker:
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
         if self.optimise:
-            d_behs = [enc.behaviour(enc.classes[c].groups, False, svc) for c in base_d]
-            base_s, ext_s = enc.filter_side(base_s, ext_s, d_behs, bool(ext_d))
-            s_behs = [enc.behaviour(enc.classes[c].groups, True, svc) for c in base_s]
-            base_d, ext_d = enc.filter_side(base_d, ext_d, s_behs, bool(ext_s))
+            base_s, ext_s = enc.filter_side(base_s, ext_s, base_d, False, svc, bool(ext_d))
+            base_d, ext_d = enc.filter_side(base_d, ext_d, base_s, True, svc, bool(ext_s))
         side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d, bool(exemptions))
         if self.optimise:
             # a class whose rules admit nothing from the other side cannot take part in a flow
@@ -273,20 +271,19 @@ class Checker:
         seen_by_dst = enc.reachable(base_s, ext_s, with_public=False)
         merge = self.optimise
         if not merge:
-            seen_by_src = replace(seen_by_src, everything=True)
-            seen_by_dst = replace(seen_by_dst, everything=True)
-        proj_s = enc.project(base_s, True, svc, set(), False, seen_by_src)
-        proj_d = enc.project(base_d, False, svc, set(), bool(ext_s), seen_by_dst)
-        rel_s = referenced_groups([c.beh for c in proj_d]) & seen_by_dst.groups
-        rel_d = referenced_groups([c.beh for c in proj_s]) & seen_by_src.groups
+            seen_by_src = seen_by_src.reference()
+            seen_by_dst = seen_by_dst.reference()
+        rel_s = enc.referenced(base_d, False, svc, seen_by_dst) & seen_by_dst.groups
+        rel_d = enc.referenced(base_s, True, svc, seen_by_src) & seen_by_src.groups
         side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src, merge, with_tags), ext_s)
         side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge, with_tags), ext_d)
         return side_s, side_d, rel_s, rel_d
 
     def _readable_model(self, solver: z3.Solver, p: Any, s_atom: Any, d_atom: Any, services: ServiceSet,
-                        aim_public: Any = None, assume: tuple[Any, ...] = ()) -> Any:
+                        aim_public: Any, assume: tuple[Any, ...], ext: tuple[Any, Any]) -> Any:
         """The model of a sat solver, preferring a flow a person can try (contract 5): tcp or udp, or the
-        ICMP of the flow's address family; external addresses that are globally routable; an external
+        ICMP of the flow's address family; external addresses that are globally routable (`ext`: the
+        terms "the source / destination is external"; an ENI's own address is what it is); an external
         source aiming at the ENI's public address. Each preference is asked for a moment only and given
         up when it cannot hold; otherwise z3's first model stands."""
         n4 = self.atoms.n4
@@ -296,7 +293,8 @@ class Checker:
         protos = {proto for proto, _ in services.by_proto}
         if not (protos <= {TCP, UDP, ICMP} or protos <= {TCP, UDP, ICMPV6}):
             prefs.append(z3.Or(p == TCP, p == UDP, z3.And(p == ICMP, s_atom < n4), z3.And(p == ICMPV6, s_atom >= n4)))
-        prefs.append(z3.And(z3.Not(enc.in_runs(s_atom, special)), z3.Not(enc.in_runs(d_atom, special)))
+        prefs.append(z3.And(z3.Implies(ext[0], z3.Not(enc.in_runs(s_atom, special))),
+                            z3.Implies(ext[1], z3.Not(enc.in_runs(d_atom, special))))
                      if special else enc.T())
         if aim_public is not None:
             prefs.append(aim_public)
@@ -317,9 +315,7 @@ class Checker:
                     solver.pop()
         finally:
             solver.set("timeout", self.timeout_ms)
-        if solver.check(*assume) != z3.sat:
-            raise InternalError("the solver's answer changed between two identical checks")
-        return solver.model()
+        return first  # no preference can hold: z3's first model stands (it is a model of the same assertions)
 
     @property
     def special_runs(self) -> list[tuple[int, int]]:
@@ -334,6 +330,13 @@ class Checker:
             got = self._special = list(normalize(out))
         return got
 
+    def _ext_terms(self, q: _Query) -> tuple[Any, Any]:
+        """"The source is external", "the destination is external" (the class past the ENI classes)."""
+        def ext(side: Side, cls: Any) -> Any:
+            return cls == len(side.classes) if side.has_ext else self.enc.F()
+
+        return ext(q.side_s, q.s_cls), ext(q.side_d, q.d_cls)
+
     def _aim_public(self, q: _Query) -> Any:
         """An external source aims at the destination's public address when its class has one."""
         ks = [k for k, c in enumerate(q.side_d.classes) if c.public_atoms]
@@ -344,7 +347,8 @@ class Checker:
         return z3.Implies(z3.And(q.s_cls == n, self.enc.in_runs(q.d_cls, ranges(ks))), z3.Or(pub_runs))
 
     def _witness(self, inv: Invariant, q: _Query, src: EndpointSet, dst: EndpointSet) -> tuple[Counterexample, dict[str, int]]:
-        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, inv.services, self._aim_public(q), q.assume)
+        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, inv.services, self._aim_public(q), q.assume,
+                                 self._ext_terms(q))
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -547,15 +551,13 @@ class Checker:
         # a flow must match one of the rules (they replace the own side's group gate): only what their
         # peers name can be the other end
         asked = tuple(dict.fromkeys((r.match, r.peer) for r in rules))
-        base_t, ext_t = enc.filter_side(base_t, ext_t, [asked], bool(ext_o))
+        base_t, ext_t = (base_t, ext_t) if ext_o else enc.filter_named(base_t, ext_t, (peer for _m, peer in asked))
         seen_by_own = enc.reachable(base_t, ext_t, with_public=False)
         seen_by_other = enc.reachable(base_o, ext_o, with_public=False)
         pub_o = not egress and bool(ext_t)  # a destination shows its public addresses to external sources
-        proj_o = enc.project(base_o, egress, svc, set(), pub_o, seen_by_own, merge=False)
-        proj_t = enc.project(base_t, not egress, svc, set(), False, seen_by_other)
         # membership bits: the groups one side's rules name, among those the other side carries
-        rel_t = referenced_groups([c.beh for c in proj_o]) & seen_by_own.groups
-        rel_o = referenced_groups([c.beh for c in proj_t]) & seen_by_other.groups
+        rel_t = enc.referenced(base_o, egress, svc, seen_by_own) & seen_by_own.groups
+        rel_o = enc.referenced(base_t, not egress, svc, seen_by_other) & seen_by_other.groups
         side_o = Side(enc.project(base_o, egress, svc, rel_o, pub_o, seen_by_own, merge=False), ext_o)
         side_t = Side(enc.project(base_t, not egress, svc, rel_t, False, seen_by_other), ext_t)
         side_o.classes = [c for c in side_o.classes if c.beh != ()]
@@ -657,7 +659,7 @@ class Checker:
             return None
         if answer != z3.sat:
             return str(q.solver.reason_unknown())
-        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, svc, self._aim_public(q))
+        m = self._readable_model(q.solver, q.p, q.s_atom, q.d_atom, svc, self._aim_public(q), (), self._ext_terms(q))
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())
@@ -798,7 +800,7 @@ class Checker:
         if answer != z3.sat:
             return self._result(inv, start, "error", covered=covered,
                                 error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
-        m = self._readable_model(solver, p, s_slots[0].atom, d_slots[0].atom, svc, None, assume)
+        m = self._readable_model(solver, p, s_slots[0].atom, d_slots[0].atom, svc, None, assume, (s_ext, d_ext))
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())

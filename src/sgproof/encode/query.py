@@ -7,13 +7,15 @@ for one service that every address pair and every client port fails (sat = refut
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import z3
+from z3.z3types import Ast
 
 from ..model import ANY_PROTO, ICMP, ICMPV6, SERVICE_MAX, Match, Network, Peer
-from ..model.addr import Interval, intersect, normalize
+from ..model.addr import Interval, IntervalSet, intersect, normalize
 from ..semantics.evaluate import ICMP_REPLY
 from ..semantics.routing import NAT_PORTS, NAT_PROTOCOLS, TgwLegs
 from ..spec.select import EndpointSet
@@ -44,25 +46,49 @@ class SideClass:
     mapped_atoms: tuple[int, ...] = ()  # private IPv4 atoms with their own public IPv4 (routing only)
     unknown_atoms: tuple[int, ...] = ()  # a plan's unknown address: one atom of these, not all of them
     tags: tuple[bool, ...] = ()  # exception-selection memberships (kept apart only when an invariant has any)
+    # `beh` as a union of blocks (the pruned rules of each of its groups): gates are built per block, so a
+    # group on many classes is one term; () means the one block `beh`
+    blocks: tuple[Behaviour, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
 class Reachable:
-    """The groups, external presence and atoms of one side, as seen from the other side's rules."""
+    """The groups, external presence and atoms of one side, as seen from the other side's rules.
 
-    groups: frozenset[str]
-    has_ext: bool
-    atom_runs: tuple[Interval, ...]
-    everything: bool = False  # no pruning (the unoptimised reference encoding)
+    Lives for one invariant: it also holds that invariant's answers per peer and per group (which rules
+    of a group can match this side), so that each is worked out once, not once per class."""
+
+    __slots__ = ("_atoms", "_peer", "atom_runs", "behs", "blocks", "canon", "everything", "group_rules", "groups",
+                 "has_ext")
+
+    def __init__(self, groups: frozenset[str], has_ext: bool, atom_runs: tuple[Interval, ...],
+                 everything: bool = False):
+        self.groups = groups
+        self.has_ext = has_ext
+        self.atom_runs = atom_runs
+        self.everything = everything  # no pruning (the unoptimised reference encoding)
+        self._atoms = IntervalSet(atom_runs)
+        self._peer: dict[int, tuple[Peer, bool]] = {}
+        self.group_rules: dict[tuple[str, bool, int], Behaviour] = {}  # Encoder.pruned's, per group
+        self.behs: dict[tuple[tuple[str, ...], bool, int], Behaviour | None] = {}  # ... and per group set
+        self.canon: dict[Behaviour, Behaviour] = {}
+        self.blocks: dict[tuple[tuple[str, ...], bool, int], tuple[Behaviour, ...]] = {}  # ... as group blocks
+
+    def reference(self) -> Reachable:
+        """The same side with no pruning at all (the unoptimised encoding)."""
+        return Reachable(self.groups, self.has_ext, self.atom_runs, True)
 
     def may_match(self, enc: Encoder, peer: Peer) -> bool:
         if self.everything:
             return True
+        got = self._peer.get(id(peer))
+        if got is not None and got[0] is peer:
+            return got[1]
         if peer.kind == "sg":
-            if peer.ref in enc.net.unknown_groups:
-                return self.has_ext
-            return peer.ref in self.groups
-        return bool(intersect(self.atom_runs, tuple(normalize(enc.peer_atoms(peer)))))
+            ok = self.has_ext if peer.ref in enc.net.unknown_groups else peer.ref in self.groups
+        else:
+            ok = self._atoms.meets_any(enc.peer_atoms(peer))
+        self._peer[id(peer)] = (peer, ok)  # the peer is held: its id stays its own
+        return ok
 
 
 @dataclass(slots=True)
@@ -94,8 +120,78 @@ class Terms:
     ctxs: tuple[int, ...] = ()  # the route contexts this side's classes can be in
 
 
-def _index_runs(indices: list[int]) -> list[tuple[int, int]]:
-    return ranges(indices)
+# The same z3 terms as z3.Or, z3.And, ==, >= and <= build, made through the C API without the Python
+# layer's argument coercion (which costs more than the term itself). Every argument is already a z3
+# term of one context, and the constants are Python ints, as the Python layer would coerce them.
+def or_(terms: list[Any]) -> Any:
+    """z3.Or(terms) for a non-empty list of z3 Booleans of one context."""
+    return _nary(z3.Z3_mk_or, terms)
+
+
+def and_(terms: list[Any]) -> Any:
+    """z3.And(terms) for a non-empty list of z3 Booleans of one context."""
+    return _nary(z3.Z3_mk_and, terms)
+
+
+def _nary(make: Any, terms: list[Any]) -> Any:
+    ctx = terms[0].ctx
+    n = len(terms)
+    args = (Ast * n)()
+    for i, t in enumerate(terms):
+        args[i] = t.as_ast()
+    return z3.BoolRef(make(ctx.ref(), n, args), ctx)
+
+
+_NUMERALS: list[Any] = [None, {}]  # the context of the last query built, and its integer constants
+
+
+def _int(ctx: Any, value: int) -> Any:
+    if _NUMERALS[0] is not ctx:
+        _NUMERALS[0], _NUMERALS[1] = ctx, {}
+    got = _NUMERALS[1].get(value)
+    if got is None:
+        got = _NUMERALS[1][value] = z3.IntNumRef(
+            z3.Z3_mk_numeral(ctx.ref(), str(value), z3.Z3_mk_int_sort(ctx.ref())), ctx)
+    return got
+
+
+def implies_(a: Any, b: Any) -> Any:
+    """z3.Implies(a, b) for two z3 Booleans of one context."""
+    ctx = a.ctx
+    return z3.BoolRef(z3.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+
+
+def eq_(v: Any, value: int) -> Any:
+    """v == value for an integer z3 term."""
+    ctx = v.ctx
+    return z3.BoolRef(z3.Z3_mk_eq(ctx.ref(), v.as_ast(), _int(ctx, value).as_ast()), ctx)
+
+
+def between_(v: Any, lo: int, hi: int) -> Any:
+    """z3.And(v >= lo, v <= hi) for an integer z3 term."""
+    ctx = v.ctx
+    ref = ctx.ref()
+    ge = z3.BoolRef(z3.Z3_mk_ge(ref, v.as_ast(), _int(ctx, lo).as_ast()), ctx)
+    le = z3.BoolRef(z3.Z3_mk_le(ref, v.as_ast(), _int(ctx, hi).as_ast()), ctx)
+    return and_([ge, le])
+
+
+def _index_runs(indices: list[int] | tuple[int, ...]) -> list[tuple[int, int]]:
+    """ranges() of indices, in one pass when they come sorted and distinct (as class and atom lists do)."""
+    out: list[tuple[int, int]] = []
+    if not indices:
+        return out
+    lo = hi = indices[0]
+    for i in indices[1:]:
+        if i == hi + 1:
+            hi = i
+        elif i > hi + 1:
+            out.append((lo, hi))
+            lo = hi = i
+        else:
+            return ranges(indices)  # not sorted and distinct
+    out.append((lo, hi))
+    return out
 
 
 class Encoder:
@@ -111,6 +207,7 @@ class Encoder:
         self.port_reps = port_reps
         self.subnet_idx = {sid: i for i, sid in enumerate(sorted(net.subnets))}
         self._beh_cache: dict[tuple[tuple[str, ...], bool, int], Behaviour | None] = {}
+        self._group_cache: dict[tuple[str, bool, int], Behaviour] = {}
         self._span_cache: dict[tuple[int, int, int], tuple[int, int]] = {}
         self._services_seen: dict[int, ServiceSet] = {}
         self._chain_cache: dict[tuple[str, bool, ServiceSet | None], Any] = {}
@@ -119,6 +216,7 @@ class Encoder:
         self.z: Any = None  # the z3 context of the query being built (fresh())
         self._reply_cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         self._runs_cache: dict[tuple[int, int], tuple[tuple[Interval, ...], Any]] = {}
+        self._gate_cache: dict[tuple[int, ...], tuple[Any, ...]] = {}
 
     def fresh(self) -> Any:
         """A new z3 context for one query: what z3 answers then depends on that query alone, not on
@@ -127,6 +225,7 @@ class Encoder:
         self._chain_cache.clear()
         self._reply_cache.clear()
         self._runs_cache.clear()
+        self._gate_cache.clear()
         self._placeholder_terms = None
         return self.z
 
@@ -183,35 +282,98 @@ class Encoder:
                 by_class[self.class_of[i]].append(i)
         return by_class, self.ext_atom_runs(sel)
 
+    def group_rules(self, group: str, egress: bool, services: ServiceSet) -> Behaviour:
+        """One group's distinct rule contents of a direction that meet the services (once per run)."""
+        self._services_seen.setdefault(id(services), services)
+        key = (group, egress, id(services))
+        got = self._group_cache.get(key)
+        if got is None:
+            sg = self.net.sgs[group]
+            got = self._group_cache[key] = tuple(dict.fromkeys(
+                (r.match, r.peer) for r in (sg.egress if egress else sg.ingress) if _rule_overlaps(r.match, services)))
+        return got
+
+    def pruned(self, groups: tuple[str, ...], egress: bool, services: ServiceSet, other: Reachable
+               ) -> Behaviour | None:
+        """behaviour() without the rules that can match nothing on the other side; worked out per group
+        (a group's rules are pruned once per invariant side, whatever number of classes carries it).
+        Equal behaviours come back as one object (so that the object's id tells them apart)."""
+        key = (groups, egress, id(services))
+        cache = other.behs
+        if key in cache:
+            return cache[key]
+        parts: list[Behaviour] = []
+        if other.everything:
+            out = self.behaviour(groups, egress, services)
+        elif not groups:
+            out = None
+        else:
+            for g in groups:
+                gk = (g, egress, id(services))
+                rules = other.group_rules.get(gk)
+                if rules is None:
+                    rules = other.group_rules[gk] = tuple(
+                        r for r in self.group_rules(g, egress, services) if other.may_match(self, r[1]))
+                if rules:
+                    parts.append(rules)
+            out = parts[0] if len(parts) == 1 else tuple(dict.fromkeys(r for part in parts for r in part))
+        if out is not None:
+            out = other.canon.setdefault(out, out)
+        cache[key] = out
+        other.blocks[key] = tuple(parts) if parts or not out else (out,)
+        return out
+
+    def pruned_blocks(self, groups: tuple[str, ...], egress: bool, services: ServiceSet, other: Reachable
+                      ) -> tuple[Behaviour, ...]:
+        """pruned()'s behaviour as its groups' pruned rules, one block per group that keeps any (the
+        unoptimised encoding: the behaviour as one block)."""
+        self.pruned(groups, egress, services, other)
+        return other.blocks[(groups, egress, id(services))]
+
     def filter_side(
-        self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]], other_behs: list[Behaviour | None],
-        other_has_ext: bool,
+        self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]], other_base: dict[int, list[int]] | list[int],
+        other_egress: bool, services: ServiceSet, other_has_ext: bool,
     ) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
-        """Drop classes and external atoms that no rule of the other side could admit (sound slicing)."""
-        if other_has_ext or any(b is None for b in other_behs):
+        """Drop classes and external atoms that no rule of the other side could admit (sound slicing).
+
+        The other side's rules are gathered once per group it carries (an index by group), and each
+        class of this side is kept when it carries a referenced group or owns an atom some rule names."""
+        if other_has_ext:
             return base, ext_runs
+        other_groups: set[str] = set()
+        for c in other_base:
+            gs = self.classes[c].groups
+            if not gs:
+                return base, ext_runs  # an ENI without groups admits everything
+            other_groups.update(gs)
+        return self.filter_named(base, ext_runs, (peer for g in other_groups
+                                                  for _m, peer in self.group_rules(g, other_egress, services)))
+
+    def filter_named(self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]], peers: Iterable[Peer]
+                     ) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
+        """Keep the classes and external atoms that one of `peers` names: a class that carries a
+        referenced group or owns an atom a CIDR or prefix list holds (a group the snapshot does not
+        hold names every external address)."""
         refs: set[str] = set()
         atom_runs: list[tuple[int, int]] = []
         unknown = False
-        for beh in other_behs:
-            assert beh is not None
-            for _m, peer in beh:
-                if peer.kind == "sg":
-                    if peer.ref in self.net.unknown_groups:
-                        unknown = True
-                    else:
-                        refs.add(peer.ref)
+        for peer in peers:
+            if peer.kind == "sg":
+                if peer.ref in self.net.unknown_groups:
+                    unknown = True
                 else:
-                    atom_runs.extend(self.peer_atoms(peer))
-        runs = tuple(normalize(atom_runs))
+                    refs.add(peer.ref)
+            else:
+                atom_runs.extend(self.peer_atoms(peer))
+        runs = IntervalSet(atom_runs)
         kept: dict[int, list[int]] = {}
         for c, members in base.items():
             cls = self.classes[c]
-            if refs.intersection(cls.groups) or any(
-                intersect(runs, ((a, a),)) for a in (*cls.private_atoms, *cls.public_atoms)
+            if not refs.isdisjoint(cls.groups) or any(
+                runs.meets(a, a) for a in (*cls.private_atoms, *cls.public_atoms)
             ):
                 kept[c] = members
-        ext_kept = ext_runs if unknown else list(intersect(tuple(normalize(ext_runs)), runs))
+        ext_kept = ext_runs if unknown else list(intersect(tuple(normalize(ext_runs)), runs.runs))
         return kept, ext_kept
 
     def project(self, base: dict[int, list[int]], egress: bool, services: ServiceSet,
@@ -220,29 +382,45 @@ class Encoder:
         """Merge classes that this query cannot tell apart; rules that can match nothing on the other
         side are dropped from behaviours first (they can never fire for this query)."""
         out: dict[tuple[object, ...], SideClass] = {}
-        pruned: dict[Behaviour, Behaviour] = {}
         for c, members in base.items():
             cls = self.classes[c]
-            beh = self.behaviour(cls.groups, egress, services)
-            if beh is not None:
-                got = pruned.get(beh)
-                if got is None:
-                    got = pruned[beh] = tuple(r for r in beh if other.may_match(self, r[1]))
-                beh = got
-            mem = frozenset(relevant.intersection(cls.groups))
+            beh = self.pruned(cls.groups, egress, services, other)
+            mem = frozenset(relevant.intersection(cls.groups)) if relevant else frozenset()
             pub = cls.public_atoms if with_public else ()
             mapped = cls.mapped_atoms if self.routes is not None else ()
             tags = cls.tags if with_tags else ()
-            key: tuple[object, ...] = ((cls.subnet_id, beh, mem, cls.private_atoms, pub, mapped, cls.unknown_atoms,
-                                        tags) if merge else (c,))
+            # pruned() hands out one object per distinct behaviour: its id stands for it in the key
+            key: tuple[object, ...] = ((cls.subnet_id, None if beh is None else id(beh), mem, cls.private_atoms,
+                                        pub, mapped, cls.unknown_atoms, tags) if merge else (c,))
             sc = out.get(key)
             if sc is None:
+                blocks = self.pruned_blocks(cls.groups, egress, services, other)
                 sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub, [], mapped,
-                                          cls.unknown_atoms, cls.tags)
+                                          cls.unknown_atoms, cls.tags, blocks)
             sc.members.extend(members)
-        return sorted(out.values(), key=lambda c: (c.beh is None, str(c.beh), c.subnet_id, sorted(c.mem),
+        texts: dict[int, str] = {}
+
+        def text(beh: Behaviour | None) -> str:
+            got = texts.get(id(beh))
+            if got is None:
+                got = texts[id(beh)] = str(beh)
+            return got
+
+        return sorted(out.values(), key=lambda c: (c.beh is None, text(c.beh), c.subnet_id, sorted(c.mem),
                                                    c.private_atoms, c.public_atoms, c.mapped_atoms,
                                                    c.unknown_atoms, c.tags, c.members))
+
+    def referenced(self, base: dict[int, list[int]], egress: bool, services: ServiceSet, other: Reachable
+                   ) -> set[str]:
+        """The groups that the side's pruned rules reference (each distinct behaviour looked at once)."""
+        seen: set[int] = set()
+        out: set[str] = set()
+        for c in base:
+            beh = self.pruned(self.classes[c].groups, egress, services, other)
+            if beh and id(beh) not in seen:
+                seen.add(id(beh))
+                out.update(peer.ref for _m, peer in beh if peer.kind == "sg")
+        return out
 
     def reachable(self, base: dict[int, list[int]], ext_runs: list[tuple[int, int]],
                   with_public: bool) -> Reachable:
@@ -273,16 +451,18 @@ class Encoder:
         return self._in_runs(v, runs)
 
     def _in_runs(self, v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
-        parts = [v == a if a == b else z3.And(v >= a, v <= b) for a, b in runs]
-        return parts[0] if len(parts) == 1 else z3.Or(parts)
+        if len(runs) == 1:
+            a, b = runs[0]
+            return eq_(v, a) if a == b else between_(v, a, b)
+        return or_([eq_(v, a) if a == b else between_(v, a, b) for a, b in runs])
 
     def match(self, m: Match, p: Any, x: Any) -> Any:
         conds = []
         if m.proto != ANY_PROTO:
-            conds.append(p == m.proto)
+            conds.append(eq_(p, m.proto))
         if (m.lo, m.hi) != (0, SERVICE_MAX):
-            conds.append(x == m.lo if m.lo == m.hi else z3.And(x >= m.lo, x <= m.hi))
-        return z3.And(conds) if conds else self.T()
+            conds.append(eq_(x, m.lo) if m.lo == m.hi else between_(x, m.lo, m.hi))
+        return and_(conds) if conds else self.T()
 
     def peer(self, peer: Peer, other: Terms) -> Any:
         if peer.kind == "sg":
@@ -292,12 +472,33 @@ class Encoder:
         return self.in_runs(other.atom, self.peer_atoms(peer))
 
     def sg_gate(self, own: Terms, other: Terms, p: Any, x: Any) -> Any:
+        """Some behaviour of the endpoint admits the flow; a rule shared by many behaviours (one group
+        on many classes) is one term, built once per gate. The gate depends on the endpoint's class
+        terms and on the other endpoint's atom and groups only, so a reach query's slot pairs that
+        share them share one gate (built once per query)."""
+        key = (id(own.behs), own.ext.get_id(), own.unfiltered.get_id(), id(other.mem), other.atom.get_id(),
+               other.ext.get_id(), p.get_id(), x.get_id())
+        cached = self._gate_cache.get(key)
+        if cached is not None and cached[0] is own.behs and cached[1] is other.mem:
+            return cached[2]
+        gate = self._sg_gate(own, other, p, x)
+        # the held objects keep every id of the key alive (and so its own)
+        self._gate_cache[key] = (own.behs, other.mem, gate, own.ext, own.unfiltered, other.atom, other.ext, p, x)
+        return gate
+
+    def _sg_gate(self, own: Terms, other: Terms, p: Any, x: Any) -> Any:
         alts = [own.ext, own.unfiltered]
+        rule_terms: dict[int, tuple[tuple[Match, Peer], Any]] = {}  # id of a (match, peer) pair held by a behaviour
         for beh, cond in own.behs:
-            rules = [z3.And(self.match(m, p, x), self.peer(peer, other)) for m, peer in beh]
+            rules = []
+            for pair in beh:
+                got = rule_terms.get(id(pair))
+                if got is None or got[0] is not pair:
+                    got = rule_terms[id(pair)] = (pair, and_([self.match(pair[0], p, x), self.peer(pair[1], other)]))
+                rules.append(got[1])
             if rules:
-                alts.append(z3.And(cond, z3.Or(rules)))
-        return z3.Or(alts)
+                alts.append(and_([cond, or_(rules)]))
+        return or_(alts)
 
     def nacl_chain(self, nacl_id: str, egress: bool, remote: Any, p: Any, x: Any,
                    services: ServiceSet | None) -> Any:
@@ -506,7 +707,7 @@ class Encoder:
         n = len(side.classes)
         ext = (cls == n) if side.has_ext else self.F()
         solver.add(cls >= 0, cls <= (n if side.has_ext else n - 1))
-        by_beh: dict[Behaviour, list[int]] = defaultdict(list)
+        by_block: dict[int, tuple[Behaviour, list[int]]] = {}  # by id: blocks come from one cache
         unfiltered: list[int] = []
         by_nacl: dict[str, list[int]] = defaultdict(list)
         by_sub: dict[str, list[int]] = defaultdict(list)
@@ -517,7 +718,11 @@ class Encoder:
             if c.beh is None:
                 unfiltered.append(k)
             else:
-                by_beh[c.beh].append(k)
+                for block in c.blocks or (c.beh,):
+                    got = by_block.get(id(block))
+                    if got is None or got[0] is not block:
+                        got = by_block[id(block)] = (block, [])
+                    got[1].append(k)
             by_nacl[self.net.subnets[c.subnet_id].nacl_id].append(k)
             by_sub[c.subnet_id].append(k)
             for g in sorted(c.mem):
@@ -526,27 +731,30 @@ class Encoder:
             if c.mapped_atoms:
                 by_mapped[c.mapped_atoms].append(k)
         ctxs: set[int] = set()
+        facts = []  # added to the solver at once, in this order
         for sid, ks in by_sub.items():
-            conds = [sub == self.subnet_idx[sid]]
+            conds = [eq_(sub, self.subnet_idx[sid])]
             if self.routes is not None:
                 ci = self.routes.subnet_ctx[sid]
                 ctxs.add(ci)
-                conds.append(ctx == ci)
-            solver.add(z3.Implies(self.in_runs(cls, _index_runs(ks)), z3.And(conds)))
+                conds.append(eq_(ctx, ci))
+            facts.append(implies_(self.in_runs(cls, _index_runs(ks)), and_(conds)))
         if side.has_ext:
-            solver.add(z3.Implies(ext, z3.And(sub == -1, ctx == -1, self.in_runs(atom, side.ext_atoms))))
+            facts.append(z3.Implies(ext, z3.And(sub == -1, ctx == -1, self.in_runs(atom, side.ext_atoms))))
         pub_conds = []
         for (priv, pub), ks in by_atoms.items():
-            atom_c = self.in_runs(atom, ranges(priv))
+            atom_c = self.in_runs(atom, _index_runs(priv))
             in_k = self.in_runs(cls, _index_runs(ks))
             if pub:
-                atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, ranges(pub))))
-                pub_conds.append(z3.And(in_k, self.in_runs(atom, ranges(pub))))
-            solver.add(z3.Implies(in_k, atom_c))
-        mapped = z3.Or([z3.And(self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, ranges(m)))
+                atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, _index_runs(pub))))
+                pub_conds.append(z3.And(in_k, self.in_runs(atom, _index_runs(pub))))
+            facts.append(implies_(in_k, atom_c))
+        if facts:
+            solver.add(*facts)
+        mapped = z3.Or([z3.And(self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, _index_runs(m)))
                         for m, ks in by_mapped.items()]) if by_mapped else self.F()
         mem = {g: self.in_runs(cls, _index_runs(by_group.get(g, []))) for g in sorted(relevant)}
-        behs = [(beh, self.in_runs(cls, _index_runs(ks))) for beh, ks in by_beh.items()]
+        behs = [(block, self.in_runs(cls, _index_runs(ks))) for block, ks in by_block.values()]
         nacls = [(nid, self.in_runs(cls, _index_runs(ks))) for nid, ks in sorted(by_nacl.items())]
         return Terms(ext, sub, atom, mem, behs, self.in_runs(cls, _index_runs(unfiltered)), nacls, ctx, mapped,
                      z3.Or(pub_conds) if pub_conds else self.F(), tuple(sorted(ctxs))), cls
@@ -586,17 +794,19 @@ class Encoder:
                     public.append(k)
                 if a is not None and a in c.mapped_atoms:
                     mapped.append((k, k))
+            facts = []  # added to the solver at once, in this order
             for a, ks in by_atom.items():
                 runs = _index_runs(ks)
                 if a is None:  # the choice slot: somewhere in the class's unknown block
                     for k in ks:
                         c = side.classes[k]
-                        solver.add(z3.Implies(cls == k, self.in_runs(atom, ranges(c.unknown_atoms))))
+                        facts.append(z3.Implies(cls == k, self.in_runs(atom, _index_runs(c.unknown_atoms))))
                 elif a == -1:  # a class with fewer slots whose first slot is the choice: repeat it
-                    solver.add(z3.Implies(self.in_runs(cls, runs), atom == first))
+                    facts.append(z3.Implies(self.in_runs(cls, runs), atom == first))
                 else:
-                    solver.add(z3.Implies(self.in_runs(cls, runs), atom == a))
-            solver.add(pub == self.in_runs(cls, _index_runs(public)))
+                    facts.append(implies_(self.in_runs(cls, runs), eq_(atom, a)))
+            facts.append(pub == self.in_runs(cls, _index_runs(public)))
+            solver.add(*facts)
             if side.has_ext:
                 solver.add(z3.Implies(base.ext, z3.And(atom == base.atom, z3.Not(pub))))
             mapped_j = self.in_runs(cls, normalize(mapped)) if mapped else self.F()
@@ -604,8 +814,4 @@ class Encoder:
                                base.ctx, mapped_j, pub, base.ctxs))
             pubs.append(pub)
         return slots, pubs, cls
-
-
-def referenced_groups(behs: list[Behaviour | None]) -> set[str]:
-    return {peer.ref for beh in behs if beh for _m, peer in beh if peer.kind == "sg"}
 

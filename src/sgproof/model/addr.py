@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 V4_MAX = (1 << 32) - 1
@@ -158,6 +158,36 @@ def contains(intervals: tuple[Interval, ...], value: int) -> bool:
     """Whether a normalized interval tuple contains value."""
     idx = bisect_right(intervals, (value, 1 << 130)) - 1
     return idx >= 0 and intervals[idx][0] <= value <= intervals[idx][1]
+
+
+class IntervalSet:
+    """Disjoint closed intervals (normalized on construction) with O(log n) overlap and membership tests.
+
+    >>> s = IntervalSet([(10, 20), (1, 3), (21, 25), (40, 40)])
+    >>> s.runs
+    ((1, 3), (10, 25), (40, 40))
+    >>> s.meets(4, 9), s.meets(4, 10), s.meets(26, 39), s.meets(26, 40), s.meets(41, 99)
+    (False, True, False, True, False)
+    >>> s.meets_any([(4, 9), (30, 45)]), s.meets_any([(4, 9)]), s.meets_any([])
+    (True, False, False)
+    """
+
+    __slots__ = ("_his", "runs")
+
+    def __init__(self, intervals: Iterable[Interval]):
+        self.runs = normalize(intervals)
+        self._his = [hi for _, hi in self.runs]
+
+    def __bool__(self) -> bool:
+        return bool(self.runs)
+
+    def meets(self, lo: int, hi: int) -> bool:
+        """Whether [lo, hi] shares a point with the set."""
+        k = bisect_left(self._his, lo)  # the first interval that ends at or after lo
+        return k < len(self.runs) and self.runs[k][0] <= hi
+
+    def meets_any(self, intervals: Iterable[Interval]) -> bool:
+        return any(self.meets(lo, hi) for lo, hi in intervals)
 
 
 def is_global(family: int, value: int) -> bool:
