@@ -98,6 +98,11 @@ class _Joint:
     classes: tuple[int | None, int | None]
     ids: tuple[str, ...]
     span: frozenset[str] = frozenset()
+    keys: tuple[tuple[int | None, int | None], ...] = ()  # the side's joint classes merged for one query
+
+    @property
+    def members(self) -> tuple[tuple[int | None, int | None], ...]:
+        return self.keys or (self.classes,)
 
 
 JointKey = tuple[int | None, int | None]  # a joint class: its class index in OLD and in NEW
@@ -335,6 +340,7 @@ class Differ:
             return True
         if not (side_s.joints or side_s.ext_runs) or not (side_d.joints or side_d.ext_runs):
             return True
+        side_s, side_d = self._merged(change, side_s, side_d, svc, True), self._merged(change, side_d, side_s, svc, False)
         Z = self._context()
         solver = z3.Solver(ctx=Z)
         solver.set("timeout", self.timeout_ms)
@@ -360,7 +366,7 @@ class Differ:
 
         def block(cover: _Cover) -> None:
             ss = [k for k, j in enumerate(side_s.joints) if j.classes in cover.srcs]
-            ds = [k for k, j in enumerate(side_d.joints) if j.classes in cover.dsts]
+            ds = [k for k, j in enumerate(side_d.joints) if j.classes in cover.dsts]  # a merged class: all or none
             s_in = [pos.enc.in_runs(s_cls, ranges(ss))] if ss else []
             d_in = [pos.enc.in_runs(d_cls, ranges(ds))] if ds else []
             if cover.s_ext and side_s.ext_runs and intersect(tuple(side_s.ext_runs), cover.s_ext):
@@ -393,12 +399,72 @@ class Differ:
             groups, srcs, dsts = self._groups(change, pos, neg, side_s, side_d, ks, kd, family, proto, value,
                                               val(ps.atom), val(pd.atom))
             found.extend(groups)
-            cover = _Cover(change, frozenset(side_s.joints[k].classes for k in srcs if k < side_s.n),
-                           frozenset(side_d.joints[k].classes for k in dsts if k < side_d.n),
+            cover = _Cover(change, frozenset(m for k in srcs if k < side_s.n for m in side_s.joints[k].members),
+                           frozenset(m for k in dsts if k < side_d.n for m in side_d.joints[k].members),
                            tuple(side_s.ext_runs) if any(k >= side_s.n for k in srcs) else (),
                            tuple(side_d.ext_runs) if any(k >= side_d.n for k in dsts) else (), family, proto)
             covered.append(cover)
             block(cover)
+
+    def _merged(self, change: str, side: _SideQ, other: _SideQ, svc: ServiceSet, is_src: bool) -> _SideQ:
+        """The side with the joint classes that this query cannot tell apart made one: alike per network in
+        subnet, rules sliced to the query's services, the memberships some rule of the query names, and the
+        address blocks of their atoms. Merged are only classes whose every slice (on this side) has services
+        inside the query's (so outside them nothing of theirs can differ, and a group found for the merged
+        class holds every ENI of it exactly) and that earlier groups hold alike."""
+        if len(side.joints) < 2:
+            return side
+        wide: set[str] = set()
+        for r in self.rects():
+            end = r.src if is_src else r.dst
+            if r.services is None or not r.services.minus(svc).is_empty():
+                if end.enis is None:
+                    return side
+                wide |= end.enis
+        named: list[set[str]] = []
+        for k, x in enumerate(self.nets):
+            got: set[str] = set()
+            for sd, egress in ((side, is_src), (other, not is_src)):
+                for j in sd.joints:
+                    c = j.classes[k]
+                    if c is not None:
+                        for _m, peer in x.enc.behaviour(x.enc.classes[c].groups, egress, svc) or ():
+                            if peer.kind == "sg":
+                                got.add(peer.ref)
+            named.append(got)
+        covers = [c for c in self._covers if c.change == change]
+        merged: dict[tuple[Any, ...], list[_Joint]] = defaultdict(list)
+        for j in side.joints:
+            if not j.span.isdisjoint(wide):
+                merged[("own", j.classes)].append(j)
+                continue
+            held = frozenset(i for i, c in enumerate(covers) if j.classes in (c.srcs if is_src else c.dsts))
+            key: list[Any] = [held]
+            for k, (x, c) in enumerate(zip(self.nets, j.classes, strict=True)):
+                cls = x.enc.classes[c] if c is not None else None
+                if cls is None or cls.unknown_atoms:
+                    key.append(c)
+                    continue
+                key.append((cls.subnet_id, x.enc.behaviour(cls.groups, is_src, svc),
+                            frozenset(named[k].intersection(cls.groups)), self._atom_part(cls)))
+            merged[tuple(key)].append(j)
+        if len(merged) == len(side.joints):
+            return side
+        joints = [js[0] if len(js) == 1 else
+                  _Joint(js[0].classes, tuple(i for j in js for i in j.ids), frozenset().union(*(j.span for j in js)),
+                         tuple(m for j in js for m in j.members))
+                  for js in merged.values()]
+        joints.sort(key=self._place)
+        return _SideQ(joints, side.ext_runs)
+
+    def _atom_part(self, cls: Any) -> tuple[Any, ...]:
+        """What the address predicates of both networks can tell about a class's atoms."""
+        if self._signatures is None:
+            self._signatures = self._atom_signatures()
+        sig = self._signatures
+        mapped = set(cls.mapped_atoms)
+        return (frozenset((sig.get(a, ()), a in mapped) for a in cls.private_atoms),
+                frozenset(sig.get(a, ()) for a in cls.public_atoms))
 
     def _context(self) -> Any:
         """One z3 context for both encoders and every query of this pair (the two networks meet in one
