@@ -139,6 +139,7 @@ class Slicer:
                 self.in_vpc[e.vpc_id].add(e.id)
         self._peer_cache: dict[tuple[Block, ...], End] = {}
         self.rects: list[Rect] = []
+        self._seen: set[tuple[End, End, ServiceSet | None]] = set()
 
     # ---- sides ---------------------------------------------------------------------------------
     def blocks_end(self, blocks: Iterable[Block]) -> End:
@@ -178,7 +179,10 @@ class Slicer:
 
     def add(self, src: End, dst: End, services: ServiceSet | None, why: str) -> None:
         if not (src.empty or dst.empty) and not (services is not None and services.is_empty()):
-            self.rects.append(Rect(src, dst, services, why))
+            key = (src, dst, services)
+            if key not in self._seen:  # one query per distinct rectangle
+                self._seen.add(key)
+                self.rects.append(Rect(src, dst, services, why))
 
     def star(self, ids: set[str], why: str) -> None:
         if ids:
