@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from sgproof.cli import main
 from sgproof.encode.diff import Differ, spec_cidrs_of
+from sgproof.encode.diff_slice import change_slice
 from sgproof.report.diff_model import ChangeGroup
 from sgproof.sources.snapshot import build_network
 from sgproof.spec.parse import load_spec_text
@@ -43,7 +44,21 @@ def diff(old: dict[str, Any], new: dict[str, Any], scope: str = "to: {anywhere: 
     added, c1 = d.changes("added", 100)
     removed, c2 = d.changes("removed", 100)
     assert c1 and c2
+    # the slices (change_slice) find exactly what asking every pair finds
+    whole = Differ(o, n, spec, inv.src, inv.dst, inv.services, spec_cidrs_of(inv.src, inv.dst), sliced=False)
+    assert _flat(added) == _flat(whole.changes("added", 100)[0])
+    assert _flat(removed) == _flat(whole.changes("removed", 100)[0])
     return added, removed
+
+
+def _flat(groups: list[ChangeGroup]) -> set[tuple[Any, ...]]:
+    """Every (source, destination, family, protocol, service range) the groups hold."""
+    out = set()
+    for g in groups:
+        for s in g.src.enis or g.src.ranges:
+            for d in g.dst.enis or g.dst.ranges:
+                out.update((s, d, g.family, proto, iv) for proto, ivs in g.services.by_proto for iv in ivs)
+    return out
 
 
 def kinds(g: ChangeGroup) -> set[tuple[str, str]]:
@@ -325,3 +340,23 @@ def test_a_route_added() -> None:
     assert any(c["kind"] == "route" for c in inbound[0].cause)
     # no internet route, no change: the same networks without it are equal
     assert diff(old, copy.deepcopy(old)) == ([], [])
+
+
+def test_slices_follow_the_change() -> None:
+    old = two_tier()
+    assert change_slice(build_network(old, "<old>"), build_network(copy.deepcopy(old), "<new>")) == []
+    # a rule of db changed: only pairs into db's members on its port, from what the rule names
+    new = copy.deepcopy(old)
+    new["SecurityGroups"][1]["IpPermissions"][0]["FromPort"] = 3300
+    rects = change_slice(build_network(old, "<old>"), build_network(new, "<new>"))
+    assert rects and all(r.dst.enis == frozenset({ENI_B}) and r.src.enis == frozenset({ENI_A}) for r in rects)
+    assert all(r.services is not None and not r.services.contains(6, 22) for r in rects)
+    # a membership change: the rules that name the group reach the ENI, no other rule changed
+    new = copy.deepcopy(old)
+    new["NetworkInterfaces"].append(eni(ENI_C, SUB_A, ["10.0.1.30"], [APP]))
+    old2 = copy.deepcopy(new)
+    new["NetworkInterfaces"][2]["Groups"].append({"GroupId": WEB})
+    rects = change_slice(build_network(old2, "<old>"), build_network(new, "<new>"))
+    assert rects and all(ENI_C in (r.src.enis or ()) or ENI_C in (r.dst.enis or ()) for r in rects)
+    added, removed = diff(old2, new)
+    assert any(g.src.enis == (ENI_C,) and g.dst.enis == (ENI_B,) for g in added) and not removed

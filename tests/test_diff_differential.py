@@ -26,8 +26,10 @@ def mutated(draw: Any, doc: dict[str, Any]) -> dict[str, Any]:
     """A copy of the network with one or two random changes."""
     new = copy.deepcopy(doc)
     for _ in range(draw(st.integers(1, 2))):
+        # diff asks only the slices a change can reach (encode/diff_slice.py): "join" changes a connection
+        # between groups whose rules did not change; "nacl" and "route" reach ENIs no rule change touches
         kinds = ["rule-add", "rule-remove", "rule-widen", "nacl", "eni-add", "eni-regroup", "eni-remove", "pl",
-                 "ipv6"]
+                 "ipv6", "join", "join"]
         kind = draw(st.sampled_from([*kinds, "route", "route"] if "RouteTables" in new else kinds))
         sgs = new["SecurityGroups"]
         if kind == "rule-add":
@@ -66,6 +68,14 @@ def mutated(draw: Any, doc: dict[str, Any]) -> dict[str, Any]:
                     taken = {(x["RuleNumber"], x["Egress"]) for x in n["Entries"]}
                     n["Entries"] += [x for x in extra if (x["RuleNumber"], x["Egress"]) not in taken
                                      and x["RuleNumber"] < 32767]
+        elif kind == "join":
+            # an ENI joins a group that another group's rule names: that rule now admits it, no rule changed
+            named = sorted({pair["GroupId"] for g in sgs for key in ("IpPermissions", "IpPermissionsEgress")
+                            for r in g[key] for pair in r["UserIdGroupPairs"]} & set(netgen.SG_IDS[:len(sgs)]))
+            e = draw(st.sampled_from(new["NetworkInterfaces"]))
+            free = [g for g in named if all(x["GroupId"] != g for x in e["Groups"])]
+            if free:
+                e["Groups"] = [*e["Groups"], {"GroupId": draw(st.sampled_from(free))}]
         elif kind in ("eni-add", "eni-regroup", "eni-remove", "ipv6"):
             enis = new["NetworkInterfaces"]
             if kind == "eni-add":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ import z3
 
 from ..errors import InternalError
 from ..model import ANY_PROTO, ICMP, ICMPS, ICMPV6, PORTED, SERVICE_MAX, TCP, UDP, Network
-from ..model.addr import Interval, format_interval, normalize
+from ..model.addr import Interval, format_interval, intersect, normalize
 from ..report.diff_model import ChangeGroup, ClassInfo
 from ..report.model import Counterexample, endpoint_info, step_json
 from ..semantics import Endpoint, Flow, Step, evaluate
@@ -32,6 +32,7 @@ from ..spec import ServiceSet, Spec
 from ..spec.parse import Selector
 from ..spec.select import Selection
 from ..spec.services import full_range
+from .diff_slice import EVERY, End, Rect, change_slice, intersect_services
 from .prepare import Atoms, build_atoms, build_classes, ranges
 from .query import Encoder, Side, SideClass, Terms
 
@@ -91,10 +92,57 @@ class _Net:
 
 @dataclass(frozen=True, slots=True)
 class _Joint:
-    """A joint class: its class index in OLD and in NEW (None where absent) and its ENI ids."""
+    """A joint class: its class index in OLD and in NEW (None where absent) and its ENI ids; in a query
+    side, the classes merged into it (`span`: every ENI id of them, selected or not)."""
 
     classes: tuple[int | None, int | None]
     ids: tuple[str, ...]
+    span: frozenset[str] = frozenset()
+    keys: tuple[tuple[int | None, int | None], ...] = ()  # the side's joint classes merged for one query
+
+    @property
+    def members(self) -> tuple[tuple[int | None, int | None], ...]:
+        return self.keys or (self.classes,)
+
+
+JointKey = tuple[int | None, int | None]  # a joint class: its class index in OLD and in NEW
+
+
+@dataclass(frozen=True, slots=True)
+class _Cover:
+    """What a found group covers, by joint class keys: blocked in every later query of its direction."""
+
+    change: str
+    srcs: frozenset[JointKey]
+    dsts: frozenset[JointKey]
+    s_ext: tuple[Interval, ...]  # the external atoms it holds on either side (every one the query had)
+    d_ext: tuple[Interval, ...]
+    family: int
+    proto: int
+
+
+def _named_groups(a: Side, b: Side, relevant: set[str]) -> set[str]:
+    """The groups some rule of the two sides names (the only memberships a query needs as terms)."""
+    out: set[str] = set()
+    for side in (a, b):
+        for c in side.classes:
+            for _m, peer in c.beh or ():
+                if peer.kind == "sg" and peer.ref in relevant:
+                    out.add(peer.ref)
+    return out
+
+
+def _holds(end: End, ep: tuple[str, Any], family: int) -> bool:
+    """Whether a slice's end holds an endpoint of _changed (("eni", id) or ("ext", address))."""
+    kind, ref = ep
+    if kind == "eni":
+        return end.enis is None or ref in end.enis
+    return end.ext and (end.blocks is None or any(f == family and lo <= ref <= hi for f, lo, hi in end.blocks))
+
+
+def _same_proto(p: Any, proto: int) -> Any:
+    """The protocol group of proto: itself when named, else every protocol that is not named."""
+    return p == proto if proto in NAMED else z3.And([p != q for q in NAMED])
 
 
 @dataclass(slots=True)
@@ -113,7 +161,7 @@ class Differ:
     """Prepared once for a pair of networks and a scope; lists added and removed change groups."""
 
     def __init__(self, old: Network, new: Network, spec: Spec, src: Selector | None, dst: Selector | None,
-                 services: ServiceSet, spec_cidrs: list[str], timeout_ms: int = 120_000):
+                 services: ServiceSet, spec_cidrs: list[str], timeout_ms: int = 120_000, sliced: bool = True):
         self.spec = spec
         self.services = services
         self.ephemeral = spec.ephemeral
@@ -121,6 +169,13 @@ class Differ:
         self.atoms = union_atoms((old, new), spec_cidrs)
         self.nets = (self._prepare("OLD", old), self._prepare("NEW", new))
         self.joints = self._joint_classes()
+        self.sliced = sliced
+        self._rects: list[Rect] | None = None
+        self.queries = 0  # solver queries asked (one per slice and direction)
+        self._covers: list[_Cover] = []  # what the groups found so far hold
+        self._values_cache: dict[int, list[tuple[int, int]]] = {}
+        self._z: Any = None
+        self._sides: dict[int, _SideQ] = {}
         self.src_sel, self.dst_sel = src, dst
         self.group_names = {name: (self.nets[0].selection.evaluate(sel), self.nets[1].selection.evaluate(sel))
                             for name, sel in spec.groups.items()}
@@ -159,6 +214,36 @@ class Differ:
         order = sorted(by_key, key=lambda k: (-1 if k[0] is None else k[0], -1 if k[1] is None else k[1]))
         return [_Joint(k, tuple(by_key[k])) for k in order]
 
+    def _likeness(self, j: _Joint) -> tuple[Any, ...]:
+        """What every gate of both networks can tell about a joint class: per network its subnet, groups,
+        and the address blocks (signatures) of its atoms, with whether each private atom maps to a public
+        IPv4. A class whose address is unknown until apply keeps its own atoms."""
+        if self._signatures is None:
+            self._signatures = self._atom_signatures()
+        sig = self._signatures
+        out: list[Any] = []
+        for x, c in zip(self.nets, j.classes, strict=True):
+            if c is None:
+                out.append(None)
+                continue
+            cls = x.enc.classes[c]
+            if cls.unknown_atoms:
+                out.append((c,))
+                continue
+            mapped = set(cls.mapped_atoms)
+            out.append((cls.subnet_id, cls.groups,
+                        frozenset((sig.get(a, ()), a in mapped) for a in cls.private_atoms),
+                        frozenset(sig.get(a, ()) for a in cls.public_atoms)))
+        return tuple(out)
+
+    def _place(self, j: _Joint) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Where a joint class sits in each network: subnet and groups ("" where absent)."""
+        out = []
+        for x, c in zip(self.nets, j.classes, strict=True):
+            cls = x.enc.classes[c] if c is not None else None
+            out.append((cls.subnet_id, cls.groups) if cls is not None else ("", ()))
+        return tuple(out)
+
     def _side(self, sel: Selector | None) -> _SideQ:
         """The joint classes with members this selector picks (in either network) and its external atoms."""
         picked: set[str] = set()
@@ -169,16 +254,22 @@ class Differ:
             picked.update(x.net.enis[i].id for i in es.enis)
             ext4 += es.ext[0]
             ext6 += es.ext[1]
-        joints = []
+        merged: dict[tuple[Any, ...], list[_Joint]] = defaultdict(list)
         for j in self.joints:
             members = tuple(i for i in j.ids if i in picked)
             if members:
-                joints.append(_Joint(j.classes, members))
+                merged[self._likeness(j)].append(_Joint(j.classes, members, frozenset(j.ids)))
+        # joint classes that no predicate of either network tells apart are one class of the query: the
+        # first stands for all (its atoms for theirs), and a group found for it holds every ENI of them
+        joints = [_Joint(js[0].classes, tuple(i for j in js for i in j.ids), frozenset().union(*(j.span for j in js)))
+                  for js in merged.values()]
+        joints.sort(key=self._place)  # classes alike in subnet and groups get adjacent indices: short runs
         runs = list(normalize([self.atoms.span(4, lo, hi) for lo, hi in normalize(ext4)]
                               + [self.atoms.span(6, lo, hi) for lo, hi in normalize(ext6)]))
         return _SideQ(joints, runs)
 
-    def _side_classes(self, x: _Net, k: int, side: _SideQ, egress: bool, with_public: bool) -> Side:
+    def _side_classes(self, x: _Net, k: int, side: _SideQ, egress: bool, with_public: bool,
+                      services: ServiceSet) -> Side:
         """The encoder's view of a side in network x: one class per joint class (a stand-in where absent)."""
         enc = x.enc
         out: list[SideClass] = []
@@ -189,7 +280,7 @@ class Differ:
                 out.append(SideClass(filler, (), frozenset(), (0,), ()))
                 continue
             cls = enc.classes[c]
-            beh = enc.behaviour(cls.groups, egress, self.services)
+            beh = enc.behaviour(cls.groups, egress, services)
             mem = frozenset(x.relevant.intersection(cls.groups))
             mapped = cls.mapped_atoms if enc.routes is not None else ()
             out.append(SideClass(cls.subnet_id, beh, mem, cls.private_atoms,
@@ -199,27 +290,67 @@ class Differ:
     # ---- the query --------------------------------------------------------------------------------
     def changes(self, change: str, limit: int) -> tuple[list[ChangeGroup], bool]:
         """Every group of one direction ("added": NEW allows, OLD does not), up to `limit` groups;
-        returns the groups and whether the list is complete (the last check was unsat)."""
+        returns the groups and whether the list is complete (the last check of every slice was unsat).
+
+        Sliced, only the rectangles of change_slice are asked (each over its own sides and services);
+        a connection outside all of them is the same in both networks (docs/diff.md)."""
+        if not self._sides:
+            self._sides = {0: self._side(self.src_sel), 1: self._side(self.dst_sel)}
+        side_s, side_d = self._sides[0], self._sides[1]
+        found: list[ChangeGroup] = []
+        covered = self._covers
+        for rect in self.rects():
+            rs, rd = self._restrict(side_s, rect.src), self._restrict(side_d, rect.dst)
+            svc = intersect_services(self.services, rect.services)
+            if svc.is_empty():
+                continue
+            self.queries += 1
+            if not self._query(change, rs, rd, svc, limit, found, covered):
+                return found, False
+        return found, True
+
+    def rects(self) -> list[Rect]:
+        """The slices to ask: every pair, or the rectangles that hold every connection that may differ."""
+        if self._rects is None:
+            if not self.sliced:
+                self._rects = [Rect(EVERY, EVERY, None, "unsliced")]
+            else:
+                self._rects = change_slice(self.nets[0].net, self.nets[1].net)
+        return self._rects
+
+    def _restrict(self, side: _SideQ, end: End) -> _SideQ:
+        """The side's joint classes with an ENI of the rectangle's end (every member of a joint class
+        behaves alike in both networks, so one member in the end stands for all), and its external atoms
+        when the end has them."""
+        joints = side.joints if end.enis is None else [
+            j for j in side.joints if not end.enis.isdisjoint(j.span)]
+        runs = side.ext_runs if end.ext else []
+        if runs and end.blocks is not None:
+            spans = normalize(self.atoms.span(f, lo, hi) for f, lo, hi in end.blocks)
+            runs = list(intersect(tuple(normalize(runs)), tuple(spans)))
+        return _SideQ(joints, runs)
+
+    def _query(self, change: str, side_s: _SideQ, side_d: _SideQ, svc: ServiceSet, limit: int,
+               found: list[ChangeGroup], covered: list[_Cover]) -> bool:
+        """One direction over one slice; appends the groups found and what they cover. Returns whether
+        the slice is complete (unsat at the end)."""
         pk, nk = (1, 0) if change == "added" else (0, 1)
         pos, neg = self.nets[pk], self.nets[nk]
-        side_s, side_d = self._side(self.src_sel), self._side(self.dst_sel)
         if not pos.net.enis or not (side_s.joints or side_d.joints):
-            return [], True
+            return True
         if not (side_s.joints or side_s.ext_runs) or not (side_d.joints or side_d.ext_runs):
-            return [], True
-        # one z3 context for both encoders: the two networks meet in one solver
-        Z = pos.enc.fresh()
-        neg.enc.fresh()
-        neg.enc.z = Z
+            return True
+        side_s, side_d = self._merged(change, side_s, side_d, svc, True), self._merged(change, side_d, side_s, svc, False)
+        Z = self._context()
         solver = z3.Solver(ctx=Z)
         solver.set("timeout", self.timeout_ms)
         p, x, sp = (z3.Int(n, Z) for n in ("p", "x", "sport"))
         n4 = self.atoms.n4
-        svc = self.services
-        ps, s_cls = pos.enc.side_terms("P_src", self._side_classes(pos, pk, side_s, True, False), pos.relevant,
-                                       solver, pos.enc.F())
-        pd, d_cls = pos.enc.side_terms("P_dst", self._side_classes(pos, pk, side_d, False, bool(side_s.ext_runs)),
-                                       pos.relevant, solver, ps.ext)
+        cs = self._side_classes(pos, pk, side_s, True, False, svc)
+        cd = self._side_classes(pos, pk, side_d, False, bool(side_s.ext_runs), svc)
+        relevant = _named_groups(cs, cd, pos.relevant)
+        ps, s_cls = pos.enc.side_terms("P_src", cs, relevant, solver, pos.enc.F())
+        pd, d_cls = pos.enc.side_terms("P_dst", cd, relevant, solver, ps.ext)
         solver.add(z3.Not(z3.And(ps.ext, pd.ext)))
         fam4 = ps.atom < n4
         solver.add(fam4 == (pd.atom < n4))
@@ -231,17 +362,33 @@ class Differ:
         solver.add(*pos.enc.service_constraints(p, x, sp, svc))
         solver.add(pos.enc.allowed(ps, pd, p, x, sp, svc))
         if neg.net.enis:
-            self._blocked_everywhere(solver, neg, nk, side_s, side_d, s_cls, d_cls, ps, pd, p, x, fam4)
-        found: list[ChangeGroup] = []
+            self._blocked_everywhere(solver, neg, nk, side_s, side_d, s_cls, d_cls, ps, pd, p, x, fam4, svc)
+
+        def block(cover: _Cover) -> None:
+            ss = [k for k, j in enumerate(side_s.joints) if j.classes in cover.srcs]
+            ds = [k for k, j in enumerate(side_d.joints) if j.classes in cover.dsts]  # a merged class: all or none
+            s_in = [pos.enc.in_runs(s_cls, ranges(ss))] if ss else []
+            d_in = [pos.enc.in_runs(d_cls, ranges(ds))] if ds else []
+            if cover.s_ext and side_s.ext_runs and intersect(tuple(side_s.ext_runs), cover.s_ext):
+                s_in.append(z3.And(s_cls == side_s.n, pos.enc.in_runs(ps.atom, cover.s_ext)))
+            if cover.d_ext and side_d.ext_runs and intersect(tuple(side_d.ext_runs), cover.d_ext):
+                d_in.append(z3.And(d_cls == side_d.n, pos.enc.in_runs(pd.atom, cover.d_ext)))
+            if s_in and d_in:
+                solver.add(z3.Not(z3.And(z3.Or(s_in), z3.Or(d_in), fam4 == (cover.family == 4),
+                                         _same_proto(p, cover.proto))))
+
+        for cover in covered:
+            if cover.change == change:
+                block(cover)
         while True:
             answer = solver.check()
             if answer == z3.unsat:
-                return found, True
+                return True
             if answer != z3.sat:
                 self.undecided = f"the solver could not decide ({solver.reason_unknown()}); the list is not complete"
-                return found, False
+                return False
             if len(found) >= limit:
-                return found, False
+                return False
             m = solver.model()
 
             def val(t: Any, m: Any = m) -> int:
@@ -252,27 +399,102 @@ class Differ:
             groups, srcs, dsts = self._groups(change, pos, neg, side_s, side_d, ks, kd, family, proto, value,
                                               val(ps.atom), val(pd.atom))
             found.extend(groups)
-            same_proto = p == proto if proto in NAMED else z3.And([p != q for q in NAMED])
-            solver.add(z3.Not(z3.And(pos.enc.in_runs(s_cls, ranges(srcs)), pos.enc.in_runs(d_cls, ranges(dsts)),
-                                     fam4 == (family == 4), same_proto)))
+            cover = _Cover(change, frozenset(m for k in srcs if k < side_s.n for m in side_s.joints[k].members),
+                           frozenset(m for k in dsts if k < side_d.n for m in side_d.joints[k].members),
+                           tuple(side_s.ext_runs) if any(k >= side_s.n for k in srcs) else (),
+                           tuple(side_d.ext_runs) if any(k >= side_d.n for k in dsts) else (), family, proto)
+            covered.append(cover)
+            block(cover)
+
+    def _merged(self, change: str, side: _SideQ, other: _SideQ, svc: ServiceSet, is_src: bool) -> _SideQ:
+        """The side with the joint classes that this query cannot tell apart made one: alike per network in
+        subnet, rules sliced to the query's services, the memberships some rule of the query names, and the
+        address blocks of their atoms. Merged are only classes whose every slice (on this side) has services
+        inside the query's (so outside them nothing of theirs can differ, and a group found for the merged
+        class holds every ENI of it exactly) and that earlier groups hold alike."""
+        if len(side.joints) < 2:
+            return side
+        wide: set[str] = set()
+        for r in self.rects():
+            end = r.src if is_src else r.dst
+            if r.services is None or not r.services.minus(svc).is_empty():
+                if end.enis is None:
+                    return side
+                wide |= end.enis
+        named: list[set[str]] = []
+        for k, x in enumerate(self.nets):
+            got: set[str] = set()
+            for sd, egress in ((side, is_src), (other, not is_src)):
+                for j in sd.joints:
+                    c = j.classes[k]
+                    if c is not None:
+                        for _m, peer in x.enc.behaviour(x.enc.classes[c].groups, egress, svc) or ():
+                            if peer.kind == "sg":
+                                got.add(peer.ref)
+            named.append(got)
+        covers = [c for c in self._covers if c.change == change]
+        merged: dict[tuple[Any, ...], list[_Joint]] = defaultdict(list)
+        for j in side.joints:
+            if not j.span.isdisjoint(wide):
+                merged[("own", j.classes)].append(j)
+                continue
+            held = frozenset(i for i, c in enumerate(covers) if j.classes in (c.srcs if is_src else c.dsts))
+            key: list[Any] = [held]
+            for k, (x, c) in enumerate(zip(self.nets, j.classes, strict=True)):
+                cls = x.enc.classes[c] if c is not None else None
+                if cls is None or cls.unknown_atoms:
+                    key.append(c)
+                    continue
+                key.append((cls.subnet_id, x.enc.behaviour(cls.groups, is_src, svc),
+                            frozenset(named[k].intersection(cls.groups)), self._atom_part(cls)))
+            merged[tuple(key)].append(j)
+        if len(merged) == len(side.joints):
+            return side
+        joints = [js[0] if len(js) == 1 else
+                  _Joint(js[0].classes, tuple(i for j in js for i in j.ids), frozenset().union(*(j.span for j in js)),
+                         tuple(m for j in js for m in j.members))
+                  for js in merged.values()]
+        joints.sort(key=self._place)
+        return _SideQ(joints, side.ext_runs)
+
+    def _atom_part(self, cls: Any) -> tuple[Any, ...]:
+        """What the address predicates of both networks can tell about a class's atoms."""
+        if self._signatures is None:
+            self._signatures = self._atom_signatures()
+        sig = self._signatures
+        mapped = set(cls.mapped_atoms)
+        return (frozenset((sig.get(a, ()), a in mapped) for a in cls.private_atoms),
+                frozenset(sig.get(a, ()) for a in cls.public_atoms))
+
+    def _context(self) -> Any:
+        """One z3 context for both encoders and every query of this pair (the two networks meet in one
+        solver; formulas built once, such as NACL chains, serve every slice)."""
+        if self._z is None:
+            self.nets[1].enc.fresh()
+            self._z = self.nets[0].enc.fresh()
+            self.nets[1].enc.z = self._z
+        return self._z
 
     def _present(self, x: _Net, k: int, side: _SideQ, cls: Any, t: Terms) -> Any:
         """The endpoint exists in network x: its joint class has an ENI class there, or its atom is external there."""
         here = [i for i, j in enumerate(side.joints) if j.classes[k] is not None]
+        # the side's atom is one of its external runs already: only those that are external in x count
+        ext_here = list(intersect(tuple(side.ext_runs), tuple(x.ext_runs))) if side.ext_runs else []
         return z3.Or(z3.And(z3.Not(t.ext), x.enc.in_runs(cls, ranges(here))),
-                     z3.And(t.ext, x.enc.in_runs(t.atom, x.ext_runs)))
+                     z3.And(t.ext, x.enc.in_runs(t.atom, ext_here)))
 
     def _blocked_everywhere(self, solver: z3.Solver, neg: _Net, nk: int, side_s: _SideQ, side_d: _SideQ,
-                            s_cls: Any, d_cls: Any, ps: Terms, pd: Terms, p: Any, x: Any, fam4: Any) -> None:
+                            s_cls: Any, d_cls: Any, ps: Terms, pd: Terms, p: Any, x: Any, fam4: Any,
+                            services: ServiceSet) -> None:
         """In the other network, every address pair of the family and every client port fails (or an endpoint
         is missing there)."""
         enc = neg.enc
         n4 = self.atoms.n4
-        s_slots, s_pubs, ns_cls = enc.slot_terms("N_src", self._side_classes(neg, nk, side_s, True, False),
-                                                 neg.relevant, solver, False)
-        d_slots, d_pubs, nd_cls = enc.slot_terms("N_dst", self._side_classes(neg, nk, side_d, False,
-                                                                              bool(side_s.ext_runs)),
-                                                 neg.relevant, solver, bool(side_s.ext_runs))
+        cs = self._side_classes(neg, nk, side_s, True, False, services)
+        cd = self._side_classes(neg, nk, side_d, False, bool(side_s.ext_runs), services)
+        relevant = _named_groups(cs, cd, neg.relevant)
+        s_slots, s_pubs, ns_cls = enc.slot_terms("N_src", cs, relevant, solver, False)
+        d_slots, d_pubs, nd_cls = enc.slot_terms("N_dst", cd, relevant, solver, bool(side_s.ext_runs))
         solver.add(ns_cls == s_cls, nd_cls == d_cls)
         solver.add(z3.Implies(ps.ext, s_slots[0].atom == ps.atom), z3.Implies(pd.ext, d_slots[0].atom == pd.atom))
         ported = z3.Or(p == TCP, p == UDP)
@@ -284,7 +506,7 @@ class Differ:
                 usable = z3.And((st.atom < n4) == fam4, (dt.atom < n4) == fam4, z3.Not(spub),
                                 z3.Implies(dpub, ps.ext))
                 # an unknown route counts as a route for diff (contract 4.5): "blocked" must not rest on it
-                conn = enc.connection(st, dt, p, x, self.services, sports, nports, unknown_allows=True)
+                conn = enc.connection(st, dt, p, x, services, sports, nports, unknown_allows=True)
                 blocked.append(z3.Implies(usable, z3.Not(conn)))
         here = z3.And(self._present(neg, nk, side_s, s_cls, ps), self._present(neg, nk, side_d, d_cls, pd))
         solver.add(z3.Implies(here, z3.And(blocked)))
@@ -323,10 +545,12 @@ class Differ:
                                 "the plain evaluator does not confirm")
         srcs, dsts = [ks], [kd]
         if not (s_ext or d_ext):
-            srcs = self._alike(pos, neg, side_s, ks, d_id, True, family, proto, value, protos, spare, witness_svc)
+            d_key, s_key = side_d.joints[kd].classes, side_s.joints[ks].classes
+            srcs = self._alike(pos, neg, side_s, ks, d_id, True, family, proto, value, protos, spare, witness_svc,
+                               lambda j: self._covered(change, j, d_key, family, proto))
             if len(srcs) == 1:
                 dsts = self._alike(pos, neg, side_d, kd, s_id, False, family, proto, value, protos, spare,
-                                   witness_svc)
+                                   witness_svc, lambda j: self._covered(change, s_key, j, family, proto))
         out = []
         for svc, atoms in sorted(by_addr.items(), key=lambda kv: kv[1][:1]):
             if svc == witness_svc:
@@ -343,12 +567,14 @@ class Differ:
         return out, srcs, dsts
 
     def _alike(self, pos: _Net, neg: _Net, side: _SideQ, k: int, other_id: str | None, is_src: bool, family: int,
-               proto: int, value: int, protos: list[int], spare: int | None, svc: ServiceSet) -> list[int]:
-        """Classes of `side` whose changed services towards (or from) other_id are exactly svc."""
+               proto: int, value: int, protos: list[int], spare: int | None, svc: ServiceSet,
+               covered: Callable[[JointKey], bool]) -> list[int]:
+        """Classes of `side` whose changed services towards (or from) other_id are exactly svc (and whose
+        pair with it no earlier group holds)."""
         out = [k]
         for k2, j in enumerate(side.joints):
             rep = next((i for i in j.ids if i != other_id), None)
-            if k2 == k or rep is None:
+            if k2 == k or rep is None or covered(j.classes):
                 continue
             ends: tuple[tuple[str, Any], tuple[str, Any]] = (("eni", rep), ("eni", other_id)) if is_src else (
                 ("eni", other_id), ("eni", rep))
@@ -358,6 +584,12 @@ class Differ:
             if self._changed(pos, neg, *ends, family, protos, spare) == svc:
                 out.append(k2)
         return out
+
+    def _covered(self, change: str, s_key: JointKey, d_key: JointKey, family: int, proto: int) -> bool:
+        """Whether an earlier group of this direction holds the pair of joint classes (ENI classes only)."""
+        named = proto in NAMED
+        return any(c.change == change and c.family == family and (c.proto == proto if named else c.proto not in NAMED)
+                   and s_key in c.srcs and d_key in c.dsts for c in self._covers)
 
     def _pair(self, side_s: _SideQ, ks: int, side_d: _SideQ, kd: int) -> tuple[str | None, str | None]:
         """Two different ENI ids standing for the chosen classes (None for the external side)."""
@@ -375,26 +607,34 @@ class Differ:
         n4 = self.atoms.n4
         atoms = [a for lo, hi in runs for a in range(lo, hi + 1) if (a < n4) == (family == 4)]
         if self._signatures is None:
-            self._signatures = self._ext_signatures()
+            self._signatures = self._atom_signatures()
         by_sig: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for a in atoms:
             by_sig[self._signatures.get(a, ())].append(a)
         return [(alike[0], alike) for alike in by_sig.values()]
 
-    def _ext_signatures(self) -> dict[int, tuple[int, ...]]:
-        """For every external atom, the blocks that contain it: each rule peer, prefix list entry, NACL
-        entry, external range (of either network) and spec CIDR. Public IPs cut the external space
-        too, but no predicate on external addresses names them."""
+    def _atom_signatures(self) -> dict[int, tuple[int, ...]]:
+        """For every external atom and every atom of an ENI, the blocks that contain it: each rule peer,
+        prefix list entry, NACL entry, external range, VPC block, routing block (routes, peering blocks,
+        mapped private addresses) of either network and spec CIDR. Two atoms in the same blocks are alike
+        to every predicate on addresses (a route lookup, too: the same routes contain them). Public IPs
+        cut the external space too, but no predicate on external addresses names them."""
         from bisect import bisect_left, bisect_right
 
         from ..model.addr import parse_cidr
         from .prepare import SPECIAL_RANGES
         from .routes import routing_blocks
 
-        ext = sorted({a for x in self.nets for lo, hi in x.ext_runs for a in range(lo, hi + 1)})
+        used = {a for x in self.nets for lo, hi in x.ext_runs for a in range(lo, hi + 1)}
+        for x in self.nets:
+            for cls in x.enc.classes:
+                used.update(cls.private_atoms, cls.public_atoms)
+        ext = sorted(used)
         blocks: set[tuple[int, int, int]] = set(self._spec_blocks)
         for x in self.nets:
             net = x.net
+            for v in net.vpcs.values():
+                blocks.update(v.cidrs)
             for sg in net.sgs.values():
                 for r in (*sg.ingress, *sg.egress):
                     if r.peer.kind == "cidr":
@@ -442,6 +682,12 @@ class Differ:
 
     def _values(self, proto: int) -> list[tuple[int, int]]:
         """Segments of the service value on which every rule and entry of both networks is constant."""
+        got = self._values_cache.get(proto)
+        if got is None:
+            got = self._values_cache[proto] = self._segments(proto)
+        return got
+
+    def _segments(self, proto: int) -> list[tuple[int, int]]:
         ivs = next((v for q, v in self.services.by_proto if q == proto), ())
         cuts: set[int] = set()
         for x in self.nets:
@@ -459,10 +705,16 @@ class Differ:
 
     def _changed(self, pos: _Net, neg: _Net, s: tuple[str, Any], d: tuple[str, Any], family: int,
                  protos: list[int], spare: int | None) -> ServiceSet:
-        """The (protocol, value) pairs on which pos connects s to d and neg does not."""
+        """The (protocol, value) pairs on which pos connects s to d and neg does not.
+
+        Services that no slice holding the pair names cannot differ (change_slice): they are skipped. A
+        slice's services are unions of rule matches, and every segment lies inside or outside each match."""
         found: dict[int, list[Interval]] = defaultdict(list)
+        may = self._may_change(s, d, family)
         for q in [*protos, *([spare] if spare is not None else [])]:
             for lo, hi in self._values(q) if q in (*PORTED, *ICMPS) else [(0, 0)]:
+                if may is not None and not may.contains(q, lo):
+                    continue
                 if self._connects(pos, s, d, family, q, lo) and not self._connects(neg, s, d, family, q, lo):
                     found[q].append((lo, hi))
         if spare is not None and spare in found:
@@ -471,6 +723,17 @@ class Differ:
                 if q not in NAMED and q not in mentioned:
                     found[q] = list(full_range(q))
         return ServiceSet.of(dict(found))
+
+    def _may_change(self, s: tuple[str, Any], d: tuple[str, Any], family: int) -> ServiceSet | None:
+        """The services on which the pair's connections may differ: the union of the services of every
+        slice that holds both ends (None: every service)."""
+        out = ServiceSet(())
+        for r in self.rects():
+            if _holds(r.src, s, family) and _holds(r.dst, d, family):
+                if r.services is None:
+                    return None
+                out = out.union(r.services)
+        return out
 
     def _endpoints(self, x: _Net, end: tuple[str, Any], family: int, other_ext: bool) -> list[Endpoint]:
         kind, ref = end
