@@ -9,8 +9,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from sgproof.encode.check import Checker
+from sgproof.encode.check import PREFERENCE_RLIMIT, Checker
 from sgproof.model import Network
 from sgproof.model.addr import parse_cidr
 from sgproof.sources.snapshot import build_network
@@ -150,3 +151,31 @@ def test_witnesses_are_flows_a_person_can_try() -> None:
         if flow.proto == 1:
             assert flow.value == 8 * 256, flow.text()  # echo request, not a reply
         assert flow.proto != 58, flow.text()  # no icmpv6 between IPv4 addresses
+
+
+def test_no_solver_budget_is_wall_clock_below_the_checkers_timeout(monkeypatch: Any) -> None:
+    """A witness must not depend on the machine's load: the readable-witness preferences are bounded by
+    z3 resource units (`rlimit`, deterministic), never by a short wall-clock timeout that a loaded
+    machine would hit sooner and answer with another model."""
+    import z3
+
+    from sgproof.sources import load_network
+    from sgproof.spec.parse import load_spec
+
+    seen: list[tuple[str, Any]] = []
+    real = z3.Solver.set
+
+    def record(self: z3.Solver, *args: Any, **kw: Any) -> None:
+        if len(args) == 2:
+            seen.append((str(args[0]), args[1]))
+        real(self, *args, **kw)
+
+    monkeypatch.setattr(z3.Solver, "set", record)
+    for name in ("three-tier", "seed-blog"):
+        spec = load_spec(str(ROOT / "examples" / name / "spec.yaml"))
+        net, _ = load_network(snapshot=str(ROOT / "examples" / name / "network.json"))
+        checker = Checker(net, spec)
+        for inv in spec.invariants:
+            checker.check(inv)
+    assert ("rlimit", PREFERENCE_RLIMIT) in seen  # the preference passes ran
+    assert {v for k, v in seen if k == "timeout"} <= {checker.timeout_ms}

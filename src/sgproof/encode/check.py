@@ -66,6 +66,11 @@ def statement(inv: Invariant) -> str:
     return f"every endpoint of {src} can connect to every endpoint of {dst} on {svc}"
 
 
+# z3 resource units one readable-witness preference may spend (each check adds this much to the
+# solver's count): a few seconds of one core, the same on every machine and under any load.
+PREFERENCE_RLIMIT = 10_000_000
+
+
 @dataclass(slots=True)
 class _Query:
     solver: z3.Solver
@@ -303,7 +308,10 @@ class Checker:
         first = solver.model()
         if all(z3.is_true(first.eval(pref, model_completion=True)) for pref in prefs):
             return first  # z3's own answer is already readable: no further solving
-        solver.set("timeout", 2000)
+        # A budget of z3's resource units, not of seconds: a wall-clock budget gives up sooner on a
+        # loaded machine, and the witness would then depend on the load (contract 5: the same input gives
+        # the same report). The wall-clock timeout stays as the last resort.
+        solver.set("rlimit", PREFERENCE_RLIMIT)
         try:
             for k in range(len(prefs), 0, -1):
                 solver.push()
@@ -314,7 +322,7 @@ class Checker:
                 finally:
                     solver.pop()
         finally:
-            solver.set("timeout", self.timeout_ms)
+            solver.set("rlimit", 0)
         return first  # no preference can hold: z3's first model stands (it is a model of the same assertions)
 
     @property
