@@ -38,7 +38,9 @@ class VpcSpec:
 
 
 VPCS = (
-    VpcSpec("web", 0.6, "10.100.0.0/14", "2600:1f18:77:1100::/56"),
+    # an IPAM allocation (AWS allows /44-/60 from a pool): Amazon's default /56 holds 256 /64 subnets,
+    # fewer than this VPC has beyond 10,000 ENIs; a /52 holds 4,096
+    VpcSpec("web", 0.6, "10.100.0.0/14", "2600:1f18:77:1000::/52"),
     VpcSpec("data", 0.25, "10.104.0.0/14", None),
     VpcSpec("ops", 0.15, "10.120.0.0/14", None),
 )
@@ -237,6 +239,8 @@ class HeteroBuilder:
         ipv6 = None
         if vpc.spec.ipv6 and team.tier != "attach":
             net6 = ipaddress.IPv6Network(vpc.spec.ipv6)
+            if vpc.nsubnets6 >= 1 << (64 - net6.prefixlen):
+                raise SystemExit(f"the {team.vpc} VPC's IPv6 block {net6} has no /64 left for another subnet")
             ipv6 = ipaddress.IPv6Network((int(net6.network_address) + (vpc.nsubnets6 << 64), 64))
             vpc.nsubnets6 += 1
         size = cidr.num_addresses
