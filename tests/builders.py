@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 from sgproof.encode.check import Checker
@@ -102,3 +105,25 @@ def verdicts(doc: dict[str, Any], invariants: str, settings: str = "") -> dict[s
         assert r.status != "error", r.error
         out[inv.id] = r.status
     return out
+
+
+def batfish_sample_account(snap: Path, samples: Path) -> Path:
+    """The batfish-aws sample account (../shared/data/batfish-aws: its groups and interfaces) as a
+    snapshot directory, with the VPC, subnet and NACL lists the sample lacks."""
+    snap.mkdir()
+    shutil.copy(samples / "SecurityGroups.json", snap)
+    shutil.copy(samples / "NetworkInterfaceTest.json", snap)
+    lists: dict[str, Any] = {
+        "vpcs.json": {"Vpcs": [{"VpcId": v, "CidrBlock": c} for v, c in (
+            ("vpc-815775e7", "10.100.0.0/16"), ("vpc-925131f4", "10.101.0.0/16"),
+            ("vpc-b390fad5", "10.193.0.0/16"), ("vpc-f8fad69d", "10.194.0.0/16"))]},
+        "subnets.json": {"Subnets": [
+            {"SubnetId": "subnet-9a0c48fc", "VpcId": "vpc-815775e7", "CidrBlock": "10.100.1.0/24"}]},
+        "nacls.json": {"NetworkAcls": [{
+            "NetworkAclId": "acl-00000001", "VpcId": "vpc-815775e7", "IsDefault": True, "Associations": [],
+            "Entries": [{"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "Egress": e,
+                         "CidrBlock": "0.0.0.0/0"} for e in (False, True)]}]},
+    }
+    for name, doc in lists.items():
+        (snap / name).write_text(json.dumps(doc))
+    return snap

@@ -71,22 +71,27 @@ def sg_rule(draw: Any, n_sgs: int) -> dict[str, Any]:
 
 
 @st.composite
-def nacl_entries(draw: Any) -> list[dict[str, Any]]:
+def nacl_entries(draw: Any, numbers: Any = None, protos: tuple[str, ...] = ("-1", "6", "17", "1", "58"),
+                 v6_one_in: int = 5, cidrs4: Any = None, cidrs6: Any = None, ports: Any = None,
+                 icmps: Any = None) -> list[dict[str, Any]]:
+    """NACL entries of every kind (rule numbers from `numbers`, protocols from `protos`, one in
+    `v6_one_in` IPv6), then sometimes the * entries AWS ends every NACL with."""
     out = []
-    numbers = draw(st.lists(st.integers(1, 300), min_size=0, max_size=5, unique=True))
-    for n in numbers:
-        proto = draw(st.sampled_from(["-1", "6", "17", "1", "58"]))
+    chosen = draw(numbers if numbers is not None else st.lists(st.integers(1, 300), min_size=0, max_size=5,
+                                                                  unique=True))
+    for n in chosen:
+        proto = draw(st.sampled_from(list(protos)))
         e: dict[str, Any] = {"RuleNumber": n, "Protocol": proto, "Egress": draw(st.booleans()),
                              "RuleAction": draw(st.sampled_from(["allow", "allow", "deny"]))}
-        if draw(st.integers(0, 4)) == 0:
-            e["Ipv6CidrBlock"] = draw(st.sampled_from(CIDRS6))
+        if draw(st.integers(0, v6_one_in - 1)) == 0:
+            e["Ipv6CidrBlock"] = draw(st.sampled_from(cidrs6 or CIDRS6))
         else:
-            e["CidrBlock"] = draw(st.sampled_from(CIDRS4))
+            e["CidrBlock"] = draw(st.sampled_from(cidrs4 or CIDRS4))
         if proto in ("6", "17"):
-            lo, hi = draw(st.sampled_from(PORTS))
+            lo, hi = draw(st.sampled_from(ports or PORTS))
             e["PortRange"] = {"From": lo, "To": hi}
         elif proto in ("1", "58"):
-            t, c = draw(st.sampled_from(ICMPS))
+            t, c = draw(st.sampled_from(icmps or ICMPS))
             e["IcmpTypeCode"] = {"Type": t, "Code": c}
         out.append(e)
     # AWS ends every NACL with the * entries; sometimes leave them out (the implicit deny must hold anyway)

@@ -23,31 +23,11 @@ PORTS = [(0, 65535), (0, 0), (22, 22), (0, 1023), (1024, 65535), (1024, 32767), 
 ICMPS = [(-1, -1), (8, -1), (0, -1), (8, 0), (0, 0), (128, -1), (129, -1), (3, 4)]
 
 
-@st.composite
-def entries(draw: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for n in draw(st.lists(st.integers(1, 400), min_size=1, max_size=9, unique=True)):
-        proto = draw(st.sampled_from(["-1", "-1", "6", "6", "17", "1", "58", "47", "0"]))
-        e: dict[str, Any] = {"RuleNumber": n, "Protocol": proto, "Egress": draw(st.booleans()),
-                             "RuleAction": draw(st.sampled_from(["allow", "allow", "deny"]))}
-        if draw(st.integers(0, 3)) == 0:
-            e["Ipv6CidrBlock"] = draw(st.sampled_from(CIDRS6))
-        else:
-            e["CidrBlock"] = draw(st.sampled_from(CIDRS4))
-        if proto in ("6", "17"):
-            lo, hi = draw(st.sampled_from(PORTS))
-            e["PortRange"] = {"From": lo, "To": hi}
-        elif proto in ("1", "58"):
-            t, c = draw(st.sampled_from(ICMPS))
-            e["IcmpTypeCode"] = {"Type": t, "Code": c}
-        out.append(e)
-    if draw(st.booleans()):
-        for egress in (False, True):
-            out.append({"RuleNumber": 32767, "Protocol": "-1", "Egress": egress, "RuleAction": "deny",
-                        "CidrBlock": "0.0.0.0/0"})
-            out.append({"RuleNumber": 32768, "Protocol": "-1", "Egress": egress, "RuleAction": "deny",
-                        "Ipv6CidrBlock": "::/0"})
-    return out
+def entries() -> Any:
+    """Up to nine entries of every protocol kind, including GRE and protocol 0."""
+    return netgen.nacl_entries(numbers=st.lists(st.integers(1, 400), min_size=1, max_size=9, unique=True),
+                               protos=("-1", "-1", "6", "6", "17", "1", "58", "47", "0"), v6_one_in=4,
+                               cidrs4=CIDRS4, cidrs6=CIDRS6, ports=PORTS, icmps=ICMPS)
 
 
 @st.composite

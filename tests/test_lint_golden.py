@@ -89,6 +89,8 @@ from click.testing import CliRunner
 
 from sgproof.cli import main
 
+from .builders import batfish_sample_account
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BATFISH = DATA / "batfish-aws"
 FIXTURES = DATA / "aws-public-fixtures"
@@ -115,18 +117,7 @@ def _write(folder: Path, name: str, doc: dict[str, Any]) -> None:
 def _account(snap: Path, nacl_sample: str | None) -> Path:
     """The batfish-aws sample account, with the lists it lacks (and optionally one of its NACL samples on
     subnet-1f315846 with an RDS ENI in it), as tests/test_shared_samples.py builds it."""
-    snap.mkdir()
-    shutil.copy(BATFISH / "SecurityGroups.json", snap)
-    shutil.copy(BATFISH / "NetworkInterfaceTest.json", snap)
-    _write(snap, "vpcs.json", {"Vpcs": [{"VpcId": v, "CidrBlock": c} for v, c in (
-        ("vpc-815775e7", "10.100.0.0/16"), ("vpc-925131f4", "10.101.0.0/16"),
-        ("vpc-b390fad5", "10.193.0.0/16"), ("vpc-f8fad69d", "10.194.0.0/16"))]})
-    _write(snap, "subnets.json", {"Subnets": [
-        {"SubnetId": "subnet-9a0c48fc", "VpcId": "vpc-815775e7", "CidrBlock": "10.100.1.0/24"}]})
-    _write(snap, "nacls.json", {"NetworkAcls": [{
-        "NetworkAclId": "acl-00000001", "VpcId": "vpc-815775e7", "IsDefault": True, "Associations": [],
-        "Entries": [{"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "Egress": e, "CidrBlock": "0.0.0.0/0"}
-                    for e in (False, True)]}]})
+    batfish_sample_account(snap, BATFISH)
     if nacl_sample:
         shutil.copy(BATFISH / nacl_sample, snap / "nacls2.json")
         _write(snap, "subnets2.json", {"Subnets": [

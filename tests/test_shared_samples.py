@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from sgproof.cli import main
 
+from .builders import batfish_sample_account
+
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "batfish-aws"
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"shared samples not found at {SAMPLES}")
 
@@ -27,20 +29,7 @@ def _run(*args: str) -> tuple[int, dict | None, str]:
 @pytest.fixture
 def account(tmp_path: Path) -> Path:
     """The sample account's groups and interfaces, with the VPC, subnet and NACL lists they lack."""
-    snap = tmp_path / "snap"
-    snap.mkdir()
-    shutil.copy(SAMPLES / "SecurityGroups.json", snap)
-    shutil.copy(SAMPLES / "NetworkInterfaceTest.json", snap)
-    _write(snap, "vpcs.json", {"Vpcs": [{"VpcId": v, "CidrBlock": c} for v, c in (
-        ("vpc-815775e7", "10.100.0.0/16"), ("vpc-925131f4", "10.101.0.0/16"),
-        ("vpc-b390fad5", "10.193.0.0/16"), ("vpc-f8fad69d", "10.194.0.0/16"))]})
-    _write(snap, "subnets.json", {"Subnets": [
-        {"SubnetId": "subnet-9a0c48fc", "VpcId": "vpc-815775e7", "CidrBlock": "10.100.1.0/24"}]})
-    _write(snap, "nacls.json", {"NetworkAcls": [{
-        "NetworkAclId": "acl-00000001", "VpcId": "vpc-815775e7", "IsDefault": True, "Associations": [],
-        "Entries": [{"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "Egress": e, "CidrBlock": "0.0.0.0/0"}
-                    for e in (False, True)]}]})
-    return snap
+    return batfish_sample_account(tmp_path / "snap", SAMPLES)
 
 
 def test_sample_account_verdicts_and_the_dangling_reference(account: Path, tmp_path: Path) -> None:

@@ -180,6 +180,27 @@ class Checker:
             return None
         if not side_s.classes and not side_d.classes:
             return None  # external to external never enters the network
+        solver, (p, x, sp, np), (s_terms, s_cls), (d_terms, d_cls) = self._frame(side_s, side_d, rel_s, rel_d, svc)
+        s_gate = d_gate = None
+        if rules:
+            egress = rules[0].egress
+            own, other = (s_terms, d_terms) if egress else (d_terms, s_terms)
+            gate = z3.And(z3.Or([z3.And(enc.match(r.match, p, x), enc.peer(r.peer, other)) for r in rules]),
+                          z3.Not(own.ext))
+            s_gate, d_gate = (gate, None) if egress else (None, gate)
+        solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc, np, s_gate=s_gate, d_gate=d_gate))
+        assume, matched = self._exception_literals(solver, exemptions, side_s, s_terms, s_cls, side_d, d_terms,
+                                                   d_cls, p, x)
+        return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp, np, assume,
+                      matched)
+
+    # ---- exceptions (contract 8) ----------------------------------------------------------------
+    def _frame(self, side_s: Side, side_d: Side, rel_s: set[str], rel_d: set[str], svc: ServiceSet
+               ) -> tuple[z3.Solver, tuple[Any, Any, Any, Any], tuple[Any, Any], tuple[Any, Any]]:
+        """A fresh solver holding one flow between the two sides: its protocol, value, client port and
+        NAT port (p, x, sport, nport) within the services, each end's terms and class index; never two
+        external ends, one address family, and never an ENI to itself."""
+        enc = self.enc
         Z = enc.fresh()
         solver = z3.Solver(ctx=Z)
         solver.set("timeout", self.timeout_ms)
@@ -195,20 +216,8 @@ class Checker:
                 solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
         solver.add(*enc.service_constraints(p, x, sp, svc))
         solver.add(*enc.nat_port_constraints(np))
-        s_gate = d_gate = None
-        if rules:
-            egress = rules[0].egress
-            own, other = (s_terms, d_terms) if egress else (d_terms, s_terms)
-            gate = z3.And(z3.Or([z3.And(enc.match(r.match, p, x), enc.peer(r.peer, other)) for r in rules]),
-                          z3.Not(own.ext))
-            s_gate, d_gate = (gate, None) if egress else (None, gate)
-        solver.add(enc.allowed(s_terms, d_terms, p, x, sp, svc, np, s_gate=s_gate, d_gate=d_gate))
-        assume, matched = self._exception_literals(solver, exemptions, side_s, s_terms, s_cls, side_d, d_terms,
-                                                   d_cls, p, x)
-        return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp, np, assume,
-                      matched)
+        return solver, (p, x, sp, np), (s_terms, s_cls), (d_terms, d_cls)
 
-    # ---- exceptions (contract 8) ----------------------------------------------------------------
     def _accepts_side(self, sel: Any, side: Side, terms: Any, cls: Any) -> Any:
         """The side's endpoint is in an exception's selection (classes are split by it: exact)."""
         enc = self.enc
@@ -573,27 +582,13 @@ class Checker:
         if not side_o.classes or not (side_t.classes or side_t.has_ext):
             return list(rules), None
         side_s, side_d, rel_s, rel_d = (side_o, side_t, rel_o, rel_t) if egress else (side_t, side_o, rel_t, rel_o)
-        Z = enc.fresh()
-        solver = z3.Solver(ctx=Z)
-        solver.set("timeout", self.timeout_ms)
-        p, x, sp, np = z3.Ints("p x sport nport", Z)
-        s_terms, s_cls = enc.side_terms("src", side_s, rel_s, solver, enc.F())
-        d_terms, d_cls = enc.side_terms("dst", side_d, rel_d, solver, s_terms.ext)
-        n4 = self.atoms.n4
-        solver.add(z3.Not(z3.And(s_terms.ext, d_terms.ext)))
-        solver.add((s_terms.atom < n4) == (d_terms.atom < n4))
-        single_d = {c.members[0]: k for k, c in enumerate(side_d.classes) if len(c.members) == 1}
-        for k, c in enumerate(side_s.classes):
-            if len(c.members) == 1 and c.members[0] in single_d:
-                solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
-        solver.add(*enc.service_constraints(p, x, sp, svc))
-        solver.add(*enc.nat_port_constraints(np))
+        solver, (p, x, sp, np), (s_terms, s_cls), (d_terms, d_cls) = self._frame(side_s, side_d, rel_s, rel_d, svc)
         own, other, own_cls = (s_terms, d_terms, s_cls) if egress else (d_terms, s_terms, d_cls)
         by_group: dict[str, list[int]] = {}
         for k, c in enumerate(side_o.classes):
             for g in enc.classes[enc.class_of[c.members[0]]].groups:
                 by_group.setdefault(g, []).append(k)
-        acts = [z3.Bool(f"use{k}", Z) for k in range(len(rules))]
+        acts = [z3.Bool(f"use{k}", solver.ctx) for k in range(len(rules))]
         gate = z3.And(z3.Or([z3.And(a, enc.in_runs(own_cls, ranges(by_group.get(r.sg_id, []))),
                                     enc.match(r.match, p, x), enc.peer(r.peer, other))
                              for a, r in zip(acts, rules, strict=True)]), z3.Not(own.ext))
