@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -45,6 +46,17 @@ def test_seed_blog_only_rests_on_the_db_ingress_and_the_ap_membership() -> None:
     assert rests[1]["why"] == "carried by eni-0f00000000000a001 only"
     assert rests[0]["witness"].startswith("opening it admits tcp ")
     assert "rests_on" not in got["no-app-mysql"]  # refuted: nothing to explain
+
+
+def test_an_explanation_beyond_its_check_budget_says_so_and_guesses_nothing(monkeypatch: Any) -> None:
+    """The budget is a count of engine checks, not seconds: whether an explanation is given must not
+    depend on the machine's load."""
+    from sgproof.remedy import explain as explain_module
+
+    monkeypatch.setattr(explain_module, "MAX_CHECKS", 2)
+    got = _explained("seed-blog")["db-only-from-ap"]
+    assert got["rests_on"] is None
+    assert "more than 2 engine checks" in got["rests_on_error"]
 
 
 def test_three_tier_only_rests_on_the_db_subnet_nacl() -> None:
