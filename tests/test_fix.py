@@ -87,6 +87,18 @@ def test_seed_blog_fix_narrows_the_shared_self_rule() -> None:
     assert all("repair" not in r for r in doc["results"] if r["status"] == "proven")
 
 
+def test_a_choice_beyond_the_optimisers_budget_says_so(monkeypatch: Any) -> None:
+    """The optimiser is bounded by z3 resource units (the same on any machine and load); when it runs
+    out, no repair is guessed."""
+    from sgproof.remedy import fix as fix_module
+
+    monkeypatch.setattr(fix_module, "OPTIMIZE_RLIMIT", 1)
+    doc = _cli_json(str(EXAMPLES / "seed-blog" / "spec.yaml"))
+    rep = {r["id"]: r for r in doc["results"]}["no-app-mysql"]["repair"]
+    assert rep["verified"] is False and not rep["changes"]
+    assert "optimiser's budget" in rep["note"]
+
+
 def test_terraform_open_3306_fix_edits_the_world_rule() -> None:
     d = EXAMPLES / "terraform" / "open-3306"
     doc = _cli_json(str(d / "spec.yaml"), "--terraform", str(d / "plan.json"))

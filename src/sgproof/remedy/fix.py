@@ -47,8 +47,11 @@ from ..spec import Invariant
 from ..spec.select import EndpointSet
 from .changes import Change, apply, cidr_blocks, cidr_text, covering_block, minus
 
-FIX_SECONDS = 120.0  # per refuted invariant
+# The search is bounded by rounds and by z3 resource units, which do not depend on the machine's load;
+# the wall clock per refuted invariant is a backstop only.
+FIX_SECONDS = 600.0
 MAX_ROUNDS = 20
+OPTIMIZE_RLIMIT = 50_000_000  # z3 resource units of one choice of changes (about ten seconds of one core)
 MAX_PIECES = 8  # a narrowed rule is at most this many items
 SEED_FLOWS = 12  # violations gathered before the first choice, and after each choice that falls short
 REACH_SAMPLE = 32  # for a reach: other pairs tried on the plain evaluator per side and round
@@ -619,6 +622,7 @@ class _Search:
         opt = z3.Optimize(ctx=self.ctx)
         left = self.deadline - time.monotonic()
         opt.set("timeout", max(1, int(left * 1000)))
+        opt.set("rlimit", OPTIMIZE_RLIMIT)
         for f in self.formulas:
             opt.add(f)
         bools = [z3.Bool(f"c{i}", self.ctx) for i in range(len(self.cands))]
@@ -712,7 +716,8 @@ class _Search:
             rounds += 1
             chosen = self._choose()
             if chosen == "timeout":
-                return self._none(rounds, f"no repair found within {self.seconds:.0f} s")
+                return self._none(rounds, "no repair found: choosing the changes took more than the optimiser's "
+                                          "budget")
             if chosen == "unsat":
                 why = ("no set of the changes considered makes it proven"
                        + (" without breaking " + ", ".join(sorted(set(broke))) if broke else ""))
