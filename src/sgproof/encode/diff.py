@@ -28,6 +28,7 @@ from ..report.model import Counterexample, endpoint_info, step_json
 from ..semantics import Endpoint, Flow, Step, evaluate
 from ..semantics.evaluate import ICMP_REPLY, nacl_decision, port_representatives
 from ..semantics.routing import NAT_PORTS
+from ..sources import no_cycle_collection
 from ..spec import ServiceSet, Spec
 from ..spec.parse import Selector
 from ..spec.select import Selection
@@ -1102,6 +1103,7 @@ __all__ = ["SERVICE_MAX", "Differ", "cause_items", "run_diff", "union_atoms"]
 
 
 # ---- the two inputs ----------------------------------------------------------------------------------
+@no_cycle_collection()
 def load_side(path: str) -> tuple[Network, dict[str, Any]]:
     """One side of `diff OLD NEW`: a snapshot (file or directory), or a Terraform plan read as the network
     after it."""
@@ -1133,6 +1135,7 @@ def plan_before(plan: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@no_cycle_collection()
 def load_plan_pair(plan_path: str, live: str | None) -> tuple[Network, Network, dict[str, Any], dict[str, Any]]:
     """`diff --terraform PLAN [--snapshot LIVE]`: the network before the plan and after it."""
     from ..sources import snapshot as snap

@@ -6,14 +6,16 @@ Every source first produces the snapshot document of contract section 2 (the mer
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import gc
 import hashlib
 import json
 import os
 import re
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,6 +202,20 @@ def load_json(path: str, what: str) -> Any:
     return doc
 
 
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a document is parsed and modelled. Both make millions
+    of objects and no reference cycles, so the collector's passes (each one over everything made so
+    far) find nothing and cost a third of the time at 10,000 ENIs; reference counting still frees."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def load_network(
     *,
     snapshot: str | None = None,
@@ -210,6 +226,14 @@ def load_network(
     progress: Progress | None = None,
 ) -> tuple[Network, SourceInfo]:
     """Read the one source the user named and build the model from it."""
+    if aws:  # boto3's clients and responses do make cycles: leave the collector on while they live
+        return _load_network(snapshot, aws, profile, regions, terraform, progress)
+    with no_cycle_collection():
+        return _load_network(snapshot, aws, profile, regions, terraform, progress)
+
+
+def _load_network(snapshot: str | None, aws: bool, profile: str | None, regions: tuple[str, ...],
+                  terraform: str | None, progress: Progress | None) -> tuple[Network, SourceInfo]:
     from . import snapshot as snap
 
     if aws and (snapshot or terraform):
