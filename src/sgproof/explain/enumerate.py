@@ -69,6 +69,7 @@ class ClassLabeller:
             name: checker.selection.evaluate(sel) for name, sel in checker.spec.groups.items()
         }
         self._pair_services: dict[tuple[int, int], str] = {}
+        self._cut_cache: dict[int, set[int]] = {}  # rule boundaries by protocol, of this one network
 
     def sides(self, inv: Invariant) -> tuple[EndpointSet, EndpointSet]:
         """The endpoints each side of a deny/only invariant ranges over (for only: outside `from`)."""
@@ -139,7 +140,8 @@ class ClassLabeller:
         if text is None:
             parts: dict[int, list[Interval]] = {}
             for proto, _ in services.by_proto:
-                got = allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral)
+                got = allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral,
+                                       self._cut_cache)
                 for p, ivs in got.by_proto:
                     parts.setdefault(p, []).extend(ivs)
             allowed = ServiceSet.of(parts)
@@ -168,10 +170,16 @@ def _cuts(net: Network, proto: int) -> set[int]:
 
 
 def allowed_services(net: Network, src: Endpoint, dst: Endpoint, proto: int, within: ServiceSet,
-                     ephemeral: tuple[int, int]) -> ServiceSet:
-    """The services of `within` on `proto` over which src can connect to dst (checked per rule segment)."""
+                     ephemeral: tuple[int, int], cut_cache: dict[int, set[int]] | None = None) -> ServiceSet:
+    """The services of `within` on `proto` over which src can connect to dst (checked per rule segment).
+    `cut_cache`: the rule boundaries by protocol, kept by a caller that asks many pairs of this one
+    network (they depend on nothing else)."""
     ivs: tuple[Interval, ...] = next((v for p, v in within.by_proto if p == proto), ())
-    cuts = _cuts(net, proto)
+    cuts = cut_cache.get(proto) if cut_cache is not None else None
+    if cuts is None:
+        cuts = _cuts(net, proto)
+        if cut_cache is not None:
+            cut_cache[proto] = cuts
     found: list[Interval] = []
     for lo, hi in ivs:
         points = sorted({lo, *(c for c in cuts if lo < c <= hi)})
