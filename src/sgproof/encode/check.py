@@ -117,10 +117,14 @@ class Checker:
     def warm(self) -> None:
         """Evaluate every selector of the spec now (before worker processes fork)."""
         for inv in self.spec.invariants:
-            src = self.selection.evaluate(inv.src)
-            self.selection.evaluate(inv.dst)
-            if inv.kind == "only":
-                self.selection.evaluate_not(src)
+            self.sides(inv)
+
+    def sides(self, inv: Invariant) -> tuple[EndpointSet, EndpointSet]:
+        """The endpoints each end of a flow of the invariant ranges over: for only, the source is every
+        endpoint outside `from` (both evaluations cached)."""
+        src = self.selection.evaluate(inv.src)
+        dst = self.selection.evaluate(inv.dst)
+        return (self.selection.evaluate_not(src) if inv.kind == "only" else src), dst
 
     def check(self, inv: Invariant) -> Result:
         start = time.perf_counter()
@@ -136,22 +140,19 @@ class Checker:
                       time.perf_counter() - start, **kw)
 
     def _selections(self, inv: Invariant) -> tuple[EndpointSet, EndpointSet] | str:
-        src = self.selection.evaluate(inv.src)
-        dst = self.selection.evaluate(inv.dst)
+        """`sides`, or the error of a selector that matches nothing where the invariant does not allow it."""
         if not inv.allow_empty:
-            for role, sel, es in (("from", inv.src, src), ("to", inv.dst, dst)):
-                if sel is not None and es.is_empty():
+            for role, sel in (("from", inv.src), ("to", inv.dst)):
+                if sel is not None and self.selection.evaluate(sel).is_empty():
                     return (f"{sel.where}: the {role} selector {sel.text!r} matches no endpoint "
                             "(add allow_empty: true to the invariant if that is intended)")
-        return src, dst
+        return self.sides(inv)
 
     def _check(self, inv: Invariant, start: float) -> Result:
         sels = self._selections(inv)
         if isinstance(sels, str):
             return self._result(inv, start, "error", error=sels)
         src, dst = sels
-        if inv.kind == "only":
-            src = self.selection.evaluate_not(src)
         if inv.kind == "reach":
             return self._reach(inv, start, src, dst)
         return self._exists(inv, start, src, dst)
@@ -480,8 +481,6 @@ class Checker:
         if isinstance(sels, str):
             return [], True
         src, dst = sels
-        if inv.kind == "only":
-            src = self.selection.evaluate_not(src)
         q = self._exists_query(inv, src, dst)
         if q is None:
             return [], True
@@ -627,8 +626,6 @@ class Checker:
         if isinstance(sels, str):
             return sels
         src, dst = sels
-        if inv.kind == "only":
-            src = self.selection.evaluate_not(src)
         if rule is not None:
             members = frozenset(i for i, e in enumerate(self.net.enis) if rule.sg_id in e.groups and e.hosts)
             if rule.egress:

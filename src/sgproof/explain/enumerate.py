@@ -11,7 +11,7 @@ from ..model.addr import V4_MAX, V6_MAX, Interval, complement, format_address, i
 from ..report.model import Counterexample, EndpointInfo, Report, Result, Violation
 from ..semantics import Endpoint, connection_exists
 from ..semantics.evaluate import ICMP_REPLY
-from ..spec import Invariant, ServiceSet, describe
+from ..spec import ServiceSet, describe
 from ..spec.select import EndpointSet
 
 
@@ -31,7 +31,7 @@ def add_all_violations(report: Report, checker: Checker, max_violations: int) ->
         inv = by_id.get(r.id)
         if r in todo and inv is not None:
             found, complete = checker.violations(inv, max_violations)
-            sides = labeller.sides(inv)
+            sides = checker.sides(inv)
             groups = tuple(labeller.violation(cx, inv.services, sides) for cx in found)
             r = dataclasses.replace(r, violations=groups, violations_complete=complete)
         results.append(r)
@@ -70,13 +70,6 @@ class ClassLabeller:
         }
         self._pair_services: dict[tuple[int, int], str] = {}
         self._cut_cache: dict[int, set[int]] = {}  # rule boundaries by protocol, of this one network
-
-    def sides(self, inv: Invariant) -> tuple[EndpointSet, EndpointSet]:
-        """The endpoints each side of a deny/only invariant ranges over (for only: outside `from`)."""
-        src = self.checker.selection.evaluate(inv.src)
-        if inv.kind == "only":
-            src = self.checker.selection.evaluate_not(src)
-        return src, self.checker.selection.evaluate(inv.dst)
 
     def external_text(self, side: EndpointSet) -> str:
         """The external addresses a side stands for (all of them form one class), in words."""

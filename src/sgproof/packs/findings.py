@@ -149,12 +149,6 @@ def config_findings(checker: Checker, inv: Invariant, lit: Literal) -> list[Conf
 
 # ---- why a flagged rule carries no flow of the invariant --------------------------------------------
 
-def _sides(checker: Checker, inv: Invariant) -> tuple[EndpointSet, EndpointSet]:
-    src = checker.selection.evaluate(inv.src)
-    dst = checker.selection.evaluate(inv.dst)
-    if inv.kind == "only":
-        src = checker.selection.evaluate_not(src)
-    return src, dst
 
 
 def _services_to_try(svc: ServiceSet, limit: int = 8) -> list[tuple[int, int]]:
@@ -236,7 +230,7 @@ def _rule_reason(checker: Checker, inv: Invariant, rule: SgRule) -> str:
         return "attached to no ENI"
     if not members:
         return "attached to no ENI that hosts anything (only NAT, transit gateway or load balancer interfaces)"
-    src, dst = _sides(checker, inv)
+    src, dst = checker.sides(inv)
     own_side, other_side = (src, dst) if rule.egress else (dst, src)
     own = [i for i in members if i in own_side.enis]
     if not own:
@@ -289,7 +283,7 @@ def _rule_reason(checker: Checker, inv: Invariant, rule: SgRule) -> str:
 def _entry_reason(checker: Checker, inv: Invariant, nacl_id: str, entry: NaclEntry) -> str:
     net = checker.net
     subnets = {sub.id for sub in net.subnets.values() if sub.nacl_id == nacl_id}  # a default ACL's too
-    src, dst = _sides(checker, inv)
+    src, dst = checker.sides(inv)
     behind = [i for i, e in enumerate(net.enis) if e.subnet_id in subnets and e.hosts and i in dst.enis]
     if not behind:
         return "attached to no ENI (its subnets hold no ENI of the invariant)"

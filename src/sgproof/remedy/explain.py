@@ -91,8 +91,6 @@ class Explainer:
         if isinstance(sels, str):
             return None
         src, dst = sels
-        if inv.kind == "only":
-            src = c.selection.evaluate_not(src)
         net = c.net
 
         def carriers(side: EndpointSet) -> EndpointSet:
@@ -112,11 +110,7 @@ class Explainer:
         """Parts that can touch a flow between the invariant's two sides (a superset of what matters), as
         (the destination side's, the source side's and the paths' between them)."""
         checker = self.checker
-        sel = checker.selection
-        src = sel.evaluate(inv.src)
-        dst = sel.evaluate(inv.dst)
-        if inv.kind == "only":
-            src = sel.evaluate_not(src)
+        src, dst = checker.sides(inv)
         d_parts, d_subnets = self._side(dst.enis, "sg-ingress", inv.services)
         s_parts, s_subnets = self._side(src.enis, "sg-egress", inv.services)
         d_parts |= self._places(d_subnets)

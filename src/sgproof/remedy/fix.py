@@ -140,10 +140,8 @@ class _Search:
         self.take_away = inv.kind != "reach"
         self.deadline = time.monotonic() + seconds
         self.seconds = seconds
-        src = checker.selection.evaluate(inv.src)
-        if inv.kind == "only":
-            src = checker.selection.evaluate_not(src)
-        self.sides: dict[str, EndpointSet] = {"src": src, "dst": checker.selection.evaluate(inv.dst)}
+        src, dst = checker.sides(inv)
+        self.sides: dict[str, EndpointSet] = {"src": src, "dst": dst}
         self._regions: dict[tuple[str, int, bool, bool], tuple[Interval, ...]] = {}
         self.cands: list[Change] = []
         self._index: dict[Any, int] = {}

@@ -21,7 +21,6 @@ _WHERE: dict[str, tuple[str, str]] = {
     "markdown": ("markdown", "render_markdown"),
     "html": ("html", "render_html"),
 }
-NAMES = tuple(_WHERE)
 
 
 def renderer(fmt: str) -> Callable[[Report], str] | None:
