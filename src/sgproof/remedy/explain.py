@@ -33,14 +33,18 @@ from ..encode.routes import RouteOutcomes
 from ..model import ANY_PROTO, Match, Network
 from ..model.addr import V4_MAX, V6_MAX
 from ..report.model import Result
+from ..semantics import Flow
 from ..spec import Invariant, ServiceSet, describe
 from ..spec.select import EndpointSet
 from .parts import CLOSE, OPEN, Part, Parts, order_key
+from .witness import WitnessFinder
 
 # engine checks one explanation may make: a count, not seconds, so that whether an explanation is
 # given does not depend on the machine's load (the 10,000-ENI benchmark's largest needs about 800)
 MAX_CHECKS = 2000
-MAX_LISTED = 4  # peers, entries, routes or ENIs named in one `why` line
+MAX_LISTED = 4
+GROW_ROUNDS = 16  # engine refutations the fast path settles one part at a time before it searches
+_COARSE = ("nacl", "route-table", "sg-ingress", "sg-egress", "membership")  # the order _grow adds parts in  # peers, entries, routes or ENIs named in one `why` line
 
 
 class _Undecided(Exception):
@@ -53,6 +57,7 @@ class Explainer:
     def __init__(self, checker: Checker):
         self.checker = checker
         self.parts = Parts(checker.net)
+        self.witnesses = True  # look for the evaluator's witnesses first (False: the engine's re-checks alone)
         self._routes: dict[tuple[frozenset[str], frozenset[str]], RouteOutcomes | None] = {}
         if checker.net.routing is not None:
             self._routes[(checker.net.routing.open_tables, checker.net.routing.closed_tables)] = checker.enc.routes
@@ -203,28 +208,80 @@ class Explainer:
             return got.status == "proven"
 
         near, far = self.candidates(inv)
-        if mode == OPEN and holds(frozenset(near)):
-            cands = near  # a deny/only proof mostly rests on the destination's side: try it alone first
-        elif holds(frozenset(near + far)):
-            cands = near + far
-        else:
-            cands = sorted(everything, key=order_key)  # a part outside the candidates mattered
-        if holds(frozenset()):
-            kept: list[Part] = []
-        elif mode == CLOSE:
-            # a reach proof rests on most of its candidates (every source's egress, every destination's
-            # ingress): one deletion step per candidate, each refutation looked for among the part's own ENIs
-            kept = list(cands)
+        finder = WitnessFinder(self.checker, self.parts, inv, mode, self.witnesses)
+        found: dict[Part, Flow] = {}  # part -> a witness that it matters (replayed by the evaluator)
+        barren: set[Part] = set()  # parts the search found no witness for (with more changed: none now)
+
+        def necessary(cands: list[Part]) -> list[Part]:
+            """The candidates that the evaluator shows to matter with every non-candidate changed: each is
+            in every sufficient subset of the candidates."""
+            outside = everything - frozenset(cands)
+            out = []
             for p in cands:
-                if holds(frozenset(kept) - {p}, p):
-                    kept.remove(p)
-        else:
-            kept = self._quickxplain(holds, [], [], cands)
-        # every part of the set must matter: opening it as well refutes (monotonicity says so; check it)
+                if p in barren:
+                    continue
+                flow = found.get(p)
+                if flow is None or not finder.replays(outside, p, flow):
+                    flow = finder.find(outside, p)
+                if flow is None:
+                    barren.add(p)
+                    found.pop(p, None)
+                else:
+                    found[p] = flow
+                    out.append(p)
+            return out
+
+        # the candidates grow layer by layer (the destination's ACLs, then its route tables, its groups,
+        # then the same of the source side and the paths): while a proof rests on one layer, its parts
+        # there are each shown to matter by a witness, and one engine check shows that they suffice
+        kept: list[Part] | None = None
+        cands: list[Part] = []
+        needed: list[Part] = []
+        tried: set[frozenset[Part]] = set()
+        for layer in _layers(near, far, mode):
+            cands = cands + layer
+            needed = necessary(cands)
+            key = frozenset(needed)
+            if needed and key not in tried:
+                tried.add(key)
+                if holds(key):
+                    kept = needed  # sufficient, and every part shown to matter: minimal
+                    break
+        if kept is None and needed and self.witnesses:
+            kept = self._grow(inv, needed, cands, holds, seen, finder, mode)
+        if kept is None:
+            # the engine alone: QuickXplain (deletion for reach) over what no witness settled
+            if mode == OPEN and holds(frozenset(near)):
+                cands = near
+            elif not holds(frozenset(near + far)):
+                cands = sorted(everything, key=order_key)  # a part outside the candidates mattered
+            needed = necessary(cands)
+            rest = [p for p in cands if p not in set(needed)]
+            if holds(frozenset(needed)):
+                kept = list(needed)
+            elif mode == CLOSE:
+                # a reach proof rests on most of its candidates (every source's egress, every destination's
+                # ingress): one deletion step per candidate, each refutation looked for among the part's own ENIs
+                kept = list(cands)
+                for p in rest:
+                    if holds(frozenset(kept) - {p}, p):
+                        kept.remove(p)
+            else:
+                kept = needed + self._quickxplain(holds, list(needed), list(needed), rest)
+        # every part of the set must matter: with it changed as well the invariant is refuted, shown by a
+        # witness that the evaluator replays on exactly that network, or else by the engine
         changed = True
         while changed:
             changed = False
             for p in list(kept):
+                outside = everything - frozenset(kept)
+                flow = found.get(p)
+                if flow is None or not finder.replays(outside, p, flow):
+                    flow = finder.find(outside, p)
+                if flow is not None:
+                    found[p] = flow
+                    continue
+                found.pop(p, None)
                 if holds(frozenset(kept) - {p}, p):
                     kept.remove(p)
                     changed = True
@@ -232,12 +289,56 @@ class Explainer:
         rests = []
         for p in kept:
             entry = {"part": p.kind, "id": p.id, "why": self.why(p, inv, mode)}
-            cx = seen[frozenset(kept) - {p}].counterexample
-            if cx is not None:
+            flow = found.get(p)
+            if flow is None:
+                cx = seen[frozenset(kept) - {p}].counterexample
+                flow = cx.flow if cx is not None else None
+            if flow is not None:
                 word = "opening" if mode == OPEN else "closing"
-                entry["witness"] = f"{word} it {'admits' if mode == OPEN else 'blocks'} {cx.flow.text()}"
+                entry["witness"] = f"{word} it {'admits' if mode == OPEN else 'blocks'} {flow.text()}"
             rests.append(entry)
-        return {"rests_on": rests, "rests_on_checks": len(seen)}
+        return {"rests_on": rests, "rests_on_checks": len(seen), "rests_on_witnesses": len(found)}
+
+    def _grow(self, inv: Invariant, needed: list[Part], cands: list[Part], holds: Any,
+              seen: dict[frozenset[Part], Result], finder: WitnessFinder, mode: str) -> list[Part] | None:
+        """Parts every sufficient set holds do not suffice: keep adding, for the engine's refutation, a
+        candidate on its path that settles it (coarse parts first), until the engine says proven. None when
+        no candidate settles a refutation or the rounds run out (the caller then searches)."""
+        everything = frozenset(self.parts.all)
+        kept = list(needed)
+        order = sorted(cands, key=lambda p: (_COARSE.index(p.kind), p.id))
+        for _ in range(GROW_ROUNDS):
+            key = frozenset(kept)
+            if holds(key):
+                return kept
+            cx = seen[key].counterexample
+            if cx is None:
+                return None
+            touching = self._touching(cx.flow)
+            for p in order:
+                if p in key or p not in touching:
+                    continue
+                if finder.settles(everything - key - {p}, cx.flow):
+                    kept.append(p)
+                    break
+            else:
+                return None
+        return None
+
+    def _touching(self, flow: Flow) -> set[Part]:
+        """The parts that can decide the flow at its two ends: their groups' rule sets and the memberships
+        those rules name, their subnets' ACLs and route tables."""
+        net = self.checker.net
+        out: set[Part] = set()
+        for ep in (flow.src, flow.dst):
+            if ep.eni is None:
+                continue
+            e = net.enis[ep.eni]
+            for g in e.groups:
+                out |= {Part("sg-ingress", g), Part("sg-egress", g)}
+                out |= {Part("membership", r) for r in self.parts._refs.get(g, ())}
+            out |= self._places({e.subnet_id})
+        return out
 
     def _quickxplain(self, holds: Any, base: list[Part], delta: list[Part], cands: list[Part]) -> list[Part]:
         """A minimal X of `cands` such that holds(base + X), given that holds(base + cands)."""
@@ -296,6 +397,18 @@ class Explainer:
         if not carriers:
             return "carried by no ENI"
         return "carried by " + _listed(carriers) + only
+
+
+def _layers(near: list[Part], far: list[Part], mode: str) -> list[list[Part]]:
+    """The candidates in the order the fast path adds them: for deny/only, the destination side's ACLs,
+    its route tables, its groups and memberships (coarse controls first: an ACL stands for many ENIs),
+    then the same of the source side and the paths; for
+    reach (whose proofs rest on every gate of a path) all of them at once."""
+    if mode == CLOSE:
+        return [near + far]
+    kinds = (("nacl",), ("route-table",), ("sg-ingress", "sg-egress", "membership"))
+    out = [[p for p in side if p.kind in ks] for side in (near, far) for ks in kinds]
+    return [layer for layer in out if layer]
 
 
 def _overlaps(m: Match, svc: ServiceSet) -> bool:

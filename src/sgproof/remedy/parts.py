@@ -71,19 +71,33 @@ class Parts:
 
     def network(self, parts: Iterable[Part], mode: str) -> Network:
         """The network with every part in `parts` opened (mode OPEN) or closed (mode CLOSE)."""
+        return self._build(set(parts), mode, None, None)
+
+    def network_plus(self, base: frozenset[Part], base_net: Network, part: Part, mode: str) -> Network:
+        """network(base | {part}, mode), given base_net = network(base, mode): only what `part` touches
+        is rewritten (the explainer asks for one such network per candidate part)."""
+        return self._build(set(base) | {part}, mode, base_net, part)
+
+    def _build(self, chosen: set[Part], mode: str, base_net: Network | None, part: Part | None) -> Network:
         net = self.net
-        chosen = set(parts)
         by_kind: dict[str, set[str]] = defaultdict(set)
         for p in chosen:
             by_kind[p.kind].add(p.id)
         opening = mode == OPEN
         members = by_kind["membership"]
-        touched = set(by_kind["sg-ingress"]) | by_kind["sg-egress"]
-        for g in members:
-            touched |= self.referenced_by.get(g, set())
-        sgs = net.sgs
+        if part is None:
+            touched = set(by_kind["sg-ingress"]) | by_kind["sg-egress"]
+            for g in members:
+                touched |= self.referenced_by.get(g, set())
+        elif part.kind in ("sg-ingress", "sg-egress"):
+            touched = {part.id}
+        elif part.kind == "membership":
+            touched = set(self.referenced_by.get(part.id, set()))
+        else:
+            touched = set()
+        sgs = net.sgs if base_net is None else base_net.sgs
         if touched:
-            sgs = dict(net.sgs)
+            sgs = dict(sgs)
             for gid in touched:
                 key = (gid, gid in by_kind["sg-ingress"], gid in by_kind["sg-egress"], self._refs[gid] & members,
                        opening)
@@ -94,10 +108,11 @@ class Parts:
                         sg, ingress=self._rules(sg, False, key[1], key[3], opening),
                         egress=self._rules(sg, True, key[2], key[3], opening))
                 sgs[gid] = got
-        nacls = net.nacls
-        if by_kind["nacl"]:
-            nacls = dict(net.nacls)
-            for nid in by_kind["nacl"]:
+        nacls = net.nacls if base_net is None else base_net.nacls
+        moved = by_kind["nacl"] if part is None else {part.id} if part.kind == "nacl" else set()
+        if moved:
+            nacls = dict(nacls)
+            for nid in moved:
                 nacls[nid] = _nacl(net.nacls[nid], opening)
         routing = net.routing
         if routing is not None and by_kind["route-table"]:

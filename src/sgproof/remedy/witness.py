@@ -1,0 +1,350 @@
+"""Concrete evidence that one part of a network matters to a proof, found and replayed by the plain
+evaluator (no solver): the fast path of `--explain`.
+
+For a deny/only invariant and a set O of opened parts, a *witness* for part p is a flow of the invariant
+(source and destination in its selections, a service of its ports, no live exception accepting it)
+that the plain evaluator admits on the network with O and p opened. Opening only ever admits more, so
+the same flow is admitted with any superset of O opened: p belongs to every set K whose complement lies
+inside O + p and on which the invariant still holds. For reach the same with closing, and the witness is
+a pair of endpoints and a service that every address pair and every client port fails (as a reach
+refutation is).
+
+The search is a bounded guess: the endpoints where the part acts (the ENIs that carry the group, sit
+behind the ACL, or are routed by the table), paired with the other side's endpoints that earlier
+witnesses used, then a fixed sample of the rest. Finding nothing proves nothing: the caller then asks
+the engine. Whatever is found is a fact of the plain evaluator on the transformed network.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from ..model import ANY_PROTO, ICMP, ICMPV6, PORTED, TCP, UDP, Match, Network
+from ..semantics import Endpoint, Flow, connection_exists, evaluate
+from ..spec import Invariant
+from ..spec.select import EndpointSet
+from .parts import CLOSE, Part, Parts
+
+OWN = 2  # endpoints where the part acts, tried per part
+OTHERS = 6  # endpoints of the other side tried with each (the productive ones first)
+SERVICES = 4  # service values tried per pair
+SAMPLE_SUBNETS = 24  # the fixed sample of a side: one host ENI per subnet, this many subnets at most
+
+
+class WitnessFinder:
+    """Witnesses for the parts of one invariant's explanation."""
+
+    def __init__(self, checker: Any, parts: Parts, inv: Invariant, mode: str, enabled: bool = True):
+        self.ck = checker
+        self.net: Network = checker.net
+        self.parts = parts
+        self.inv = inv
+        self.mode = mode
+        self.src, self.dst = checker.sides(inv)
+        # a reach pair that an exception accepts need not connect: such proofs are left to the engine
+        self.usable = enabled and (inv.kind != "reach" or not any(not ex.expired for ex in inv.exemptions))
+        self._hot: tuple[dict[Any, None], dict[Any, None]] = ({}, {})  # productive endpoints per side
+        self._samples = (self._sample(self.src), self._sample(self.dst))
+        self._externals = (self._ext_endpoints(self.src), self._ext_endpoints(self.dst))
+        self._services = self._service_values()
+        self._by_group: dict[str, list[int]] | None = None  # group -> host ENIs that carry it (made when asked)
+        self._by_address: list[tuple[int, int, int]] | None = None  # (family, address, ENI), sorted
+        self._base: tuple[frozenset[Part], Network] | None = None  # the last base network built
+
+    # ---- what to try ---------------------------------------------------------------------------
+    def _sample(self, side: EndpointSet) -> list[int]:
+        by_subnet: dict[str, int] = {}
+        for i in sorted(side.enis):
+            e = self.net.enis[i]
+            if e.hosts and e.subnet_id not in by_subnet:
+                by_subnet[e.subnet_id] = i
+        return [by_subnet[s] for s in sorted(by_subnet)[:SAMPLE_SUBNETS]]
+
+    def _ext_endpoints(self, side: EndpointSet) -> list[Endpoint]:
+        out = []
+        for fam in (4, 6):
+            ivs = side.ext_of(fam)
+            if ivs:
+                out.append(self.ck._external_in(fam, ivs))
+        return out
+
+    def _service_values(self) -> list[tuple[int, int]]:
+        """Readable service values first: tcp, udp, the ICMPs (echo when it is in), then the rest."""
+        svc = self.inv.services
+        order = {TCP: 0, UDP: 1, ICMP: 2, ICMPV6: 3}
+        out = []
+        for proto, ivs in sorted(svc.by_proto, key=lambda pv: (order.get(pv[0], 4), pv[0])):
+            echo = {ICMP: 8 * 256, ICMPV6: 128 * 256}.get(proto)
+            value = echo if echo is not None and svc.contains(proto, echo) else ivs[0][0]
+            out.append((proto, value))
+            if len(out) >= SERVICES:
+                break
+        return out
+
+    def _own(self, p: Part) -> tuple[list[int], list[int]]:
+        """(sources, destinations) of the invariant where the part acts, a few of each."""
+        net = self.net
+        src, dst = self.src, self.dst
+
+        def carriers(side: EndpointSet, groups: set[str]) -> list[int]:
+            hot = [i for i in self._hot[side is dst] if isinstance(i, int) and i in side.enis
+                   and not groups.isdisjoint(net.enis[i].groups)]
+            rest = [i for i in sorted(side.enis) if net.enis[i].hosts and not groups.isdisjoint(net.enis[i].groups)]
+            return list(dict.fromkeys(hot + rest))[:OWN]
+
+        def placed(side: EndpointSet, subnets: set[str]) -> list[int]:
+            hot = [i for i in self._hot[side is dst] if isinstance(i, int) and i in side.enis
+                   and net.enis[i].subnet_id in subnets]
+            rest = [i for i in sorted(side.enis) if net.enis[i].hosts and net.enis[i].subnet_id in subnets]
+            return list(dict.fromkeys(hot + rest))[:OWN]
+
+        if p.kind == "sg-ingress":
+            return [], carriers(dst, {p.id})
+        if p.kind == "sg-egress":
+            return carriers(src, {p.id}), []
+        if p.kind == "membership":
+            holders = self.parts.referenced_by.get(p.id, set())
+            ing = {g for g in holders if any(r.peer.kind == "sg" and r.peer.ref == p.id for r in net.sgs[g].ingress)}
+            eg = {g for g in holders if any(r.peer.kind == "sg" and r.peer.ref == p.id for r in net.sgs[g].egress)}
+            return carriers(src, eg), carriers(dst, ing)
+        if p.kind == "nacl":
+            subnets = {s for s, sub in net.subnets.items() if sub.nacl_id == p.id}
+        else:
+            rt = net.routing
+            subnets = {s for s, t in rt.subnet_table.items() if t == p.id} if rt is not None else set()
+        return placed(src, subnets), placed(dst, subnets)
+
+    def _others(self, side_is_dst: bool, own: int | None = None) -> list[Any]:
+        """Endpoints of one side to pair with: productive ones, those the own endpoint's rules name,
+        external addresses, the sample."""
+        side = self.dst if side_is_dst else self.src
+        hot = [e for e in self._hot[side_is_dst] if not isinstance(e, int) or e in side.enis]
+        named = self._partners(own, not side_is_dst) if own is not None else []
+        return list(dict.fromkeys(hot + named + list(self._externals[side_is_dst]) + self._samples[side_is_dst]
+                                  ))[:OTHERS]
+
+    def _rules_of(self, eni: int, egress: bool) -> list[Any]:
+        svc = self.inv.services
+        net = self.net
+        return [r for g in net.enis[eni].groups if g in net.sgs
+                for r in (net.sgs[g].egress if egress else net.sgs[g].ingress) if _overlaps(r.match, svc)]
+
+    def _partners(self, own: int, own_is_dst: bool) -> list[Any]:
+        """Endpoints of the other side that the own endpoint's rules (on the invariant's services) admit:
+        ENIs carrying a group they name, ENIs and external addresses inside a block they name."""
+        other = self.src if own_is_dst else self.dst
+        out: list[Any] = []
+        for rule in self._rules_of(own, not own_is_dst):
+            peer = rule.peer
+            if peer.kind == "sg":
+                out += [i for i in self._group_index().get(peer.ref, ()) if i in other.enis][:2]
+                continue
+            blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(
+                self.net.prefix_lists[peer.ref].cidrs) if peer.ref in self.net.prefix_lists else []
+            for fam, lo, hi in blocks:
+                out += self._enis_in(fam, lo, hi, other)
+                for a, b in other.ext_of(fam):
+                    if a <= hi and lo <= b:
+                        x, y = max(a, lo), min(b, hi)
+                        out.append(Endpoint(None, fam, x + 1 if y > x else x))
+                        break
+            if len(out) >= OTHERS:
+                break
+        return out
+
+    def _group_index(self) -> dict[str, list[int]]:
+        if self._by_group is None:
+            self._by_group = {}
+            for i, e in enumerate(self.net.enis):
+                if e.hosts:
+                    for g in e.groups:
+                        self._by_group.setdefault(g, []).append(i)
+        return self._by_group
+
+    def _enis_in(self, fam: int, lo: int, hi: int, side: EndpointSet) -> list[int]:
+        if self._by_address is None:
+            self._by_address = sorted((f, a, i) for i, e in enumerate(self.net.enis) if e.hosts
+                                      for f, a, _b in e.private)
+        at = bisect.bisect_left(self._by_address, (fam, lo, -1))
+        out = []
+        for f, a, i in self._by_address[at:at + 64]:
+            if f != fam or a > hi:
+                break
+            if i in side.enis:
+                out.append(i)
+                if len(out) == 2:
+                    break
+        return out
+
+    def _pairs(self, p: Part) -> list[tuple[Any, Any]]:
+        own_s, own_d = self._own(p)
+        pairs: list[tuple[Any, Any]] = []
+        for s in own_s:
+            pairs += [(s, d) for d in self._others(True, s)]
+        for d in own_d:
+            pairs += [(s, d) for s in self._others(False, d)]
+        if not own_s and not own_d:  # a part on the way (a NAT gateway's subnet): the two samples
+            pairs = [(s, d) for s in self._others(False)[:4] for d in self._others(True)[:4]]
+        return list(dict.fromkeys((s, d) for s, d in pairs if not (isinstance(s, Endpoint) and isinstance(d, Endpoint))
+                                  and s != d))
+
+    # ---- the search ----------------------------------------------------------------------------
+    def _network(self, base: frozenset[Part], p: Part) -> Network:
+        if self._base is None or self._base[0] != base:
+            self._base = (base, self.parts.network(base, self.mode))
+        return self.parts.network_plus(base, self._base[1], p, self.mode)
+
+    def find(self, base: frozenset[Part], p: Part) -> Flow | None:
+        """A witness that p matters with `base` and p opened, or closed for reach; None when the bounded
+        search finds none."""
+        if not self.usable:
+            return None
+        net = self._network(base, p)
+        for s, d in self._pairs(p):
+            flow = self._refutes(net, s, d)
+            if flow is not None:
+                self._hot[0].pop(s, None)
+                self._hot[1].pop(d, None)
+                self._hot[0][s] = None
+                self._hot[1][d] = None
+                return flow
+        return None
+
+    def replays(self, base: frozenset[Part], p: Part, flow: Flow) -> bool:
+        """Whether a witness found earlier is one with `base` and p opened (closed for reach)."""
+        if not self.usable:
+            return False
+        net = self._network(base, p)
+        if self.mode == CLOSE:
+            s = flow.src.eni if flow.src.eni is not None else flow.src
+            d = flow.dst.eni if flow.dst.eni is not None else flow.dst
+            return self._blocked_pair(net, s, d, flow.proto, flow.value) is not None
+        return self._violates(net, flow)
+
+    def _values(self, s: Any, d: Any) -> list[tuple[int, int]]:
+        """Service values to try for a pair: where the two ends' rules first meet the invariant's ports,
+        then the readable defaults."""
+        out: dict[tuple[int, int], None] = {}
+        svc = self.inv.services
+        rules = (self._rules_of(s, True) if isinstance(s, int) else []) + (
+            self._rules_of(d, False) if isinstance(d, int) else [])
+        for rule in rules:
+            m = rule.match
+            if m.proto == ANY_PROTO:
+                continue
+            for proto, ivs in svc.by_proto:
+                if m.proto != proto:
+                    continue
+                for lo, hi in ivs:
+                    if lo <= m.hi and m.lo <= hi:
+                        out[(proto, max(lo, m.lo))] = None
+                        break
+            if len(out) >= SERVICES:
+                break
+        for v in self._services:
+            out[v] = None
+        return list(out)[:SERVICES]
+
+    def settles(self, changed: frozenset[Part], flow: Flow) -> bool:
+        """Whether the engine's refuting flow (a failing pair for reach) no longer refutes with `changed`
+        opened (closed for reach) and every other part as it is."""
+        net = self.parts.network(changed, self.mode)
+        if self.mode == CLOSE:
+            s = flow.src.eni if flow.src.eni is not None else flow.src
+            d = flow.dst.eni if flow.dst.eni is not None else flow.dst
+            return self._blocked_pair(net, s, d, flow.proto, flow.value) is None
+        return not evaluate(net, flow).allowed
+
+    def _refutes(self, net: Network, s: Any, d: Any) -> Flow | None:
+        if self.mode == CLOSE:
+            for proto, value in self._values(s, d):
+                got = self._blocked_pair(net, s, d, proto, value)
+                if got is not None:
+                    return got
+            return None
+        for s_ep in self._addresses(s, d, False):
+            for d_ep in self._addresses(d, s, True):
+                if s_ep.family != d_ep.family:
+                    continue
+                for proto, value in self._values(s, d):
+                    for flow in self._flows(s_ep, d_ep, proto, value):
+                        if self._violates(net, flow):
+                            return flow
+        return None
+
+    def _flows(self, s: Endpoint, d: Endpoint, proto: int, value: int) -> list[Flow]:
+        if proto not in PORTED:
+            return [Flow(s, d, proto, value, 0)]
+        sports = (self.ck.enc.port_reps or [self.ck.spec.ephemeral[0]])[:1]
+        nports = self.ck.nat_reps[:2] if s.eni is not None and d.eni is None and self.net.routing is not None else [0]
+        return [Flow(s, d, proto, value, sp, np) for sp in sports for np in nports]
+
+    def _addresses(self, end: Any, other: Any, is_dst: bool) -> list[Endpoint]:
+        """One address per family of an ENI (its public IPv4 too when the other end is external)."""
+        if isinstance(end, Endpoint):
+            return [end]
+        e = self.net.enis[end]
+        out: dict[int, Endpoint] = {}
+        for fam, lo, _hi in e.private:
+            out.setdefault(fam, Endpoint(end, fam, lo))
+        eps = list(out.values())
+        if is_dst and isinstance(other, Endpoint) and e.public:
+            eps.append(Endpoint(end, 4, e.public[0]))
+        return eps
+
+    def _fits(self, flow: Flow) -> bool:
+        """The flow is one of the invariant's: both ends selected, a service of its ports, not excepted."""
+        for ep, sel in ((flow.src, self.src), (flow.dst, self.dst)):
+            if ep.eni is not None:
+                if ep.eni not in sel.enis:
+                    return False
+            elif not any(lo <= ep.address <= hi for lo, hi in sel.ext_of(ep.family)):
+                return False
+        if flow.src.eni is not None and flow.src.eni == flow.dst.eni:
+            return False
+        if not self.inv.services.contains(flow.proto, flow.value):
+            return False
+        eph = self.ck.spec.ephemeral
+        if flow.proto in PORTED and not eph[0] <= flow.sport <= eph[1]:
+            return False
+        return not self.ck.accepted(self.inv, flow)
+
+    def _violates(self, net: Network, flow: Flow) -> bool:
+        return self._fits(flow) and evaluate(net, flow).allowed
+
+    def _blocked_pair(self, net: Network, s: Any, d: Any, proto: int, value: int) -> Flow | None:
+        """The first flow of the pair when every address pair and every client port fails (reach), or
+        None (it connects, or the pair is none the reach invariant asks about)."""
+        ext_src = isinstance(s, Endpoint)
+        ends = []
+        for end, is_dst in ((s, False), (d, True)):
+            if isinstance(end, Endpoint):
+                ends.append([end])
+                continue
+            if end not in (self.dst if is_dst else self.src).enis or not self.net.enis[end].hosts:
+                return None
+            cls = self.ck.enc.classes[self.ck.enc.class_of[end]]
+            if cls.unknown_atoms:
+                return None  # a plan's address still to be chosen: the engine decides
+            ends.append(self.ck._all_endpoints(cls, end, None, is_dst and ext_src))
+        if isinstance(s, Endpoint):
+            ends[1] = [e for e in ends[1] if e.family == s.family]
+        if isinstance(d, Endpoint):
+            ends[0] = [e for e in ends[0] if e.family == d.family]
+        pairs = [(a, b) for a in ends[0] for b in ends[1] if a.family == b.family]
+        if not pairs:
+            return None
+        first = None
+        for a, b in pairs:
+            ok, flow = connection_exists(net, a, b, proto, value, self.ck.spec.ephemeral)
+            if ok:
+                return None
+            first = first or flow
+        assert first is not None
+        return first if self._fits(first) else None
+
+
+def _overlaps(m: Match, svc: Any) -> bool:
+    return any(m.proto in (ANY_PROTO, proto) and any(lo <= m.hi and m.lo <= hi for lo, hi in ivs)
+               for proto, ivs in svc.by_proto)
