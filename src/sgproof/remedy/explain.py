@@ -57,6 +57,7 @@ class Explainer:
     def __init__(self, checker: Checker):
         self.checker = checker
         self.parts = Parts(checker.net)
+        self._by_group: dict[str, list[int]] | None = None
         self.witnesses = True  # look for the evaluator's witnesses first (False: the engine's re-checks alone)
         self._routes: dict[tuple[frozenset[str], frozenset[str]], RouteOutcomes | None] = {}
         if checker.net.routing is not None:
@@ -352,6 +353,15 @@ class Explainer:
         x1 = self._quickxplain(holds, base + x2, x2, c1)
         return x1 + x2
 
+    def _carriers(self) -> dict[str, list[int]]:
+        """group id -> the ENIs that carry it (made once, when a membership is explained)."""
+        if self._by_group is None:
+            self._by_group = {}
+            for i, e in enumerate(self.checker.net.enis):
+                for g in e.groups:
+                    self._by_group.setdefault(g, []).append(i)
+        return self._by_group
+
     # ---- what in a part matters -----------------------------------------------------------------
     def why(self, part: Part, inv: Invariant, mode: str) -> str:
         net = self.checker.net
@@ -393,7 +403,7 @@ class Explainer:
             if mode == OPEN and any(r.kind == "igw" and r.family == 4 for r in table.routes):
                 shown += " (an internet gateway carries IPv4 only for an address with its own public IPv4)"
             return shown
-        carriers = {e.id: None for e in net.enis if part.id in e.groups}
+        carriers = {net.enis[i].id: None for i in self._carriers().get(part.id, ())}
         if not carriers:
             return "carried by no ENI"
         return "carried by " + _listed(carriers) + only

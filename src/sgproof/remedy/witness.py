@@ -49,6 +49,7 @@ class WitnessFinder:
         self._externals = (self._ext_endpoints(self.src), self._ext_endpoints(self.dst))
         self._services = self._service_values()
         self._by_group: dict[str, list[int]] | None = None  # group -> host ENIs that carry it (made when asked)
+        self._by_subnet: dict[str, list[int]] | None = None  # subnet -> its host ENIs (made when asked)
         self._by_address: list[tuple[int, int, int]] | None = None  # (family, address, ENI), sorted
         self._base: tuple[frozenset[Part], Network] | None = None  # the last base network built
 
@@ -87,17 +88,20 @@ class WitnessFinder:
         net = self.net
         src, dst = self.src, self.dst
 
+        def first(side: EndpointSet, pool: list[int]) -> list[int]:
+            """The productive ENIs of the pool first, then the pool in index order: OWN of them."""
+            inside = [i for i in pool if i in side.enis]
+            held = set(inside)
+            hot = [i for i in self._hot[side is dst] if isinstance(i, int) and i in held]
+            return list(dict.fromkeys(hot + inside))[:OWN]
+
         def carriers(side: EndpointSet, groups: set[str]) -> list[int]:
-            hot = [i for i in self._hot[side is dst] if isinstance(i, int) and i in side.enis
-                   and not groups.isdisjoint(net.enis[i].groups)]
-            rest = [i for i in sorted(side.enis) if net.enis[i].hosts and not groups.isdisjoint(net.enis[i].groups)]
-            return list(dict.fromkeys(hot + rest))[:OWN]
+            index = self._group_index()
+            return first(side, sorted({i for g in groups for i in index.get(g, ())}))
 
         def placed(side: EndpointSet, subnets: set[str]) -> list[int]:
-            hot = [i for i in self._hot[side is dst] if isinstance(i, int) and i in side.enis
-                   and net.enis[i].subnet_id in subnets]
-            rest = [i for i in sorted(side.enis) if net.enis[i].hosts and net.enis[i].subnet_id in subnets]
-            return list(dict.fromkeys(hot + rest))[:OWN]
+            index = self._subnet_index()
+            return first(side, sorted(i for s in subnets for i in index.get(s, ())))
 
         if p.kind == "sg-ingress":
             return [], carriers(dst, {p.id})
@@ -161,6 +165,14 @@ class WitnessFinder:
                     for g in e.groups:
                         self._by_group.setdefault(g, []).append(i)
         return self._by_group
+
+    def _subnet_index(self) -> dict[str, list[int]]:
+        if self._by_subnet is None:
+            self._by_subnet = {}
+            for i, e in enumerate(self.net.enis):
+                if e.hosts:
+                    self._by_subnet.setdefault(e.subnet_id, []).append(i)
+        return self._by_subnet
 
     def _enis_in(self, fam: int, lo: int, hi: int, side: EndpointSet) -> list[int]:
         if self._by_address is None:
