@@ -1,19 +1,23 @@
-"""`verify --explain` (contract 9): the parts of the network a proof rests on, each claim checked by the engine.
+"""`verify --explain` (contract 9): the parts of the network a proof rests on, each claim checked.
 
 For a proven deny/only invariant, `rests_on` is a set K of parts such that the invariant still holds
 with every part outside K opened, and opening any one part of K as well refutes it; for reach the same
 with closing. Opening (closing) only ever adds (removes) allowed flows, so "holds with everything
-outside K opened" is monotone in K and a minimal K is found by QuickXplain-style deletion:
+outside K opened" is monotone in K. "Holds" is always the engine's answer; "opening p as well refutes"
+is shown by a witness the plain evaluator admits on exactly that network (remedy/witness.py), or else
+by the engine. A witness found with every part outside a candidate set C opened puts its part in every
+sufficient subset of C, so when the witnessed parts suffice they are the minimal subset:
 
 1. candidates: the parts that can touch a flow between the invariant's two sides (the groups on the
    selected ENIs, their subnets' ACLs and route tables, the NAT gateway and transit gateway attachment
-   subnets on their paths, the groups those rules reference); every other part is opened at once and the
-   invariant re-checked (when it no longer holds, every part is a candidate); deny/only try the
-   destination side's parts alone first;
-2. deny/only: QuickXplain over the candidates; reach (whose sets hold most candidates): one deletion step
-   per candidate; each step a re-check;
-3. a final re-check per part of K: with it opened as well, the invariant is refuted (its witness is
-   kept as the part's example).
+   subnets on their paths, the groups those rules reference), in layers (deny/only: the destination
+   side's ACLs, route tables, groups, then the source side's; reach: one layer); after each layer, one
+   engine check of whether its witnessed parts suffice;
+2. defence in depth (no part of two blocking controls is in every sufficient set): the engine's
+   refutation names a flow, and the first candidate on its path whose keeping blocks it is added;
+3. otherwise the engine alone: QuickXplain over the candidates (deny/only), one deletion step per
+   candidate (reach);
+4. every part of K shown to matter once more on the final network (witness replayed, or a re-check).
 
 Each re-check builds the transformed Network and runs the real Checker on the one invariant, sharing
 only the atoms, classes and selections of the original check: transforms neither move an ENI nor draw
@@ -40,11 +44,12 @@ from .parts import CLOSE, OPEN, Part, Parts, order_key
 from .witness import WitnessFinder
 
 # engine checks one explanation may make: a count, not seconds, so that whether an explanation is
-# given does not depend on the machine's load (the 10,000-ENI benchmark's largest needs about 800)
+# given does not depend on the machine's load (the 10,000-ENI benchmarks' largest needs 7; the engine-only
+# fallback, which the witnesses now rarely leave anything to, needed up to about 800)
 MAX_CHECKS = 2000
-MAX_LISTED = 4
+MAX_LISTED = 4  # peers, entries, routes or ENIs named in one `why` line
 GROW_ROUNDS = 16  # engine refutations the fast path settles one part at a time before it searches
-_COARSE = ("nacl", "route-table", "sg-ingress", "sg-egress", "membership")  # the order _grow adds parts in  # peers, entries, routes or ENIs named in one `why` line
+_COARSE = ("nacl", "route-table", "sg-ingress", "sg-egress", "membership")  # the order _grow adds parts in
 
 
 class _Undecided(Exception):
