@@ -1,4 +1,5 @@
-"""Benchmark `verify --explain` against plain `verify` on one generated network (issue 13: within 3x).
+"""Benchmark `verify --explain` (or, with --fix, `verify --fix`) against plain `verify` on one generated
+network (issue 13: --explain within 3x; --fix may be slower, and this says by how much).
 
 Runs the two alternately (so that the shared machine's load falls on both alike), reports the median
 wall time of each, their ratio, and per proven invariant the number of re-checks its explanation took,
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--routing", default="on", choices=("on", "off"))
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=None, help="passed to sgproof verify --jobs")
+    ap.add_argument("--fix", action="store_true", help="measure verify --fix instead of --explain")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "explain"))
     args = ap.parse_args(argv)
     out = Path(args.out) / f"{args.profile}-{args.routing}-{args.enis}"
@@ -47,12 +49,21 @@ def main(argv: list[str] | None = None) -> int:
     plain, explained = [], []
     for _ in range(args.repeat):
         plain.append(run(cmd, out / "plain.json"))
-        explained.append(run([*cmd, "--explain"], out / "explain.json"))
+        explained.append(run([*cmd, "--fix" if args.fix else "--explain"], out / "explain.json"))
     p, e = statistics.median(plain), statistics.median(explained)
     print(f"{args.profile} routing {args.routing}, {args.enis} ENIs, median of {args.repeat}, --jobs "
           f"{args.jobs or 'default'}")
-    print(f"verify {p:.1f} s, verify --explain {e:.1f} s: {e / p:.1f}x")
+    print(f"verify {p:.1f} s, verify {'--fix' if args.fix else '--explain'} {e:.1f} s: {e / p:.1f}x")
     doc = json.loads((out / "explain.json").read_text())
+    if args.fix:
+        for r in doc["results"]:
+            rep = r.get("repair")
+            if r["status"] == "refuted":
+                said = "no repair" if rep is None else (
+                    f"{len(rep['changes'])} change(s) in {rep['rounds']} round(s)" if rep["verified"]
+                    else f"not repaired: {rep.get('note', '')}")
+                print(f"  {r['id']} ({r['kind']}): {said}")
+        return 0
     for r in doc["results"]:
         if r["status"] != "proven":
             continue
