@@ -127,3 +127,20 @@ def batfish_sample_account(snap: Path, samples: Path) -> Path:
     for name, doc in lists.items():
         (snap / name).write_text(json.dumps(doc))
     return snap
+
+
+def batfish_nacl_subnet(snap: Path, nacl_sample: Path) -> Path:
+    """One of the batfish-aws NACL samples added to the sample account (batfish_sample_account) on its
+    subnet-1f315846, with an RDS ENI in that subnet so that the ACL filters something."""
+    shutil.copy(nacl_sample, snap / "nacls2.json")
+    docs: dict[str, Any] = {
+        "subnets2.json": {"Subnets": [
+            {"SubnetId": "subnet-1f315846", "VpcId": "vpc-f8fad69d", "CidrBlock": "10.194.1.0/24"}]},
+        "rds.json": {"NetworkInterfaces": [{
+            "NetworkInterfaceId": "eni-0rds", "SubnetId": "subnet-1f315846", "VpcId": "vpc-f8fad69d",
+            "Groups": [{"GroupId": "sg-55510831"}], "PrivateIpAddress": "10.194.1.10",
+            "InterfaceType": "interface", "RequesterManaged": True, "Description": "RDSNetworkInterface"}]},
+    }
+    for name, doc in docs.items():
+        (snap / name).write_text(json.dumps(doc))
+    return snap

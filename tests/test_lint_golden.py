@@ -80,7 +80,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +88,7 @@ from click.testing import CliRunner
 
 from sgproof.cli import main
 
-from .builders import batfish_sample_account
+from .builders import batfish_nacl_subnet, batfish_sample_account
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BATFISH = DATA / "batfish-aws"
@@ -110,22 +109,12 @@ REFUSED = ("batfish-test-aws-configs/aws_configs", "cloudmapper-demo/us-east-1",
            "batfish-test-vpc-peering-multi-account/123456789012/us-east-1")
 
 
-def _write(folder: Path, name: str, doc: dict[str, Any]) -> None:
-    (folder / name).write_text(json.dumps(doc))
-
-
 def _account(snap: Path, nacl_sample: str | None) -> Path:
     """The batfish-aws sample account, with the lists it lacks (and optionally one of its NACL samples on
     subnet-1f315846 with an RDS ENI in it), as tests/test_shared_samples.py builds it."""
     batfish_sample_account(snap, BATFISH)
     if nacl_sample:
-        shutil.copy(BATFISH / nacl_sample, snap / "nacls2.json")
-        _write(snap, "subnets2.json", {"Subnets": [
-            {"SubnetId": "subnet-1f315846", "VpcId": "vpc-f8fad69d", "CidrBlock": "10.194.1.0/24"}]})
-        _write(snap, "rds.json", {"NetworkInterfaces": [{
-            "NetworkInterfaceId": "eni-0rds", "SubnetId": "subnet-1f315846", "VpcId": "vpc-f8fad69d",
-            "Groups": [{"GroupId": "sg-55510831"}], "PrivateIpAddress": "10.194.1.10",
-            "InterfaceType": "interface", "RequesterManaged": True, "Description": "RDSNetworkInterface"}]})
+        batfish_nacl_subnet(snap, BATFISH / nacl_sample)
     return snap
 
 

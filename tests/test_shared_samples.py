@@ -11,14 +11,10 @@ from click.testing import CliRunner
 
 from sgproof.cli import main
 
-from .builders import batfish_sample_account
+from .builders import batfish_nacl_subnet, batfish_sample_account
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "batfish-aws"
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"shared samples not found at {SAMPLES}")
-
-
-def _write(folder: Path, name: str, doc: dict) -> None:
-    (folder / name).write_text(json.dumps(doc))
 
 
 def _run(*args: str) -> tuple[int, dict | None, str]:
@@ -58,13 +54,7 @@ def test_duplicate_group_ids_are_refused(tmp_path: Path, account: Path) -> None:
 
 def test_nacl_without_star_entries_still_denies(tmp_path: Path, account: Path) -> None:
     """The sample NACL denies 3306 from one address at rule 100 and has no allow and no * entry."""
-    shutil.copy(SAMPLES / "NetworkAclTest.json", account / "nacls2.json")
-    _write(account, "subnets2.json", {"Subnets": [
-        {"SubnetId": "subnet-1f315846", "VpcId": "vpc-f8fad69d", "CidrBlock": "10.194.1.0/24"}]})
-    _write(account, "rds.json", {"NetworkInterfaces": [{
-        "NetworkInterfaceId": "eni-0rds", "SubnetId": "subnet-1f315846", "VpcId": "vpc-f8fad69d",
-        "Groups": [{"GroupId": "sg-55510831"}], "PrivateIpAddress": "10.194.1.10",
-        "InterfaceType": "interface", "RequesterManaged": True, "Description": "RDSNetworkInterface"}]})
+    batfish_nacl_subnet(account, SAMPLES / "NetworkAclTest.json")
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "sgproof: 1\ninvariants:\n"
