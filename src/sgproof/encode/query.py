@@ -26,7 +26,8 @@ from .routes import RouteOutcomes, allowed_in
 Behaviour = tuple[tuple[Match, Peer], ...]  # service-sliced rule contents; () means "admits nothing"
 
 
-def _rule_overlaps(m: Match, services: ServiceSet) -> bool:
+def rule_overlaps(m: Match, services: ServiceSet) -> bool:
+    """Whether a rule's or entry's protocol and ports meet the services."""
     for proto, ivs in services.by_proto:
         if m.proto in (ANY_PROTO, proto) and intersect(ivs, ((m.lo, m.hi),)):
             return True
@@ -249,7 +250,7 @@ class Encoder:
             for g in groups:
                 sg = self.net.sgs[g]
                 for rule in sg.egress if egress else sg.ingress:
-                    if _rule_overlaps(rule.match, services):
+                    if rule_overlaps(rule.match, services):
                         seen[(rule.match, rule.peer)] = None
             out = tuple(seen)
         self._beh_cache[key] = out
@@ -290,7 +291,7 @@ class Encoder:
         if got is None:
             sg = self.net.sgs[group]
             got = self._group_cache[key] = tuple(dict.fromkeys(
-                (r.match, r.peer) for r in (sg.egress if egress else sg.ingress) if _rule_overlaps(r.match, services)))
+                (r.match, r.peer) for r in (sg.egress if egress else sg.ingress) if rule_overlaps(r.match, services)))
         return got
 
     def pruned(self, groups: tuple[str, ...], egress: bool, services: ServiceSet, other: Reachable
@@ -509,7 +510,7 @@ class Encoder:
             nacl = self.net.nacls[nacl_id]
             entries = nacl.egress if egress else nacl.ingress
             if services is not None:
-                entries = tuple(e for e in entries if _rule_overlaps(e.match, services))
+                entries = tuple(e for e in entries if rule_overlaps(e.match, services))
             out: Any = self.F()
             r, pp, xx = self._placeholders
             for e in reversed(entries):

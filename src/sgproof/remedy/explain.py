@@ -32,16 +32,16 @@ import time
 from typing import Any
 
 from ..encode.check import Checker
-from ..encode.query import Encoder
+from ..encode.query import Encoder, rule_overlaps
 from ..encode.routes import RouteOutcomes
-from ..model import ANY_PROTO, Match, Network
+from ..model import Network
 from ..model.addr import V4_MAX, V6_MAX
 from ..report.model import Result
 from ..semantics import Flow
 from ..spec import Invariant, ServiceSet, describe
 from ..spec.select import EndpointSet
 from .parts import CLOSE, OPEN, Part, Parts, order_key
-from .witness import WitnessFinder
+from .witness import HostIndex, WitnessFinder
 
 # engine checks one explanation may make: a count, not seconds, so that whether an explanation is
 # given does not depend on the machine's load (the 10,000-ENI benchmarks' largest needs 7; the engine-only
@@ -62,7 +62,7 @@ class Explainer:
     def __init__(self, checker: Checker):
         self.checker = checker
         self.parts = Parts(checker.net)
-        self._by_group: dict[str, list[int]] | None = None
+        self._hosts = HostIndex(checker.net, checker.selection)  # for the witness searches of every proof
         self.witnesses = True  # look for the evaluator's witnesses first (False: the engine's re-checks alone)
         self._routes: dict[tuple[frozenset[str], frozenset[str]], RouteOutcomes | None] = {}
         if checker.net.routing is not None:
@@ -145,7 +145,7 @@ class Explainer:
                 continue
             out.add(Part(kind, g))
             for rule in sg.egress if kind == "sg-egress" else sg.ingress:
-                if rule.peer.kind == "sg" and rule.peer.ref in net.sgs and _overlaps(rule.match, svc):
+                if rule.peer.kind == "sg" and rule.peer.ref in net.sgs and rule_overlaps(rule.match, svc):
                     out.add(Part("membership", rule.peer.ref))
         return out, subnets
 
@@ -214,7 +214,7 @@ class Explainer:
             return got.status == "proven"
 
         near, far = self.candidates(inv)
-        finder = WitnessFinder(self.checker, self.parts, inv, mode, self.witnesses)
+        finder = WitnessFinder(self.checker, self.parts, inv, mode, self.witnesses, self._hosts)
         found: dict[Part, Flow] = {}  # part -> a witness that it matters (replayed by the evaluator)
         barren: set[Part] = set()  # parts the search found no witness for (with more changed: none now)
 
@@ -364,15 +364,6 @@ class Explainer:
         x1 = self._quickxplain(holds, base + x2, x2, c1)
         return x1 + x2
 
-    def _carriers(self) -> dict[str, list[int]]:
-        """group id -> the ENIs that carry it (made once, when a membership is explained)."""
-        if self._by_group is None:
-            self._by_group = {}
-            for i, e in enumerate(self.checker.net.enis):
-                for g in e.groups:
-                    self._by_group.setdefault(g, []).append(i)
-        return self._by_group
-
     # ---- what in a part matters -----------------------------------------------------------------
     def why(self, part: Part, inv: Invariant, mode: str) -> str:
         net = self.checker.net
@@ -381,7 +372,7 @@ class Explainer:
         if part.kind in ("sg-ingress", "sg-egress"):
             egress = part.kind == "sg-egress"
             sg = net.sgs[part.id]
-            rules = [r for r in (sg.egress if egress else sg.ingress) if _overlaps(r.match, svc)]
+            rules = [r for r in (sg.egress if egress else sg.ingress) if rule_overlaps(r.match, svc)]
             if not rules:
                 return f"admits nothing on {describe(svc)}"
             word = "to" if egress else "from"
@@ -391,7 +382,7 @@ class Explainer:
             return f"admits{only} " + _listed(dict.fromkeys(r.text() for r in rules), "; ")
         if part.kind == "nacl":
             nacl = net.nacls[part.id]
-            entries = [e for e in (*nacl.ingress, *nacl.egress) if e.number < 32767 and _overlaps(e.match, svc)]
+            entries = [e for e in (*nacl.ingress, *nacl.egress) if e.number < 32767 and rule_overlaps(e.match, svc)]
             denies = [e for e in entries if not e.allow]
             allows = [e for e in entries if e.allow]
             if mode == CLOSE:
@@ -414,7 +405,7 @@ class Explainer:
             if mode == OPEN and any(r.kind == "igw" and r.family == 4 for r in table.routes):
                 shown += " (an internet gateway carries IPv4 only for an address with its own public IPv4)"
             return shown
-        carriers = {net.enis[i].id: None for i in self._carriers().get(part.id, ())}
+        carriers = {net.enis[i].id: None for i in self.checker.selection.carriers(part.id)}
         if not carriers:
             return "carried by no ENI"
         return "carried by " + _listed(carriers) + only
@@ -430,13 +421,6 @@ def _layers(near: list[Part], far: list[Part], mode: str) -> list[list[Part]]:
     kinds = (("nacl",), ("route-table",), ("sg-ingress", "sg-egress", "membership"))
     out = [[p for p in side if p.kind in ks] for side in (near, far) for ks in kinds]
     return [layer for layer in out if layer]
-
-
-def _overlaps(m: Match, svc: ServiceSet) -> bool:
-    for proto, ivs in svc.by_proto:
-        if m.proto in (ANY_PROTO, proto) and any(lo <= m.hi and m.lo <= hi for lo, hi in ivs):
-            return True
-    return False
 
 
 def _entry_text(e: Any) -> str:

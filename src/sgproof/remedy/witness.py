@@ -20,7 +20,8 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from ..model import ANY_PROTO, ICMP, ICMPV6, PORTED, TCP, UDP, Match, Network
+from ..encode.query import rule_overlaps
+from ..model import ANY_PROTO, ICMP, ICMPV6, PORTED, TCP, UDP, Network
 from ..semantics import Endpoint, Flow, connection_exists, evaluate
 from ..spec import Invariant
 from ..spec.select import EndpointSet
@@ -32,10 +33,49 @@ SERVICES = 4  # service values tried per pair
 SAMPLE_SUBNETS = 24  # the fixed sample of a side: one host ENI per subnet, this many subnets at most
 
 
+class HostIndex:
+    """The host ENIs of one network by group, subnet and address: made once per explainer (each index
+    when first asked for) and shared by the witness searches of every invariant."""
+
+    def __init__(self, net: Network, selection: Any):
+        self.net = net
+        self.selection = selection
+        self._by_subnet: dict[str, list[int]] | None = None
+        self._by_address: list[tuple[int, int, int]] | None = None  # (family, address, ENI), sorted
+
+    def carriers(self, group: str) -> list[int]:
+        return [i for i in self.selection.carriers(group) if self.net.enis[i].hosts]
+
+    def by_subnet(self) -> dict[str, list[int]]:
+        if self._by_subnet is None:
+            self._by_subnet = {}
+            for i, e in enumerate(self.net.enis):
+                if e.hosts:
+                    self._by_subnet.setdefault(e.subnet_id, []).append(i)
+        return self._by_subnet
+
+    def inside(self, fam: int, lo: int, hi: int, side: EndpointSet) -> list[int]:
+        """Two host ENIs of the side with an address in [lo, hi] (looked for among the first 64 there)."""
+        if self._by_address is None:
+            self._by_address = sorted((f, a, i) for i, e in enumerate(self.net.enis) if e.hosts
+                                      for f, a, _b in e.private)
+        at = bisect.bisect_left(self._by_address, (fam, lo, -1))
+        out = []
+        for f, a, i in self._by_address[at:at + 64]:
+            if f != fam or a > hi:
+                break
+            if i in side.enis:
+                out.append(i)
+                if len(out) == 2:
+                    break
+        return out
+
+
 class WitnessFinder:
     """Witnesses for the parts of one invariant's explanation."""
 
-    def __init__(self, checker: Any, parts: Parts, inv: Invariant, mode: str, enabled: bool = True):
+    def __init__(self, checker: Any, parts: Parts, inv: Invariant, mode: str, enabled: bool = True,
+                 hosts: HostIndex | None = None):
         self.ck = checker
         self.net: Network = checker.net
         self.parts = parts
@@ -48,9 +88,7 @@ class WitnessFinder:
         self._samples = (self._sample(self.src), self._sample(self.dst))
         self._externals = (self._ext_endpoints(self.src), self._ext_endpoints(self.dst))
         self._services = self._service_values()
-        self._by_group: dict[str, list[int]] | None = None  # group -> host ENIs that carry it (made when asked)
-        self._by_subnet: dict[str, list[int]] | None = None  # subnet -> its host ENIs (made when asked)
-        self._by_address: list[tuple[int, int, int]] | None = None  # (family, address, ENI), sorted
+        self.hosts = hosts if hosts is not None else HostIndex(checker.net, checker.selection)
         self._base: tuple[frozenset[Part], Network] | None = None  # the last base network built
 
     # ---- what to try ---------------------------------------------------------------------------
@@ -96,12 +134,11 @@ class WitnessFinder:
             return list(dict.fromkeys(hot + inside))[:OWN]
 
         def carriers(side: EndpointSet, groups: set[str]) -> list[int]:
-            index = self._group_index()
-            return first(side, sorted({i for g in groups for i in index.get(g, ())}))
+            return first(side, sorted({i for g in groups for i in self.hosts.carriers(g)}))
 
         def placed(side: EndpointSet, subnets: set[str]) -> list[int]:
-            index = self._subnet_index()
-            return first(side, sorted(i for s in subnets for i in index.get(s, ())))
+            by_subnet = self.hosts.by_subnet()
+            return first(side, sorted(i for s in subnets for i in by_subnet.get(s, ())))
 
         if p.kind == "sg-ingress":
             return [], carriers(dst, {p.id})
@@ -132,7 +169,7 @@ class WitnessFinder:
         svc = self.inv.services
         net = self.net
         return [r for g in net.enis[eni].groups if g in net.sgs
-                for r in (net.sgs[g].egress if egress else net.sgs[g].ingress) if _overlaps(r.match, svc)]
+                for r in (net.sgs[g].egress if egress else net.sgs[g].ingress) if rule_overlaps(r.match, svc)]
 
     def _partners(self, own: int, own_is_dst: bool) -> list[Any]:
         """Endpoints of the other side that the own endpoint's rules (on the invariant's services) admit:
@@ -142,12 +179,12 @@ class WitnessFinder:
         for rule in self._rules_of(own, not own_is_dst):
             peer = rule.peer
             if peer.kind == "sg":
-                out += [i for i in self._group_index().get(peer.ref, ()) if i in other.enis][:2]
+                out += [i for i in self.hosts.carriers(peer.ref) if i in other.enis][:2]
                 continue
             blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(
                 self.net.prefix_lists[peer.ref].cidrs) if peer.ref in self.net.prefix_lists else []
             for fam, lo, hi in blocks:
-                out += self._enis_in(fam, lo, hi, other)
+                out += self.hosts.inside(fam, lo, hi, other)
                 for a, b in other.ext_of(fam):
                     if a <= hi and lo <= b:
                         x, y = max(a, lo), min(b, hi)
@@ -155,38 +192,6 @@ class WitnessFinder:
                         break
             if len(out) >= OTHERS:
                 break
-        return out
-
-    def _group_index(self) -> dict[str, list[int]]:
-        if self._by_group is None:
-            self._by_group = {}
-            for i, e in enumerate(self.net.enis):
-                if e.hosts:
-                    for g in e.groups:
-                        self._by_group.setdefault(g, []).append(i)
-        return self._by_group
-
-    def _subnet_index(self) -> dict[str, list[int]]:
-        if self._by_subnet is None:
-            self._by_subnet = {}
-            for i, e in enumerate(self.net.enis):
-                if e.hosts:
-                    self._by_subnet.setdefault(e.subnet_id, []).append(i)
-        return self._by_subnet
-
-    def _enis_in(self, fam: int, lo: int, hi: int, side: EndpointSet) -> list[int]:
-        if self._by_address is None:
-            self._by_address = sorted((f, a, i) for i, e in enumerate(self.net.enis) if e.hosts
-                                      for f, a, _b in e.private)
-        at = bisect.bisect_left(self._by_address, (fam, lo, -1))
-        out = []
-        for f, a, i in self._by_address[at:at + 64]:
-            if f != fam or a > hi:
-                break
-            if i in side.enis:
-                out.append(i)
-                if len(out) == 2:
-                    break
         return out
 
     def _pairs(self, p: Part) -> list[tuple[Any, Any]]:
@@ -229,9 +234,7 @@ class WitnessFinder:
             return False
         net = self._network(base, p)
         if self.mode == CLOSE:
-            s = flow.src.eni if flow.src.eni is not None else flow.src
-            d = flow.dst.eni if flow.dst.eni is not None else flow.dst
-            return self._blocked_pair(net, s, d, flow.proto, flow.value) is not None
+            return self._blocked_pair(net, *_ends(flow), flow.proto, flow.value) is not None
         return self._violates(net, flow)
 
     def _values(self, s: Any, d: Any) -> list[tuple[int, int]]:
@@ -263,9 +266,7 @@ class WitnessFinder:
         opened (closed for reach) and every other part as it is."""
         net = self.parts.network(changed, self.mode)
         if self.mode == CLOSE:
-            s = flow.src.eni if flow.src.eni is not None else flow.src
-            d = flow.dst.eni if flow.dst.eni is not None else flow.dst
-            return self._blocked_pair(net, s, d, flow.proto, flow.value) is None
+            return self._blocked_pair(net, *_ends(flow), flow.proto, flow.value) is None
         return not evaluate(net, flow).allowed
 
     def _refutes(self, net: Network, s: Any, d: Any) -> Flow | None:
@@ -357,6 +358,7 @@ class WitnessFinder:
         return first if self._fits(first) else None
 
 
-def _overlaps(m: Match, svc: Any) -> bool:
-    return any(m.proto in (ANY_PROTO, proto) and any(lo <= m.hi and m.lo <= hi for lo, hi in ivs)
-               for proto, ivs in svc.by_proto)
+def _ends(flow: Flow) -> tuple[Any, Any]:
+    """The flow's two ends as the search names them: an ENI's index, or the external Endpoint."""
+    return (flow.src.eni if flow.src.eni is not None else flow.src,
+            flow.dst.eni if flow.dst.eni is not None else flow.dst)

@@ -72,6 +72,10 @@ class Selection:
             for g in e.groups:
                 self._by_group[g].append(i)
 
+    def carriers(self, group: str) -> list[int]:
+        """The ENIs (indices, in order) that carry the group."""
+        return self._by_group.get(group, [])
+
     def _tag_index(self, key: str) -> dict[str, set[int]]:
         """Tag value -> ENIs that carry it under this key, on the ENI itself or on its instance."""
         index = self._tags.get(key)
@@ -145,7 +149,7 @@ class Selection:
             return EndpointSet(frozenset(), self.external)
         if k == "security_group":
             ids = {g.id for g in net.sgs.values() if any(matches(p, g.id, g.name) for p in v)}
-            return EndpointSet(frozenset(i for g in ids for i in self._by_group.get(g, ())), none)
+            return EndpointSet(frozenset(i for g in ids for i in self.carriers(g)), none)
         if k == "tag":
             # every pair must hold, each on the ENI or on its instance
             matched: frozenset[int] | None = None
