@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..model import ANY_PROTO, ICMP, ICMPV6, SERVICE_MAX, TCP, UDP, Match
+from ..model import ANY_PROTO, ICMP, ICMPV6, SERVICE_MAX, TCP, UDP, Match, addr
 
 Box = tuple[int, int, int, int, int, int]  # address lo, hi; protocol lo, hi; service value lo, hi
 Region = list[Box]  # disjoint boxes
@@ -126,14 +126,8 @@ def addresses(r: Region) -> list[tuple[int, int]]:
 
 
 def complement(ivs: list[tuple[int, int]], family: int) -> list[tuple[int, int]]:
-    out, a = [], 0
-    for lo, hi in ivs:
-        if a < lo:
-            out.append((a, lo - 1))
-        a = hi + 1
-    if a <= top(family):
-        out.append((a, top(family)))
-    return out
+    """The addresses of the family outside the normalized intervals."""
+    return list(addr.complement(tuple(ivs), top(family)))
 
 
 def point(r: Region) -> tuple[int, int, int]:

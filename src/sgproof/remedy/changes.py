@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import ANY_PROTO, ICMPS, PORTED, SERVICE_MAX, Nacl, NaclEntry, Network, SgRule
-from ..model.addr import Interval, format_address
+from ..model.addr import Interval, complement, format_address, intersect, normalize
 from ..model.routing import RANK_PROPAGATED, Route
 
 ACTIONS = ("remove-rule", "narrow-rule", "add-rule", "replace-entry", "add-entry", "add-route", "remove-route")
@@ -56,17 +56,8 @@ def cidr_text(family: int, lo: int, hi: int) -> str:
 
 
 def minus(lo: int, hi: int, cut: Iterable[Interval]) -> list[Interval]:
-    """[lo, hi] without the (normalized) intervals of `cut`."""
-    out, nxt = [], lo
-    for a, b in cut:
-        if b < nxt or a > hi:
-            continue
-        if a > nxt:
-            out.append((nxt, a - 1))
-        nxt = max(nxt, b + 1)
-    if nxt <= hi:
-        out.append((nxt, hi))
-    return out
+    """[lo, hi] without the intervals of `cut`."""
+    return list(intersect(((lo, hi),), complement(normalize(cut), hi)))
 
 
 # ---- AWS item shapes --------------------------------------------------------------------------------
