@@ -19,10 +19,6 @@ Region = list[Box]  # disjoint boxes
 _VALUED = sorted((TCP, UDP, ICMP, ICMPV6))
 
 
-def top(family: int) -> int:
-    return (1 << 32) - 1 if family == 4 else (1 << 128) - 1
-
-
 def _proto_pieces() -> list[tuple[int, int, int]]:
     """(protocol lo, hi, highest service value) covering 0-255."""
     out, p = [], 0
@@ -40,7 +36,7 @@ _PIECES = _proto_pieces()
 
 def space(family: int) -> Region:
     """Every packet of a family."""
-    t = top(family)
+    t = addr.family_max(family)
     return [(0, t, plo, phi, 0, xhi) for plo, phi, xhi in _PIECES]
 
 
@@ -127,7 +123,7 @@ def addresses(r: Region) -> list[tuple[int, int]]:
 
 def complement(ivs: list[tuple[int, int]], family: int) -> list[tuple[int, int]]:
     """The addresses of the family outside the normalized intervals."""
-    return list(addr.complement(tuple(ivs), top(family)))
+    return list(addr.complement(tuple(ivs), addr.family_max(family)))
 
 
 def point(r: Region) -> tuple[int, int, int]:

@@ -24,7 +24,7 @@ from ..model import (
     NaclEntry,
     Network,
 )
-from ..model.addr import format_address, format_interval
+from ..model.addr import family_max, format_address, format_interval
 from ..semantics.evaluate import Endpoint, nacl_decision
 from . import boxes
 from .model import Finding
@@ -235,11 +235,11 @@ class _BoxFinder(_Finder):
     def _allowing(self, proto: int, xlo: int, xhi: int) -> list[tuple[int, int]]:
         """Remote addresses for which the other direction allows some packet of proto with a value in
         [xlo, xhi]."""
-        t = boxes.top(self.fam)
+        t = family_max(self.fam)
         return boxes.addresses(boxes.intersect_all(self.allowed, [(0, t, proto, proto, xlo, xhi)]))
 
     def request(self, k: int, decided: boxes.Region, proto: int | None) -> tuple[int, int, int] | None:
-        t = boxes.top(self.fam)
+        t = family_max(self.fam)
         want: list[boxes.Box] = []
         if proto in (TCP, UDP):
             lo, hi = self.ephemeral

@@ -9,6 +9,7 @@ from typing import Any
 import z3
 
 from ..model import Network, SecurityGroup, SgRule
+from ..model.addr import family_max
 from . import boxes
 from .model import Finding
 from .nacl import _check, _Packets
@@ -127,7 +128,7 @@ def _covering(net: Network, r: SgRule, others: list[SgRule], members: dict[str, 
             for o in others:
                 if o.peer.kind == "sg":
                     applies = groups is not None and o.peer.ref in groups and o.peer.ref not in net.unknown_groups
-                    ivs = [(0, boxes.top(fam))] if applies else []
+                    ivs = [(0, family_max(fam))] if applies else []
                 else:
                     ivs = [(lo, hi) for f, lo, hi in _address_blocks(net, o) if f == fam]
                 cover.append((o, [boxes.match_box(o.match, lo, hi) for lo, hi in ivs]))
