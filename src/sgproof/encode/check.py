@@ -508,7 +508,7 @@ class Checker:
             return [], None
         egress, gid = rules[0].egress, rules[0].sg_id
         assert all(r.egress == egress and r.sg_id == gid for r in rules)
-        members = frozenset(i for i, e in enumerate(self.net.enis) if gid in e.groups and e.hosts)
+        members = frozenset(i for i in self.selection.carriers(gid) if self.net.enis[i].hosts)
         if not members:
             return list(rules), None
         own = EndpointSet(members, ((), ()))
@@ -627,7 +627,7 @@ class Checker:
             return sels
         src, dst = sels
         if rule is not None:
-            members = frozenset(i for i, e in enumerate(self.net.enis) if rule.sg_id in e.groups and e.hosts)
+            members = frozenset(i for i in self.selection.carriers(rule.sg_id) if self.net.enis[i].hosts)
             if rule.egress:
                 src = EndpointSet(src.enis & members, ((), ()))
             else:

@@ -224,7 +224,7 @@ def _flow(checker: Checker, src: Endpoint, dst: Endpoint, proto: int, value: int
 
 def _rule_reason(checker: Checker, inv: Invariant, rule: SgRule) -> str:
     net = checker.net
-    carriers = [i for i, e in enumerate(net.enis) if rule.sg_id in e.groups]
+    carriers = checker.selection.carriers(rule.sg_id)
     members = [i for i in carriers if net.enis[i].hosts]
     if not carriers:
         return "attached to no ENI"

@@ -245,7 +245,7 @@ class _Search:
         if peer.kind == "pl":
             pl = self.net.prefix_lists.get(peer.ref)
             return _bits(sum(hi - lo + 1 for _, lo, hi in pl.cidrs)) if pl else 128
-        return _bits(sum(1 for e in self.net.enis if peer.ref in e.groups))
+        return _bits(len(self.checker.selection.carriers(peer.ref)))
 
     def _named_rest(self, peer: Peer) -> list[Match]:
         """tcp, udp, icmp and icmpv6 (those of the peer's family) without the invariant's services; nothing
@@ -487,7 +487,7 @@ class _Search:
         if es.enis and not es.ext[0] and not es.ext[1]:
             common = set.intersection(*(set(self.net.enis[i].groups) for i in es.enis))
             for gid in sorted(common):
-                members = {i for i, e in enumerate(self.net.enis) if gid in e.groups}
+                members = set(self.checker.selection.carriers(gid))
                 out.append((1 if members <= es.enis else 4, Peer("sg", gid)))
         region = self.region(side, f, spare=False)
         if region:
