@@ -260,7 +260,7 @@ class Explainer:
             if kept is not None:
                 break
         if kept is None and needed and self.witnesses:
-            kept = self._grow(inv, needed, cands, holds, seen, finder, mode)
+            kept = self._grow(needed, cands, holds, seen, finder)
         if kept is None:
             # the engine alone: QuickXplain (deletion for reach) over what no witness settled
             if mode == OPEN and holds(frozenset(near)):
@@ -311,8 +311,8 @@ class Explainer:
             rests.append(entry)
         return {"rests_on": rests, "rests_on_checks": len(seen), "rests_on_witnesses": sum(p in found for p in kept)}
 
-    def _grow(self, inv: Invariant, needed: list[Part], cands: list[Part], holds: Any,
-              seen: dict[frozenset[Part], Result], finder: WitnessFinder, mode: str) -> list[Part] | None:
+    def _grow(self, needed: list[Part], cands: list[Part], holds: Any, seen: dict[frozenset[Part], Result],
+              finder: WitnessFinder) -> list[Part] | None:
         """Parts every sufficient set holds do not suffice: keep adding, for the engine's refutation, a
         candidate on its path that settles it (coarse parts first), until the engine says proven. None when
         no candidate settles a refutation or the rounds run out (the caller then searches)."""
@@ -348,7 +348,7 @@ class Explainer:
             e = net.enis[ep.eni]
             for g in e.groups:
                 out |= {Part("sg-ingress", g), Part("sg-egress", g)}
-                out |= {Part("membership", r) for r in self.parts._refs.get(g, ())}
+                out |= {Part("membership", r) for r in self.parts.refs.get(g, ())}
             out |= self._places({e.subnet_id})
         return out
 

@@ -63,7 +63,7 @@ class Parts:
         out += [Part("membership", g) for g in self.referenced_by]
         self.all: tuple[Part, ...] = tuple(sorted(out, key=order_key))
         # group id -> the known groups its rules reference (a membership part rewrites those rules)
-        self._refs = {sg.id: frozenset(r.peer.ref for r in (*sg.ingress, *sg.egress)
+        self.refs = {sg.id: frozenset(r.peer.ref for r in (*sg.ingress, *sg.egress)
                                        if r.peer.kind == "sg" and r.peer.ref in net.sgs) for sg in net.sgs.values()}
         # one rewritten group per (group, ingress whole, egress whole, memberships it references, mode):
         # explanations ask for many networks that differ in a few parts only
@@ -99,7 +99,7 @@ class Parts:
         if touched:
             sgs = dict(sgs)
             for gid in touched:
-                key = (gid, gid in by_kind["sg-ingress"], gid in by_kind["sg-egress"], self._refs[gid] & members,
+                key = (gid, gid in by_kind["sg-ingress"], gid in by_kind["sg-egress"], self.refs[gid] & members,
                        opening)
                 got = self._sg_cache.get(key)
                 if got is None:
