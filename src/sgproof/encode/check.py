@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,7 +21,8 @@ from ..spec import Invariant, ServiceSet, Spec, describe
 from ..spec.parse import Exemption
 from ..spec.select import EndpointSet, Selection
 from .prepare import SPECIAL_RANGES, build_atoms, build_classes, ranges
-from .query import Encoder, Side, SideClass
+from .query import Encoder, Side, SideClass, and_, eq_, not_
+from .routes import RouteOutcomes
 
 ICMP_ECHO = {ICMP: 8 * 256, ICMPV6: 128 * 256}  # echo request, code 0
 
@@ -71,6 +73,17 @@ def statement(inv: Invariant) -> str:
 PREFERENCE_RLIMIT = 10_000_000
 
 
+# Large queries look for a model by bit-blasting first (`Checker._decide`): z3's arithmetic solver
+# spends time on every bound of a class index that grows with the classes, where a SAT solver over
+# bit-vectors finds the refuting choice several times sooner (heterogeneous 100k, one reach: 42 s
+# against 10 s). The bit-vector translation (nla2bv) is an under-approximation, so only its "sat" is
+# used; any other answer is decided again by the exact solver, which alone proves. Bounded in z3's
+# resource units, so that the path taken never depends on load.
+FINDER_CLASSES = 4000  # classes on the two sides together, from which the model finder runs first
+FINDER_RLIMIT = 400_000_000
+FINDER_TACTICS = ("simplify", "propagate-values", "solve-eqs", "nla2bv", "bit-blast", "sat")
+
+
 @dataclass(slots=True)
 class _Query:
     solver: z3.Solver
@@ -93,6 +106,7 @@ class Checker:
 
     def __init__(self, net: Network, spec: Spec, timeout_ms: int = 120_000, optimise: bool = True):
         self.optimise = optimise  # False: no slicing, pruning or merging (a reference for tests)
+        self.finder_classes = FINDER_CLASSES  # tests set 0 to run the model finder on every query
         self.net = net
         self.spec = spec
         self.timeout_ms = timeout_ms
@@ -112,6 +126,8 @@ class Checker:
         classes, class_of = build_classes(net, self.atoms, tags)
         self.enc = Encoder(net, self.atoms, classes, class_of, spec.ephemeral,
                            port_representatives(net, *spec.ephemeral))
+        if not optimise and net.routing is not None:
+            self.enc.routes = RouteOutcomes(net, self.atoms, mapped_cuts=True)  # the reference pieces
         self.nat_reps = port_representatives(net, *NAT_PORTS)
 
     def warm(self) -> None:
@@ -158,12 +174,16 @@ class Checker:
         return self._exists(inv, start, src, dst)
 
     # ---- deny / only ---------------------------------------------------------------------------
-    def _exists_query(self, inv: Invariant, src: EndpointSet, dst: EndpointSet) -> _Query | None:
-        """Slice both sides and build the solver; None when no flow can exist at all."""
-        return self._build_exists(inv.services, src, dst, exemptions=live_exemptions(inv))
+    def _exists_query(self, inv: Invariant, src: EndpointSet, dst: EndpointSet, union: bool = False
+                      ) -> _Query | None:
+        """Slice both sides and build the solver; None when no flow can exist at all. `union`: classes
+        that differ only in their addresses merge (`Encoder.project`); not for enumerating violations,
+        whose groups are the unmerged classes."""
+        return self._build_exists(inv.services, src, dst, exemptions=live_exemptions(inv), union=union)
 
     def _build_exists(self, svc: ServiceSet, src: EndpointSet, dst: EndpointSet,
-                      rules: list[SgRule] | None = None, exemptions: tuple[Exemption, ...] = ()) -> _Query | None:
+                      rules: list[SgRule] | None = None, exemptions: tuple[Exemption, ...] = (),
+                      union: bool = False) -> _Query | None:
         """The deny/only query; with `rules` (of one direction), the flow must match one of them in place of
         its side's group gate (egress rules on the source side, ingress rules on the destination side)."""
         enc = self.enc
@@ -172,7 +192,8 @@ class Checker:
         if self.optimise:
             base_s, ext_s = enc.filter_side(base_s, ext_s, base_d, False, svc, bool(ext_d))
             base_d, ext_d = enc.filter_side(base_d, ext_d, base_s, True, svc, bool(ext_s))
-        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d, bool(exemptions))
+        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d, bool(exemptions),
+                                                           union)
         if self.optimise:
             # a class whose rules admit nothing from the other side cannot take part in a flow
             side_s.classes = [c for c in side_s.classes if c.beh != ()]
@@ -211,13 +232,43 @@ class Checker:
         n4 = self.atoms.n4
         solver.add(z3.Not(z3.And(s_terms.ext, d_terms.ext)))
         solver.add((s_terms.atom < n4) == (d_terms.atom < n4))
-        single_d = {c.members[0]: k for k, c in enumerate(side_d.classes) if len(c.members) == 1}
-        for k, c in enumerate(side_s.classes):
-            if len(c.members) == 1 and c.members[0] in single_d:
-                solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
+        solver.add(*self._not_to_itself(side_s, side_d, s_cls, s_terms.atom, d_cls, d_terms.atom))
         solver.add(*enc.service_constraints(p, x, sp, svc))
         solver.add(*enc.nat_port_constraints(np))
         return solver, (p, x, sp, np), (s_terms, s_cls), (d_terms, d_cls)
+
+    def _not_to_itself(self, side_s: Side, side_d: Side, s_cls: Any, s_atom: Any, d_cls: Any, d_atom: Any
+                       ) -> list[Any]:
+        """Never an ENI to itself. An ENI on both sides is the only choice of the pair (its source class,
+        its destination class) exactly when both chosen atoms are ones that no other member of the
+        classes holds; any other choice of atoms has two different ENIs behind it (`_pick_pair` finds
+        them). When the classes are that one ENI (the usual case), the atoms need not be named."""
+        enc = self.enc
+        at_d = {e: j for j, c in enumerate(side_d.classes) for e in c.members}
+        holders: dict[tuple[int, int], Counter[int]] = {}
+
+        def exclusive(side: Side, which: int, k: int, eni: int) -> tuple[int, ...]:
+            cnt = holders.get((which, k))
+            if cnt is None:
+                cnt = holders[(which, k)] = Counter(
+                    a for m in side.classes[k].members for a in enc.classes[enc.class_of[m]].private_atoms)
+            return tuple(a for a in enc.classes[enc.class_of[eni]].private_atoms if cnt[a] == 1)
+
+        out = []
+        for k, c in enumerate(side_s.classes):
+            for e in c.members:
+                j = at_d.get(e)
+                if j is None:
+                    continue
+                if len(c.members) == 1 and len(side_d.classes[j].members) == 1:
+                    out.append(not_(and_([eq_(s_cls, k), eq_(d_cls, j)])))
+                    continue
+                xs = exclusive(side_s, 0, k, e)
+                xd = exclusive(side_d, 1, j, e) if xs else ()
+                if xs and xd:
+                    out.append(not_(and_([eq_(s_cls, k), eq_(d_cls, j), enc.in_runs(s_atom, ranges(xs)),
+                                          enc.in_runs(d_atom, ranges(xd))])))
+        return out
 
     def _accepts_side(self, sel: Any, side: Side, terms: Any, cls: Any) -> Any:
         """The side's endpoint is in an exception's selection (classes are split by it: exact)."""
@@ -277,8 +328,8 @@ class Checker:
                    for ex in live_exemptions(inv))
 
     def _project_sides(self, svc: ServiceSet, base_s: dict[int, list[int]], ext_s: list[tuple[int, int]],
-                       base_d: dict[int, list[int]], ext_d: list[tuple[int, int]], with_tags: bool = False
-                       ) -> tuple[Side, Side, set[str], set[str]]:
+                       base_d: dict[int, list[int]], ext_d: list[tuple[int, int]], with_tags: bool = False,
+                       union: bool = False) -> tuple[Side, Side, set[str], set[str]]:
         """Project both sides against each other: behaviours keep only rules that can match the other
         side, and membership bits only for groups that those rules reference and the side carries."""
         enc = self.enc
@@ -290,8 +341,9 @@ class Checker:
             seen_by_dst = seen_by_dst.reference()
         rel_s = enc.referenced(base_d, False, svc, seen_by_dst) & seen_by_dst.groups
         rel_d = enc.referenced(base_s, True, svc, seen_by_src) & seen_by_src.groups
-        side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src, merge, with_tags), ext_s)
-        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge, with_tags), ext_d)
+        side_s = Side(enc.project(base_s, True, svc, rel_s, False, seen_by_src, merge, with_tags, union), ext_s)
+        side_d = Side(enc.project(base_d, False, svc, rel_d, bool(ext_s), seen_by_dst, merge, with_tags, union),
+                      ext_d)
         return side_s, side_d, rel_s, rel_d
 
     def _readable_model(self, solver: z3.Solver, p: Any, s_atom: Any, d_atom: Any, services: ServiceSet,
@@ -453,21 +505,35 @@ class Checker:
                 "destination_enis": len(dst.enis), "destination_external": bool(dst.ext[0] or dst.ext[1]),
                 "eni_classes": len(self.enc.classes), "address_atoms": self.atoms.n}
 
+    def _decide(self, solver: z3.Solver, assume: tuple[Any, ...], classes: int) -> tuple[Any, z3.Solver]:
+        """The solver's answer, and the solver whose model to read when it is sat: for a query of at
+        least `finder_classes` classes the bit-blasting model finder's, when it finds one (it may miss
+        a model, never invent one: every witness is replayed all the same); otherwise the exact one's."""
+        if classes >= self.finder_classes:
+            finder = z3.Then(*FINDER_TACTICS, ctx=solver.ctx).solver()
+            finder.set("rlimit", FINDER_RLIMIT)
+            finder.add(solver.assertions())
+            found = finder.check(*assume)
+            finder.set("rlimit", 0)
+            if found == z3.sat:
+                return found, finder
+        return solver.check(*assume), solver
+
     def _exists(self, inv: Invariant, start: float, src: EndpointSet, dst: EndpointSet) -> Result:
         covered = self._covered(src, dst)
-        q = self._exists_query(inv, src, dst)
+        q = self._exists_query(inv, src, dst, union=True)
         if q is None:
             # slicing left no source that a destination's rules could admit (or no endpoint at all)
             return self._result(inv, start, "proven", covered={**covered, "decided_by": "slicing"})
         covered["decided_by"] = "z3"
-        answer = q.solver.check(*q.assume)
+        answer, model_solver = self._decide(q.solver, q.assume, len(q.side_s.classes) + len(q.side_d.classes))
         if answer == z3.unsat:
             return self._result(inv, start, "proven", covered=covered,
                                 exceptions=self._exceptions_report(inv, q.solver, q.matched))
         if answer != z3.sat:
             return self._result(inv, start, "error", covered=covered,
                                 error=f"the solver could not decide ({q.solver.reason_unknown()}); this is not a proof")
-        cx, _ = self._witness(inv, q, src, dst)
+        cx, _ = self._witness(inv, replace(q, solver=model_solver), src, dst)
         return self._result(inv, start, "refuted", counterexample=cx, covered=covered,
                             exceptions=self._exceptions_report(inv, q.solver, q.matched))
 
@@ -698,12 +764,13 @@ class Checker:
 
 
     def _candidates(self, side: Side, k: int, atom: int) -> list[Endpoint]:
-        """Concrete endpoints of class k at an address in the atom (one per ENI; a few at most)."""
+        """Concrete endpoints of class k at an address in the atom (one per ENI; three at most, the first
+        members that hold such an address: in a class merged over its atoms, most members do not)."""
         if k >= len(side.classes):
             return [self._external(atom)]
         fam, lo, hi = self.atoms.bounds(atom)
-        out = []
-        for i in side.classes[k].members[:3]:
+        out: list[Endpoint] = []
+        for i in side.classes[k].members:
             e = self.net.enis[i]
             found = next((Endpoint(i, fam, max(a, lo)) for f, a, b in e.private if f == fam and a <= hi and b >= lo),
                          None)
@@ -711,6 +778,8 @@ class Checker:
                 found = next((Endpoint(i, fam, pub) for pub in e.public if lo <= pub <= hi), None)
             if found is not None:
                 out.append(found)
+                if len(out) == 3:
+                    break
         return out
 
     def _pick_pair(self, side_s: Side, ks: int, atom_s: int, side_d: Side, kd: int,
@@ -772,10 +841,7 @@ class Checker:
         d_slots, d_pubs, d_cls = enc.slot_terms("dst", side_d, rel_d, solver, bool(ext_s))
         s_ext, d_ext = s_slots[0].ext, d_slots[0].ext
         solver.add(z3.Not(z3.And(s_ext, d_ext)))
-        single_d = {c.members[0]: k for k, c in enumerate(side_d.classes) if len(c.members) == 1}
-        for k, c in enumerate(side_s.classes):
-            if len(c.members) == 1 and c.members[0] in single_d:
-                solver.add(z3.Not(z3.And(s_cls == k, d_cls == single_d[c.members[0]])))
+        solver.add(*self._not_to_itself(side_s, side_d, s_cls, s_slots[0].atom, d_cls, d_slots[0].atom))
         solver.add(*enc.service_constraints(p, x, None, svc))
         ported = z3.Or(p == 6, p == 17)
         reps = enc.port_reps or [self.spec.ephemeral[0]]
@@ -793,14 +859,15 @@ class Checker:
         # a pair an exception accepts need not connect
         assume, matched = self._exception_literals(solver, exemptions, side_s, s_slots[0], s_cls, side_d, d_slots[0],
                                                    d_cls, p, x)
-        answer = solver.check(*assume)
+        answer, model_solver = self._decide(solver, assume, len(side_s.classes) + len(side_d.classes))
         if answer == z3.unsat:
             return self._result(inv, start, "proven", covered=covered,
                                 exceptions=self._exceptions_report(inv, solver, matched))
         if answer != z3.sat:
             return self._result(inv, start, "error", covered=covered,
                                 error=f"the solver could not decide ({solver.reason_unknown()}); this is not a proof")
-        m = self._readable_model(solver, p, s_slots[0].atom, d_slots[0].atom, svc, None, assume, (s_ext, d_ext))
+        m = self._readable_model(model_solver, p, s_slots[0].atom, d_slots[0].atom, svc, None, assume,
+                                 (s_ext, d_ext))
 
         def val(t: Any) -> int:
             return int(m.eval(t, model_completion=True).as_long())

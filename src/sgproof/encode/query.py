@@ -156,6 +156,12 @@ def _int(ctx: Any, value: int) -> Any:
     return got
 
 
+def not_(a: Any) -> Any:
+    """z3.Not(a) for a z3 Boolean."""
+    ctx = a.ctx
+    return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), a.as_ast()), ctx)
+
+
 def implies_(a: Any, b: Any) -> Any:
     """z3.Implies(a, b) for two z3 Booleans of one context."""
     ctx = a.ctx
@@ -379,10 +385,18 @@ class Encoder:
 
     def project(self, base: dict[int, list[int]], egress: bool, services: ServiceSet,
                 relevant: set[str], with_public: bool, other: Reachable, merge: bool = True,
-                with_tags: bool = False) -> list[SideClass]:
+                with_tags: bool = False, union: bool = False) -> list[SideClass]:
         """Merge classes that this query cannot tell apart; rules that can match nothing on the other
-        side are dropped from behaviours first (they can never fire for this query)."""
+        side are dropped from behaviours first (they can never fire for this query).
+
+        `union` (existential queries only): classes that differ only in their private addresses merge too,
+        and the merged class holds the union of their atoms. A flow exists from some (member, address) of
+        the merged class iff it exists from some member: every other term of the query depends on the
+        class and on the chosen atom only, never on which member holds the atom. (A universal query must
+        not do this: every address of the union is more than every address of one member.) The one place
+        where the member matters, never an ENI to itself, is `exclusive_atoms`'s business."""
         out: dict[tuple[object, ...], SideClass] = {}
+        unions: dict[tuple[object, ...], set[int]] = {}
         for c, members in base.items():
             cls = self.classes[c]
             beh = self.pruned(cls.groups, egress, services, other)
@@ -391,14 +405,22 @@ class Encoder:
             mapped = cls.mapped_atoms if self.routes is not None else ()
             tags = cls.tags if with_tags else ()
             # pruned() hands out one object per distinct behaviour: its id stands for it in the key
-            key: tuple[object, ...] = ((cls.subnet_id, None if beh is None else id(beh), mem, cls.private_atoms,
+            own = None if union else cls.private_atoms
+            key: tuple[object, ...] = ((cls.subnet_id, None if beh is None else id(beh), mem, own,
                                         pub, mapped, cls.unknown_atoms, tags) if merge else (c,))
             sc = out.get(key)
             if sc is None:
                 blocks = self.pruned_blocks(cls.groups, egress, services, other)
                 sc = out[key] = SideClass(cls.subnet_id, beh, mem, cls.private_atoms, pub, [], mapped,
                                           cls.unknown_atoms, cls.tags, blocks)
+                if union and merge:
+                    unions[key] = set(cls.private_atoms)
+            elif union and merge:
+                unions[key].update(cls.private_atoms)
             sc.members.extend(members)
+        for key, atoms in unions.items():
+            if len(atoms) != len(out[key].private_atoms):
+                out[key].private_atoms = tuple(sorted(atoms))
         texts: dict[int, str] = {}
 
         def text(beh: Behaviour | None) -> str:

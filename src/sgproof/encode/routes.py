@@ -25,8 +25,11 @@ ExtKey = tuple[str, str, tuple[str, str, str] | None]
 K = TypeVar("K", bound=Hashable)
 
 
-def routing_blocks(net: Network) -> list[tuple[int, int, int]]:
-    """Every address block a routing decision can change at (atom boundaries)."""
+def routing_blocks(net: Network, mapped: bool = True) -> list[tuple[int, int, int]]:
+    """Every address block a routing outcome can change at (atom boundaries). `mapped`: with the private
+    IPv4 addresses that have their own public one (the IGW maps these one to one). Whether an address
+    is mapped changes what its *sender* may reach (a class condition), never how a route table treats
+    a packet *to* that address, so the tables of outcomes by destination leave them out."""
     rt = net.routing
     if rt is None:
         return []
@@ -37,8 +40,9 @@ def routing_blocks(net: Network) -> list[tuple[int, int, int]]:
         out.extend((*p.requester_cidrs, *p.accepter_cidrs))
     for tt in (rt.tgw_tables or {}).values():
         out.extend((r.family, r.lo, r.hi) for r in tt.routes or ())
-    for e in net.enis:
-        out.extend((4, p, p) for p, _ in e.public_map)  # the IGW maps these one to one
+    if mapped:
+        for e in net.enis:
+            out.extend((4, p, p) for p, _ in e.public_map)
     return out
 
 
@@ -51,7 +55,7 @@ class RouteOutcomes:
 
     Cache keys are the exact context tuples (and a flag), never printed text."""
 
-    def __init__(self, net: Network, atoms: Atoms):
+    def __init__(self, net: Network, atoms: Atoms, mapped_cuts: bool = False):
         assert net.routing is not None
         self.net = net
         self.atoms = atoms
@@ -64,7 +68,9 @@ class RouteOutcomes:
         self.subnet_ctx = {s.id: self.ctx_index[(rt.subnet_table[s.id], s.vpc_id, s.az)]
                            for s in net.subnets.values()}
         cuts: dict[int, set[int]] = {4: {0}, 6: {0}}
-        for f, lo, hi in routing_blocks(net) + [c for v in net.vpcs.values() for c in v.cidrs]:
+        # the router is asked once per piece: every piece lies within one outcome (with `mapped_cuts`,
+        # pieces are cut at mapped addresses too, which changes no outcome: the reference for tests)
+        for f, lo, hi in routing_blocks(net, mapped_cuts) + [c for v in net.vpcs.values() for c in v.cidrs]:
             cuts[f].add(lo)
             if hi < (V4_MAX if f == 4 else V6_MAX):
                 cuts[f].add(hi + 1)
