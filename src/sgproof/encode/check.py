@@ -512,7 +512,14 @@ class Checker:
         if classes >= self.finder_classes:
             finder = z3.Then(*FINDER_TACTICS, ctx=solver.ctx).solver()
             finder.set("rlimit", FINDER_RLIMIT)
-            finder.add(solver.assertions())
+            ref = solver.ctx.ref()  # the assertions copied through the C API: no Python object for each
+            vec = z3.Z3_solver_get_assertions(ref, solver.solver)
+            z3.Z3_ast_vector_inc_ref(ref, vec)
+            try:
+                for i in range(z3.Z3_ast_vector_size(ref, vec)):
+                    z3.Z3_solver_assert(ref, finder.solver, z3.Z3_ast_vector_get(ref, vec, i))
+            finally:
+                z3.Z3_ast_vector_dec_ref(ref, vec)
             found = finder.check(*assume)
             finder.set("rlimit", 0)
             if found == z3.sat:

@@ -223,6 +223,7 @@ class Encoder:
         self.z: Any = None  # the z3 context of the query being built (fresh())
         self._reply_cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         self._runs_cache: dict[tuple[int, int], tuple[tuple[Interval, ...], Any]] = {}
+        self._run_cache: dict[tuple[int, int, int], Any] = {}
         self._gate_cache: dict[tuple[int, ...], tuple[Any, ...]] = {}
 
     def fresh(self) -> Any:
@@ -232,6 +233,7 @@ class Encoder:
         self._chain_cache.clear()
         self._reply_cache.clear()
         self._runs_cache.clear()
+        self._run_cache.clear()
         self._gate_cache.clear()
         self._placeholder_terms = None
         return self.z
@@ -475,9 +477,18 @@ class Encoder:
 
     def _in_runs(self, v: Any, runs: list[tuple[int, int]] | tuple[Interval, ...]) -> Any:
         if len(runs) == 1:
-            a, b = runs[0]
-            return eq_(v, a) if a == b else between_(v, a, b)
-        return or_([eq_(v, a) if a == b else between_(v, a, b) for a, b in runs])
+            return self._in_run(v, *runs[0])
+        return or_([self._in_run(v, a, b) for a, b in runs])
+
+    def _in_run(self, v: Any, a: int, b: int) -> Any:
+        """a <= v <= b (v == a when a == b), one term per (variable, run) in a query: the same class or
+        atom run recurs in many tables. Keyed by z3's id of the variable, which the cached term keeps
+        alive, so no other term can take that id while the entry lives."""
+        key = (v.get_id(), a, b)
+        got = self._run_cache.get(key)
+        if got is None or got.ctx is not v.ctx:  # ids are per context: a term of another query is no hit
+            got = self._run_cache[key] = eq_(v, a) if a == b else between_(v, a, b)
+        return got
 
     def match(self, m: Match, p: Any, x: Any) -> Any:
         conds = []
