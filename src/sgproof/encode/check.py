@@ -79,7 +79,7 @@ PREFERENCE_RLIMIT = 10_000_000
 # against 10 s). The bit-vector translation (nla2bv) is an under-approximation, so only its "sat" is
 # used; any other answer is decided again by the exact solver, which alone proves. Bounded in z3's
 # resource units, so that the path taken never depends on load.
-FINDER_CLASSES = 4000  # classes on the two sides together, from which the model finder runs first
+FINDER_CLASSES = 12_000  # classes on the two sides together, from which the model finder runs first
 FINDER_RLIMIT = 400_000_000
 FINDER_TACTICS = ("simplify", "propagate-values", "solve-eqs", "nla2bv", "bit-blast", "sat")
 

@@ -223,7 +223,7 @@ class Encoder:
         self.z: Any = None  # the z3 context of the query being built (fresh())
         self._reply_cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         self._runs_cache: dict[tuple[int, int], tuple[tuple[Interval, ...], Any]] = {}
-        self._run_cache: dict[tuple[int, int, int], Any] = {}
+        self._run_cache: dict[tuple[int, int, int], tuple[Any, Any]] = {}
         self._gate_cache: dict[tuple[int, ...], tuple[Any, ...]] = {}
 
     def fresh(self) -> Any:
@@ -482,13 +482,13 @@ class Encoder:
 
     def _in_run(self, v: Any, a: int, b: int) -> Any:
         """a <= v <= b (v == a when a == b), one term per (variable, run) in a query: the same class or
-        atom run recurs in many tables. Keyed by z3's id of the variable, which the cached term keeps
-        alive, so no other term can take that id while the entry lives."""
-        key = (v.get_id(), a, b)
+        atom run recurs in many tables. Keyed by the variable object's id; the entry holds the object,
+        so no other object can take that id while the entry lives, and a hit must be that object."""
+        key = (id(v), a, b)
         got = self._run_cache.get(key)
-        if got is None or got.ctx is not v.ctx:  # ids are per context: a term of another query is no hit
-            got = self._run_cache[key] = eq_(v, a) if a == b else between_(v, a, b)
-        return got
+        if got is None or got[0] is not v:
+            got = self._run_cache[key] = (v, eq_(v, a) if a == b else between_(v, a, b))
+        return got[1]
 
     def match(self, m: Match, p: Any, x: Any) -> Any:
         conds = []
