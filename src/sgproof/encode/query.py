@@ -229,14 +229,20 @@ class Encoder:
     def fresh(self) -> Any:
         """A new z3 context for one query: what z3 answers then depends on that query alone, not on
         which queries this process built before (deterministic witnesses whatever --jobs is)."""
+        self.release()
         self.z = z3.Context()
+        return self.z
+
+    def release(self) -> None:
+        """Let the last query's z3 context and terms go (they are freed once nothing else holds them)."""
         self._chain_cache.clear()
         self._reply_cache.clear()
         self._runs_cache.clear()
         self._run_cache.clear()
         self._gate_cache.clear()
         self._placeholder_terms = None
-        return self.z
+        self.z = None
+        _NUMERALS[0], _NUMERALS[1] = None, {}
 
     def T(self) -> Any:
         return z3.BoolVal(True, self.z)

@@ -253,14 +253,14 @@ def _compacted(holder: list[Network]) -> Network:
     (the tests compare them) for a few seconds at that size."""
     with no_cycle_collection():
         data = pickle.dumps(holder.pop(), protocol=pickle.HIGHEST_PROTOCOL)
-        _trim()
+        trim_free_memory()
         net: Network = pickle.loads(data)
         del data
-    _trim()
+    trim_free_memory()
     return net
 
 
-def _trim() -> None:
+def trim_free_memory() -> None:
     """Give the C allocator's free memory back to the system where it can (glibc); elsewhere nothing."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
