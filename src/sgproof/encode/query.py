@@ -402,7 +402,7 @@ class Encoder:
         the merged class iff it exists from some member: every other term of the query depends on the
         class and on the chosen atom only, never on which member holds the atom. (A universal query must
         not do this: every address of the union is more than every address of one member.) The one place
-        where the member matters, never an ENI to itself, is `exclusive_atoms`'s business."""
+        where the member matters, never an ENI to itself, is `Checker._not_to_itself`'s business."""
         out: dict[tuple[object, ...], SideClass] = {}
         unions: dict[tuple[object, ...], set[int]] = {}
         for c, members in base.items():
