@@ -129,6 +129,9 @@ class Checker:
         if not optimise and net.routing is not None:
             self.enc.routes = RouteOutcomes(net, self.atoms, mapped_cuts=True)  # the reference pieces
         self.nat_reps = port_representatives(net, *NAT_PORTS)
+        # the rule boundaries by protocol of this network (explain.enumerate.allowed_services), filled
+        # as asked: the flow map and --all ask them for every pair they check
+        self.rule_cuts: dict[int, set[int]] = {}
 
     def warm(self) -> None:
         """Evaluate every selector of the spec now (before worker processes fork)."""

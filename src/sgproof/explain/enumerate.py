@@ -69,7 +69,6 @@ class ClassLabeller:
             name: checker.selection.evaluate(sel) for name, sel in checker.spec.groups.items()
         }
         self._pair_services: dict[tuple[int, int], str] = {}
-        self._cut_cache: dict[int, set[int]] = {}  # rule boundaries by protocol, of this one network
 
     def external_text(self, side: EndpointSet) -> str:
         """The external addresses a side stands for (all of them form one class), in words."""
@@ -134,7 +133,7 @@ class ClassLabeller:
             parts: dict[int, list[Interval]] = {}
             for proto, _ in services.by_proto:
                 got = allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral,
-                                       self._cut_cache)
+                                       self.checker.rule_cuts)
                 for p, ivs in got.by_proto:
                     parts.setdefault(p, []).extend(ivs)
             allowed = ServiceSet.of(parts)

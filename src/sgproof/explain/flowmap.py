@@ -92,11 +92,11 @@ def _services(checker: Checker, found: list[Counterexample]) -> ServiceSet:
     """Every service over which the found flows' endpoints connect (each stands for its class pair)."""
     everything = ServiceSet.everything()
     parts: dict[int, list[tuple[int, int]]] = {}
-    cut_cache: dict[int, set[int]] = {}
     for cx in found:
         f = cx.flow
         for proto, _ in everything.by_proto:
-            got = allowed_services(checker.net, f.src, f.dst, proto, everything, checker.spec.ephemeral, cut_cache)
+            got = allowed_services(checker.net, f.src, f.dst, proto, everything, checker.spec.ephemeral,
+                                   checker.rule_cuts)
             for p, ivs in got.by_proto:
                 parts.setdefault(p, []).extend(ivs)
     return ServiceSet.of(parts)
