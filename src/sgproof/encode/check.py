@@ -22,7 +22,6 @@ from ..spec.parse import Exemption
 from ..spec.select import EndpointSet, Selection
 from .prepare import SPECIAL_RANGES, build_atoms, build_classes, ranges
 from .query import Encoder, Side, SideClass, and_, eq_, not_
-from .routes import RouteOutcomes
 
 ICMP_ECHO = {ICMP: 8 * 256, ICMPV6: 128 * 256}  # echo request, code 0
 
@@ -125,9 +124,7 @@ class Checker:
             if self.exception_sets else None
         classes, class_of = build_classes(net, self.atoms, tags)
         self.enc = Encoder(net, self.atoms, classes, class_of, spec.ephemeral,
-                           port_representatives(net, *spec.ephemeral))
-        if not optimise and net.routing is not None:
-            self.enc.routes = RouteOutcomes(net, self.atoms, mapped_cuts=True)  # the reference pieces
+                           port_representatives(net, *spec.ephemeral), mapped_cuts=not optimise)
         self.nat_reps = port_representatives(net, *NAT_PORTS)
         # the rule boundaries by protocol of this network (explain.enumerate.allowed_services), filled
         # as asked: the flow map and --all ask them for every pair they check

@@ -205,7 +205,9 @@ class Encoder:
     """Builds z3 formulas for one network; shared by every invariant of a run."""
 
     def __init__(self, net: Network, atoms: Atoms, classes: list[EniClass], class_of: list[int],
-                 ephemeral: tuple[int, int], port_reps: list[int]):
+                 ephemeral: tuple[int, int], port_reps: list[int], mapped_cuts: bool = False):
+        """`mapped_cuts`: routing outcomes asked with cuts at the mapped addresses too (the reference
+        pieces of the unoptimised checker; see `RouteOutcomes`)."""
         self.net = net
         self.atoms = atoms
         self.classes = classes
@@ -219,7 +221,7 @@ class Encoder:
         self._services_seen: dict[int, ServiceSet] = {}
         self._chain_cache: dict[tuple[str, bool, ServiceSet | None], Any] = {}
         self._placeholder_terms: tuple[Any, Any, Any] | None = None  # made lazily: no z3 state before a fork
-        self.routes = RouteOutcomes(net, atoms) if net.routing is not None else None
+        self.routes = RouteOutcomes(net, atoms, mapped_cuts) if net.routing is not None else None
         self.z: Any = None  # the z3 context of the query being built (fresh())
         self._reply_cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         self._runs_cache: dict[tuple[int, int], tuple[tuple[Interval, ...], Any]] = {}

@@ -74,7 +74,7 @@ class Explainer:
         c = copy.copy(base)
         c.net = net
         c.enc = Encoder(net, base.atoms, base.enc.classes, base.enc.class_of, base.spec.ephemeral,
-                        base.enc.port_reps)
+                        base.enc.port_reps, mapped_cuts=not base.optimise)
         if net.routing is not None:
             # routing outcomes depend on the routing model alone: one per set of opened or closed tables
             key = (net.routing.open_tables, net.routing.closed_tables)
