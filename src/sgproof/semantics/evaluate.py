@@ -231,6 +231,13 @@ def _nat_gate(d: Decision, proto: int) -> Decision:
     return d
 
 
+# The gates whose decision reads the client port or the NAT gateway's source port: the NACL legs of the
+# reply (its destination port is the request's source port). Every other gate, and every routing step,
+# decides the same whatever those ports are.
+PORT_GATES = frozenset(("nacl-reply-out", "nacl-tgw-reply-in", "nacl-nat-reply-in", "nacl-nat-reply-out",
+                        "nacl-tgw-reply-out", "nacl-reply-in"))
+
+
 def port_representatives(net: Network, lo: int, hi: int) -> list[int]:
     """Client ports in [lo, hi] such that every NACL port range is constant between consecutive ones."""
     cuts = {lo}
@@ -243,23 +250,69 @@ def port_representatives(net: Network, lo: int, hi: int) -> list[int]:
     return sorted(cuts)
 
 
+class ServiceCuts:
+    """Where the service values of a network's rules and NACL entries start and end, by protocol, and which
+    protocols the evaluator tells apart from the rest; computed as asked, once per network, for callers
+    that ask one network about many pairs (the flow map, `--all`)."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        self._cuts: dict[int, set[int]] = {}
+        self._named: set[int] | None = None
+
+    def _rules(self) -> list[Match]:
+        net = self.net
+        out = [r.match for sg in net.sgs.values() for r in (*sg.ingress, *sg.egress)]
+        out += [e.match for nacl in net.nacls.values() for e in (*nacl.ingress, *nacl.egress)]
+        return out
+
+    def of(self, proto: int) -> set[int]:
+        """Service values where some rule or entry that matches `proto` starts or ends (an ICMP request
+        whose reply must cross the NACLs behaves apart from its neighbours)."""
+        got = self._cuts.get(proto)
+        if got is None:
+            got = set()
+            for m in self._rules():
+                if m.proto == proto:
+                    got.update((m.lo, m.hi + 1))
+            for request in ICMP_REPLY.get(proto, {}):
+                got.update((request * 256, (request + 1) * 256))
+            self._cuts[proto] = got
+        return got
+
+    def plain(self, proto: int) -> bool:
+        """Whether `proto` is one of the protocols the evaluator cannot tell apart: no rule or entry names
+        it (only protocol -1 matches it), it has no ports and no ICMP types, and a NAT gateway does not
+        carry it. Every flow of one of them has the verdict of the same flow on any other of them."""
+        if self._named is None:
+            self._named = {m.proto for m in self._rules() if m.proto != ANY_PROTO}
+            self._named.update(PORTED, NAT_PROTOCOLS, ICMP_REPLY, (ICMP, ICMPV6))
+        return proto not in self._named
+
+
 def connection_exists(net: Network, src: Endpoint, dst: Endpoint, proto: int, value: int,
                       ephemeral: tuple[int, int]) -> tuple[bool, Flow]:
     """Whether some client port of the ephemeral range (and, through a NAT gateway, some NAT source port)
     lets request and reply through, counting `unknown` routing as no route; returns a flow.
 
-    When no port works, the returned flow uses the first representative ports (for the trace).
+    When no port works, the returned flow uses the first representative ports (for the trace). The
+    first ports are tried before the others are worked out: when a gate that reads neither port stops
+    that flow (`PORT_GATES`), no other port can pass.
     """
-    ports = port_representatives(net, *ephemeral) if proto in PORTED else [0]
-    nports = [0]
-    if proto in PORTED and net.routing is not None and src.eni is not None and dst.eni is None:
-        nports = port_representatives(net, *NAT_PORTS)
-    first = None
+    ported = proto in PORTED
+    nat = ported and net.routing is not None and src.eni is not None and dst.eni is None
+    # every representative list starts at its range's low end
+    first = Flow(src, dst, proto, value, ephemeral[0] if ported else 0, NAT_PORTS[0] if nat else 0)
+    verdict = evaluate(net, first)
+    if verdict.connects:
+        return True, first
+    if any(s.gate not in PORT_GATES for s in verdict.steps if s.verdict != "allow"):
+        return False, first
+    ports = port_representatives(net, *ephemeral) if ported else [0]
+    nports = port_representatives(net, *NAT_PORTS) if nat else [0]
     for sport in ports:
         for nport in nports:
             flow = Flow(src, dst, proto, value, sport, nport)
-            if evaluate(net, flow).connects:
+            if flow != first and evaluate(net, flow).connects:
                 return True, flow
-            first = first or flow
-    assert first is not None
     return False, first
