@@ -13,6 +13,7 @@ from ..model.addr import (
     V4_MAX,
     V6_MAX,
     Interval,
+    IntervalSet,
     complement,
     format_address,
     intersect,
@@ -186,11 +187,15 @@ class Selection:
                 f: normalize((lo, hi) for ff, lo, hi in blocks if ff == f) for f in (4, 6)
             }
 
+            # bisection per address: the flow map asks for "every external address but these blocks",
+            # hundreds of them, against every ENI
+            blocks_of = {f: IntervalSet(ivs) for f, ivs in per_fam.items()}
+
             def in_block(e: Eni) -> bool:
                 for f, lo, hi in e.private:
-                    if intersect(per_fam[f], ((lo, hi),)):
+                    if blocks_of[f].meets(lo, hi):
                         return True
-                return any(intersect(per_fam[4], ((p, p),)) for p in e.public)
+                return any(blocks_of[4].meets(p, p) for p in e.public)
 
             return EndpointSet(
                 self._enis_where(in_block),
