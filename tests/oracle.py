@@ -200,3 +200,23 @@ def verdict(net: Network, spec: Spec, inv: Invariant) -> str:
             if not got:
                 return "refuted"
     return "proven"
+
+
+def violations(net: Network, spec: Spec, inv: Invariant) -> set[tuple[object, object, int]]:
+    """Every (source key, destination key, protocol) of a deny/only invariant with a violating flow."""
+    sel = Selection(net, spec)
+    F, T = sel.evaluate(inv.src), sel.evaluate(inv.dst)
+    S = sel.evaluate_not(F) if inv.kind == "only" else F
+    eps = endpoints(net, spec)
+    svcs = services(net, inv, spec.ephemeral)
+    ports, nports = sports(net, spec.ephemeral), sports(net, NAT_PORTS)
+    srcs = [(k, a) for k, a in eps if _selected(S, k, a)]
+    dsts = [(k, a) for k, a in eps if _selected(T, k, a)]
+    out: set[tuple[object, object, int]] = set()
+    for (s, sa), (d, da) in product(srcs, dsts):
+        if s == d or (not isinstance(s, int) and not isinstance(d, int)):
+            continue
+        for p, v in svcs:
+            if (s, d, p) not in out and _connects(net, s, sa, d, da, p, v, ports, nports, False):
+                out.add((s, d, p))
+    return out

@@ -325,3 +325,52 @@ def test_a_compacted_model_is_the_model(generated) -> None:  # type: ignore[no-u
     for inv in spec.invariants:
         ra, rb = a.check(inv), b.check(inv)
         assert (ra.status, ra.counterexample) == (rb.status, rb.counterexample), inv.id
+
+
+def _group_keys(checker: Checker, inv: Any, found: list[Any]) -> set[tuple[int, int, int]]:
+    """The violation groups of some flows, keyed as `Checker.violations` keys them (class indices of
+    the invariant's unmerged query, and the protocol group)."""
+    from sgproof.encode.alike import class_index
+    from sgproof.model import ICMP, ICMPV6, TCP, UDP
+
+    if not found:
+        return set()
+    sels = checker._selections(inv)
+    assert not isinstance(sels, str)
+    q = checker._exists_query(inv, *sels)
+    assert q is not None
+    index_s, index_d = class_index(q.side_s), class_index(q.side_d)
+    return {(len(q.side_s.classes) if cx.flow.src.eni is None else index_s[cx.flow.src.eni],
+             len(q.side_d.classes) if cx.flow.dst.eni is None else index_d[cx.flow.dst.eni],
+             cx.flow.proto if cx.flow.proto in (ICMP, TCP, UDP, ICMPV6) else -1) for cx in found}
+
+
+def test_violations_found_alike_are_the_solver_s_groups(generated) -> None:  # type: ignore[no-untyped-def]
+    """`--all` fills groups with flows alike each model (tried through the evaluator) between solver
+    calls: listed to the end, the groups must be exactly those the solver finds one call at a time,
+    one flow each, and a limit must cut the list at that many groups, reported incomplete."""
+    net, spec = generated
+    fast, slow = Checker(net, spec), Checker(net, spec)
+    slow.alike = False
+    listed = 0
+    for inv in spec.invariants:
+        if inv.kind == "reach":
+            continue
+        a, done_a = fast.violations(inv, 10_000)
+        b, done_b = slow.violations(inv, 10_000)
+        assert done_a and done_b, inv.id
+        keys = _group_keys(fast, inv, a)
+        assert len(keys) == len(a), f"{inv.id}: two flows of one group"
+        assert keys == _group_keys(fast, inv, b), inv.id
+        refuted = fast.check(inv)
+        if refuted.counterexample is not None:  # `--all` starts from the result's counterexample
+            c, done_c = fast.violations(inv, 10_000, seed=refuted.counterexample)
+            assert done_c and c[0] == refuted.counterexample and _group_keys(fast, inv, c) == keys, inv.id
+            for limit in (1, 2, 5):
+                cut, done = fast.violations(inv, limit, seed=refuted.counterexample)
+                assert len(cut) == min(limit, len(a)) and done == (limit >= len(a)), (inv.id, limit)
+        listed += len(a)
+        if len(a) > 2:
+            cut, done = fast.violations(inv, 2)
+            assert len(cut) == 2 and not done and _group_keys(fast, inv, cut) <= keys, inv.id
+    assert listed, "no invariant of the benchmark spec has violations to list"

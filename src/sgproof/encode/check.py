@@ -15,11 +15,12 @@ from ..model.addr import is_global, normalize, parse_cidr
 from ..model.network import NON_HOST_TYPES
 from ..report.model import Counterexample, Result, endpoint_info
 from ..semantics import Endpoint, Flow, Step, Verdict, connection_exists, evaluate
-from ..semantics.evaluate import matches, peer_matches, port_representatives
+from ..semantics.evaluate import ServiceCuts, matches, peer_matches, port_representatives
 from ..semantics.routing import NAT_PORTS
 from ..spec import Invariant, ServiceSet, Spec, describe
 from ..spec.parse import Exemption
 from ..spec.select import EndpointSet, Selection
+from .alike import alike, class_index
 from .prepare import SPECIAL_RANGES, build_atoms, build_classes, ranges
 from .query import Encoder, Side, SideClass, and_, eq_, not_
 
@@ -100,12 +101,16 @@ class _Query:
     matched: tuple[Any, ...] = ()  # per exception: a literal asking for a violation it accepts
 
 
+_Sides = tuple[Side, Side, set[str], set[str]]  # a query's two sides and the groups each side's rules name
+
+
 class Checker:
     """Prepared once per network and spec; checks invariants one by one."""
 
     def __init__(self, net: Network, spec: Spec, timeout_ms: int = 120_000, optimise: bool = True):
         self.optimise = optimise  # False: no slicing, pruning or merging (a reference for tests)
         self.finder_classes = FINDER_CLASSES  # tests set 0 to run the model finder on every query
+        self.alike = True  # violations(): fill groups with flows alike each model (tests compare False)
         self.net = net
         self.spec = spec
         self.timeout_ms = timeout_ms
@@ -128,7 +133,7 @@ class Checker:
         self.nat_reps = port_representatives(net, *NAT_PORTS)
         # the rule boundaries by protocol of this network (explain.enumerate.allowed_services), filled
         # as asked: the flow map and --all ask them for every pair they check
-        self.rule_cuts: dict[int, set[int]] = {}
+        self.rule_cuts = ServiceCuts(net)
 
     def warm(self) -> None:
         """Evaluate every selector of the spec now (before worker processes fork)."""
@@ -174,26 +179,25 @@ class Checker:
         return self._exists(inv, start, src, dst)
 
     # ---- deny / only ---------------------------------------------------------------------------
-    def _exists_query(self, inv: Invariant, src: EndpointSet, dst: EndpointSet, union: bool = False
-                      ) -> _Query | None:
+    def _exists_query(self, inv: Invariant, src: EndpointSet, dst: EndpointSet, union: bool = False,
+                      sides: _Sides | None = None) -> _Query | None:
         """Slice both sides and build the solver; None when no flow can exist at all. `union`: classes
         that differ only in their addresses merge (`Encoder.project`); not for enumerating violations,
-        whose groups are the unmerged classes."""
-        return self._build_exists(inv.services, src, dst, exemptions=live_exemptions(inv), union=union)
+        whose groups are the unmerged classes. `sides`: `_exists_sides` of the same arguments, when
+        the caller has them already."""
+        return self._build_exists(inv.services, src, dst, exemptions=live_exemptions(inv), union=union, sides=sides)
 
-    def _build_exists(self, svc: ServiceSet, src: EndpointSet, dst: EndpointSet,
-                      rules: list[SgRule] | None = None, exemptions: tuple[Exemption, ...] = (),
-                      union: bool = False) -> _Query | None:
-        """The deny/only query; with `rules` (of one direction), the flow must match one of them in place of
-        its side's group gate (egress rules on the source side, ingress rules on the destination side)."""
+    def _exists_sides(self, svc: ServiceSet, src: EndpointSet, dst: EndpointSet, exemptions: bool = False,
+                      union: bool = False) -> _Sides | None:
+        """The two sliced and projected sides of a deny/only query (what its classes are, before any
+        term is built); None when no flow can exist at all."""
         enc = self.enc
         base_s, ext_s = enc.side(src)
         base_d, ext_d = enc.side(dst)
         if self.optimise:
             base_s, ext_s = enc.filter_side(base_s, ext_s, base_d, False, svc, bool(ext_d))
             base_d, ext_d = enc.filter_side(base_d, ext_d, base_s, True, svc, bool(ext_s))
-        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d, bool(exemptions),
-                                                           union)
+        side_s, side_d, rel_s, rel_d = self._project_sides(svc, base_s, ext_s, base_d, ext_d, exemptions, union)
         if self.optimise:
             # a class whose rules admit nothing from the other side cannot take part in a flow
             side_s.classes = [c for c in side_s.classes if c.beh != ()]
@@ -202,6 +206,18 @@ class Checker:
             return None
         if not side_s.classes and not side_d.classes:
             return None  # external to external never enters the network
+        return side_s, side_d, rel_s, rel_d
+
+    def _build_exists(self, svc: ServiceSet, src: EndpointSet, dst: EndpointSet,
+                      rules: list[SgRule] | None = None, exemptions: tuple[Exemption, ...] = (),
+                      union: bool = False, sides: _Sides | None = None) -> _Query | None:
+        """The deny/only query; with `rules` (of one direction), the flow must match one of them in place of
+        its side's group gate (egress rules on the source side, ingress rules on the destination side)."""
+        enc = self.enc
+        got = sides or self._exists_sides(svc, src, dst, bool(exemptions), union)
+        if got is None:
+            return None
+        side_s, side_d, rel_s, rel_d = got
         solver, (p, x, sp, np), (s_terms, s_cls), (d_terms, d_cls) = self._frame(side_s, side_d, rel_s, rel_d, svc)
         s_gate = d_gate = None
         if rules:
@@ -544,33 +560,93 @@ class Checker:
         return self._result(inv, start, "refuted", counterexample=cx, covered=covered,
                             exceptions=self._exceptions_report(inv, q.solver, q.matched))
 
-    def violations(self, inv: Invariant, limit: int) -> tuple[list[Counterexample], bool]:
+    def violations(self, inv: Invariant, limit: int, seed: Counterexample | None = None
+                   ) -> tuple[list[Counterexample], bool]:
         """Every distinct violation of a deny/only invariant, one flow per (source class, destination
-        class, protocol: tcp, udp, icmp, icmpv6 or any other); each found group is blocked in the solver before asking again. Returns the
-        flows and whether the list is complete (the solver said unsat before the limit)."""
+        class, protocol: tcp, udp, icmp, icmpv6 or any other); each found group is blocked in the solver
+        before asking again. After each model, flows alike it that the plain evaluator admits fill further
+        groups without a solver call (`alike`; `self.alike = False` asks the solver for every group).
+        `seed`: a violation already found and replayed (the refuted result's counterexample), the first
+        group; when the flows alike it fill more groups than the limit, the list is known to be cut and no
+        solver is built. Returns the flows and whether the list is complete (the solver said unsat before
+        the limit)."""
         if inv.kind == "reach":
             raise ValueError("violations() enumerates deny and only invariants")
         sels = self._selections(inv)
         if isinstance(sels, str):
             return [], True
         src, dst = sels
-        q = self._exists_query(inv, src, dst)
-        if q is None:
+        sides = self._exists_sides(inv.services, src, dst, bool(live_exemptions(inv)))
+        if sides is None:
             return [], True
+        side_s, side_d = sides[0], sides[1]
+        index_s, index_d = class_index(side_s), class_index(side_d)
+        n_s, n_d = len(side_s.classes), len(side_d.classes)
+        named = (ICMP, TCP, UDP, ICMPV6)
+
+        def key_of(flow: Flow) -> tuple[int, int, int] | None:
+            ks = n_s if flow.src.eni is None else index_s.get(flow.src.eni)
+            kd = n_d if flow.dst.eni is None else index_d.get(flow.dst.eni)
+            if ks is None or kd is None:
+                return None
+            return ks, kd, flow.proto if flow.proto in named else -1
+
         found: list[Counterexample] = []
-        while len(found) < limit:
+        seen: set[tuple[int, int, int]] = set()
+        new: list[tuple[int, int, int]] = []
+
+        def take(cx: Counterexample, key: tuple[int, int, int]) -> None:
+            """The group of a violation, then those of the flows alike it and alike those in turn
+            (breadth first), up to one more than the limit."""
+            found.append(cx)
+            seen.add(key)
+            new.append(key)
+            todo = [cx] if self.alike else []
+            while todo and len(found) <= limit:
+                for k, more in alike(self, inv, todo.pop(0), src, dst, index_s, index_d, key_of, seen):
+                    if len(found) > limit:
+                        break
+                    found.append(more)
+                    seen.add(k)
+                    new.append(k)
+                    todo.append(more)
+
+        if seed is not None:
+            key = key_of(seed.flow)
+            if key is None:
+                raise InternalError(f"{inv.id}: the counterexample {seed.flow.text()} is outside the query's classes")
+            take(seed, key)
+            if len(found) > limit:
+                return found[:limit], False  # one group more than the limit: the list is cut
+        q = self._exists_query(inv, src, dst, sides=sides)
+        if q is None:
+            raise InternalError(f"{inv.id}: the query vanished after its sides were found")
+        while True:
+            # tcp, udp, icmp and icmpv6 each form a group; every other protocol number forms one more.
+            # The groups of one destination class and protocol go in as one constraint over runs of
+            # source classes: a hundred single blocks made z3's next check 20 times slower.
+            by_end: dict[tuple[int, int], list[int]] = {}
+            for ks, kd, kp in new:
+                by_end.setdefault((kd, kp), []).append(ks)
+            for (kd, kp), sources in by_end.items():
+                same_proto = q.p == kp if kp != -1 else z3.And([q.p != n for n in named])
+                q.solver.add(z3.Not(z3.And(self.enc.in_runs(q.s_cls, ranges(sorted(sources))), q.d_cls == kd,
+                                           same_proto)))
+            new.clear()
+            if len(found) > limit:
+                return found[:limit], False
+            if len(found) == limit:
+                return found, q.solver.check(*q.assume) == z3.unsat
             answer = q.solver.check(*q.assume)
             if answer == z3.unsat:
                 return found, True
             if answer != z3.sat:
                 return found, False
             cx, v = self._witness(inv, q, src, dst)
-            found.append(cx)
-            named = (ICMP, TCP, UDP, ICMPV6)
-            # tcp, udp, icmp and icmpv6 each form a group; every other protocol number forms one more
-            same_proto = q.p == v["p"] if v["p"] in named else z3.And([q.p != n for n in named])
-            q.solver.add(z3.Not(z3.And(q.s_cls == v["s_cls"], q.d_cls == v["d_cls"], same_proto)))
-        return found, q.solver.check(*q.assume) == z3.unsat
+            key = (v["s_cls"], v["d_cls"], v["p"] if v["p"] in named else -1)
+            if key_of(cx.flow) != key:
+                raise InternalError(f"{inv.id}: the witness {cx.flow.text()} is not of the solver's classes")
+            take(cx, key)
 
     def rules_use(self, rules: list[SgRule]) -> tuple[list[SgRule], str | None]:
         """Which of some rules of one group and direction no allowed flow can use: each solver answer is a
