@@ -219,6 +219,10 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
         if max_violations is not None and not all_violations:
             raise SgproofError("--max-violations needs --all (it limits the violations --all lists)")
         from .encode.check import Checker
+        from .explain.enumerate import check_limit
+
+        if max_violations is not None:
+            check_limit(max_violations)  # before the network is read
         from .run import default_jobs
         from .run import verify as run_verify
         from .sources import load_network
@@ -239,12 +243,9 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
             bar.phase(f"preparing {len(net.enis)} ENIs")
             checker = Checker(net, parsed)
             bar.phase(f"checking {len(parsed.invariants)} invariants over {len(net.enis)} ENIs")
-            report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step, checker, fix=fix, explain=explain)
-            if all_violations:
-                from .explain.enumerate import add_all_violations
-
-                bar.phase("listing every violation (--all)")
-                report = add_all_violations(report, checker, 100 if max_violations is None else max_violations)
+            limit = (100 if max_violations is None else max_violations) if all_violations else None
+            report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step, checker, fix=fix, explain=explain,
+                                all_violations=limit)
             if fmt in ("markdown", "html"):
                 from .explain.flowmap import add_flow_map
 

@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -21,8 +22,12 @@ from .semantics.routing import routing_warnings
 from .sources import SourceInfo, trim_free_memory
 from .spec import Spec
 
+if TYPE_CHECKING:
+    from .explain.enumerate import ClassLabeller
+
 _CHECKER: Checker | None = None
 _EXPLAINER: Explainer | None = None  # with --explain: adds rests_on to each proven result
+_ALL: tuple[ClassLabeller, int] | None = None  # with --all: the labeller and the limit per invariant
 
 
 def _work(index: int) -> Result:
@@ -30,6 +35,10 @@ def _work(index: int) -> Result:
     inv = _CHECKER.spec.invariants[index]
     result = _CHECKER.check(inv)
     result = _EXPLAINER.explain(inv, result) if _EXPLAINER is not None else result
+    if _ALL is not None:
+        from .explain.enumerate import with_violations
+
+        result = with_violations(_CHECKER, _ALL[0], inv, result, _ALL[1])
     # a worker's next invariant starts from what this one leaves: its z3 context and the allocator's
     # free memory go now (at 100,000 heterogeneous ENIs a reach query peaks at 0.9 GiB)
     _CHECKER.enc.release()
@@ -43,19 +52,27 @@ def default_jobs() -> int:
 
 def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
            progress: Callable[[int, int, str], None] | None = None, checker: Checker | None = None,
-           fix: bool = False, explain: bool = False) -> Report:
+           fix: bool = False, explain: bool = False, all_violations: int | None = None) -> Report:
     """Check every invariant of a spec; results come back in spec order whatever the job count.
     A checker already prepared for this network and spec is reused. With `fix`, every refuted invariant
-    gets a verified repair; with `explain`, each proven result carries what it rests on (contract 9)."""
-    global _CHECKER, _EXPLAINER
+    gets a verified repair; with `explain`, each proven result carries what it rests on (contract 9);
+    with `all_violations`, each refuted deny/only result lists up to that many violation groups
+    (`--all`), found in the same worker that refuted it."""
+    global _CHECKER, _EXPLAINER, _ALL
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     checker = checker or Checker(net, spec)
     explainer = Explainer(checker) if explain else None
+    every: tuple[ClassLabeller, int] | None = None
+    if all_violations is not None:
+        from .explain.enumerate import ClassLabeller, check_limit, with_violations
+
+        check_limit(all_violations)
+        every = (ClassLabeller(checker), all_violations)
     total = len(spec.invariants)
     results: list[Result] = []
     if jobs > 1 and total > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _CHECKER, _EXPLAINER = checker, explainer
+        _CHECKER, _EXPLAINER, _ALL = checker, explainer, every
         checker.warm()  # evaluate every selector here, once, rather than in every worker
         # Workers share the parent's pages until they write them: move everything alive now out of the
         # collector's reach so that its passes do not copy the network into every worker.
@@ -70,11 +87,14 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
                         progress(n, total, res.id)
         finally:
             gc.unfreeze()
-            _CHECKER = _EXPLAINER = None
+            _CHECKER = _EXPLAINER = _ALL = None
     else:
         for n, inv in enumerate(spec.invariants, 1):
             result = checker.check(inv)
-            results.append(explainer.explain(inv, result) if explainer is not None else result)
+            result = explainer.explain(inv, result) if explainer is not None else result
+            if every is not None:
+                result = with_violations(checker, every[0], inv, result, every[1])
+            results.append(result)
             if progress:
                 progress(n, total, inv.id)
     # the engine knows nothing of severities: each result takes its invariant's

@@ -134,3 +134,18 @@ def test_svg_escapes_and_draws_self_loops() -> None:
     svg = render_svg(fm)
     assert "a&lt;b" in svg and "a<b" not in svg
     assert svg.count('class="edge"') == 2 and svg.count('class="node"') == 2
+
+
+def test_each_invariant_labels_its_groups_with_its_own_services(run, wide_spec: str) -> None:  # type: ignore[no-untyped-def]
+    """Both invariants of the wide spec meet the same class pairs; each group's services are what the
+    pair connects on within its own invariant's services, whatever was labelled before it and in
+    whichever worker."""
+    outs = []
+    for jobs in ("1", "2"):
+        r = run("verify", wide_spec, "--all", "--format", "json", "--jobs", jobs, "--quiet")
+        doc = json.loads(r.stdout)
+        results = {x["id"]: x for x in doc["results"]}
+        assert {v["group"]["services"] for v in results["app-mysql-closed"]["violations"]} == {"tcp/3306"}
+        assert results["app-closed"]["violations"][0]["group"]["services"] != "tcp/3306"
+        outs.append([{k: v for k, v in x.items() if k != "seconds"} for x in doc["results"]])
+    assert outs[0] == outs[1]

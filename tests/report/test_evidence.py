@@ -317,18 +317,19 @@ def test_allowed_services_with_the_cut_cache_equals_without_it() -> None:
     every pair of ENIs of an example, the cached and the uncached answers must be the same."""
     from sgproof.explain.enumerate import allowed_services
     from sgproof.semantics import Endpoint
+    from sgproof.semantics.evaluate import ServiceCuts
     from sgproof.spec.services import ServiceSet
 
     root = Path(__file__).resolve().parents[2]
     net, _ = load_network(snapshot=str(root / "examples" / "three-tier" / "network.json"))
     everything = ServiceSet.everything()
-    cache: dict[int, set[int]] = {}
+    cuts = ServiceCuts(net)
     eps = [Endpoint(i, fam, lo) for i, e in enumerate(net.enis) for fam, lo, _hi in e.private[:1]]
     for a in eps:
         for b in eps:
             if a.eni == b.eni or a.family != b.family:
                 continue
             for proto, _ in everything.by_proto:
-                assert (allowed_services(net, a, b, proto, everything, (1024, 65535), cache)
+                assert (allowed_services(net, a, b, proto, everything, (1024, 65535), cuts)
                         == allowed_services(net, a, b, proto, everything, (1024, 65535)))
-    assert cache  # the cache was used
+    assert cuts._cuts  # the cache was used

@@ -10,32 +10,38 @@ from ..model import Network
 from ..model.addr import V4_MAX, V6_MAX, Interval, complement, format_address, intersect, normalize
 from ..report.model import Counterexample, EndpointInfo, Report, Result, Violation
 from ..semantics import Endpoint, connection_exists
-from ..semantics.evaluate import ICMP_REPLY
-from ..spec import ServiceSet, describe
+from ..semantics.evaluate import ServiceCuts
+from ..spec import Invariant, ServiceSet, describe
 from ..spec.select import EndpointSet
 
 
 def add_all_violations(report: Report, checker: Checker, max_violations: int) -> Report:
-    """The report with, on each refuted deny/only result, every violation group up to the limit."""
+    """The report with, on each refuted deny/only result, every violation group up to the limit (the
+    work `run.verify` does in its workers when it is given `all_violations`)."""
+    check_limit(max_violations)
+    by_id = {inv.id: inv for inv in checker.spec.invariants}
+    labeller = ClassLabeller(checker)
+    results = tuple(with_violations(checker, labeller, by_id[r.id], r, max_violations) if r.id in by_id else r
+                    for r in report.results)
+    return dataclasses.replace(report, results=results)
+
+
+def check_limit(max_violations: int) -> None:
     if max_violations < 1:
         from ..errors import SgproofError
 
         raise SgproofError("--max-violations takes a number of violations, 1 or more")
-    by_id = {inv.id: inv for inv in checker.spec.invariants}
-    todo = [r for r in report.results if r.status == "refuted" and r.kind in ("deny", "only")]
-    if not todo:
-        return report
-    labeller = ClassLabeller(checker)
-    results: list[Result] = []
-    for r in report.results:
-        inv = by_id.get(r.id)
-        if r in todo and inv is not None:
-            found, complete = checker.violations(inv, max_violations)
-            sides = checker.sides(inv)
-            groups = tuple(labeller.violation(cx, inv.services, sides) for cx in found)
-            r = dataclasses.replace(r, violations=groups, violations_complete=complete)
-        results.append(r)
-    return dataclasses.replace(report, results=tuple(results))
+
+
+def with_violations(checker: Checker, labeller: ClassLabeller, inv: Invariant, r: Result,
+                    max_violations: int) -> Result:
+    """A refuted deny/only result with every violation group of its invariant up to the limit, each
+    labelled; any other result as it is."""
+    if r.status != "refuted" or inv.kind not in ("deny", "only"):
+        return r
+    found, complete = checker.violations(inv, max_violations, seed=r.counterexample)
+    groups = labeller.violations(found, inv.services, checker.sides(inv))
+    return dataclasses.replace(r, violations=groups, violations_complete=complete)
 
 
 def cidrs(family: int, lo: int, hi: int) -> list[str]:
@@ -68,7 +74,6 @@ class ClassLabeller:
         self.groups: dict[str, EndpointSet] = {
             name: checker.selection.evaluate(sel) for name, sel in checker.spec.groups.items()
         }
-        self._pair_services: dict[tuple[int, int], str] = {}
 
     def external_text(self, side: EndpointSet) -> str:
         """The external addresses a side stands for (all of them form one class), in words."""
@@ -122,64 +127,63 @@ class ClassLabeller:
         """The engine's ENI class of the endpoint; -1 for external addresses."""
         return -1 if ep.eni is None else self.checker.enc.class_of[ep.eni]
 
-    def violation(self, cx: Counterexample, services: ServiceSet,
-                  sides: tuple[EndpointSet, EndpointSet] | None = None) -> Violation:
-        """The violation labelled with its classes and every service of `services` the class pair connects on
-        (computed on this flow's two endpoints, which stand for their classes)."""
-        f = cx.flow
-        key = (self.class_key(f.src), self.class_key(f.dst))
-        text = self._pair_services.get(key)
-        if text is None:
-            parts: dict[int, list[Interval]] = {}
-            for proto, _ in services.by_proto:
-                got = allowed_services(self.net, f.src, f.dst, proto, services, self.checker.spec.ephemeral,
-                                       self.checker.rule_cuts)
-                for p, ivs in got.by_proto:
-                    parts.setdefault(p, []).extend(ivs)
-            allowed = ServiceSet.of(parts)
-            text = describe(allowed) if not allowed.is_empty() else describe(services)
-            self._pair_services[key] = text
-        src_side, dst_side = sides if sides is not None else (None, None)
-        return Violation(cx, self.label(f.src, cx.src, src_side), self.label(f.dst, cx.dst, dst_side), text,
-                         self.members(f.src), self.members(f.dst))
-
-
-def _cuts(net: Network, proto: int) -> set[int]:
-    """Service values where some rule of the network that matches `proto` starts or ends."""
-    cuts: set[int] = set()
-    rules: list[tuple[int, int, int]] = []
-    for sg in net.sgs.values():
-        rules += [(r.match.proto, r.match.lo, r.match.hi) for r in (*sg.ingress, *sg.egress)]
-    for nacl in net.nacls.values():
-        rules += [(e.match.proto, e.match.lo, e.match.hi) for e in (*nacl.ingress, *nacl.egress)]
-    for p, lo, hi in rules:
-        if p == proto:
-            cuts.update((lo, hi + 1))
-    # an ICMP request whose reply must cross the NACLs behaves apart from its neighbours
-    for request in ICMP_REPLY.get(proto, {}):
-        cuts.update((request * 256, (request + 1) * 256))
-    return cuts
+    def violations(self, found: list[Counterexample], services: ServiceSet,
+                   sides: tuple[EndpointSet, EndpointSet] | None = None) -> tuple[Violation, ...]:
+        """The flows of one invariant labelled with their classes, and each with every service of
+        `services` its class pair connects on: computed on the pair's first flow, whose two endpoints
+        stand for their classes. (Per invariant: another invariant asks other services, and which flow
+        of a class pair comes first must not depend on which invariants one process labelled before.)"""
+        pair_services: dict[tuple[int, int], str] = {}
+        out = []
+        for cx in found:
+            f = cx.flow
+            key = (self.class_key(f.src), self.class_key(f.dst))
+            text = pair_services.get(key)
+            if text is None:
+                allowed = connected_services(self.net, f.src, f.dst, services, self.checker.spec.ephemeral,
+                                             self.checker.rule_cuts)
+                text = pair_services[key] = describe(allowed) if not allowed.is_empty() else describe(services)
+            src_side, dst_side = sides if sides is not None else (None, None)
+            out.append(Violation(cx, self.label(f.src, cx.src, src_side), self.label(f.dst, cx.dst, dst_side), text,
+                                 self.members(f.src), self.members(f.dst)))
+        return tuple(out)
 
 
 def allowed_services(net: Network, src: Endpoint, dst: Endpoint, proto: int, within: ServiceSet,
-                     ephemeral: tuple[int, int], cut_cache: dict[int, set[int]] | None = None) -> ServiceSet:
+                     ephemeral: tuple[int, int], cuts: ServiceCuts | None = None) -> ServiceSet:
     """The services of `within` on `proto` over which src can connect to dst (checked per rule segment).
-    `cut_cache`: the rule boundaries by protocol, kept by a caller that asks many pairs of this one
-    network (they depend on nothing else)."""
+    `cuts`: the network's rule boundaries, kept by a caller that asks many pairs of this one network."""
     ivs: tuple[Interval, ...] = next((v for p, v in within.by_proto if p == proto), ())
-    cuts = cut_cache.get(proto) if cut_cache is not None else None
-    if cuts is None:
-        cuts = _cuts(net, proto)
-        if cut_cache is not None:
-            cut_cache[proto] = cuts
+    at = (cuts or ServiceCuts(net)).of(proto)
     found: list[Interval] = []
     for lo, hi in ivs:
-        points = sorted({lo, *(c for c in cuts if lo < c <= hi)})
+        points = sorted({lo, *(c for c in at if lo < c <= hi)})
         for a, b in zip(points, [*points[1:], hi + 1], strict=True):
             ok, _ = connection_exists(net, src, dst, proto, a, ephemeral)
             if ok:
                 found.append((a, b - 1))
     return ServiceSet.of({proto: list(normalize(found))}) if found else ServiceSet.of({})
+
+
+def connected_services(net: Network, src: Endpoint, dst: Endpoint, within: ServiceSet,
+                       ephemeral: tuple[int, int], cuts: ServiceCuts) -> ServiceSet:
+    """`allowed_services` over every protocol of `within`. The protocols the evaluator cannot tell apart
+    (`ServiceCuts.plain`: about 250 of the 256 in most networks) are asked once per distinct interval
+    list, and the answer stands for each of them."""
+    parts: dict[int, list[Interval]] = {}
+    plain: dict[tuple[Interval, ...], tuple[Interval, ...]] = {}
+    for proto, ivs in within.by_proto:
+        if cuts.plain(proto):
+            got = plain.get(ivs)
+            if got is None:
+                one = allowed_services(net, src, dst, proto, within, ephemeral, cuts)
+                got = plain[ivs] = next((v for _p, v in one.by_proto), ())
+            if got:
+                parts[proto] = list(got)
+            continue
+        for p, found in allowed_services(net, src, dst, proto, within, ephemeral, cuts).by_proto:
+            parts.setdefault(p, []).extend(found)
+    return ServiceSet.of(parts)
 
 
 def merge_services(texts: Iterable[str]) -> str:

@@ -18,7 +18,7 @@ from ..report.model import Counterexample, FlowMap, GroupFlow, Report
 from ..semantics import Endpoint, connection_exists
 from ..spec import Invariant, Selector, ServiceSet, describe
 from ..spec.select import EndpointSet
-from .enumerate import allowed_services, cidrs, ranges_text
+from .enumerate import cidrs, connected_services, ranges_text
 
 PER_PAIR = 4  # violation groups asked for per query
 ROUNDS = 4  # queries for services beyond those found, before an edge's services say "(at least)"
@@ -91,15 +91,11 @@ def _pair(checker: Checker, a: str, b: str, selectors: dict[str, Selector],
 def _services(checker: Checker, found: list[Counterexample]) -> ServiceSet:
     """Every service over which the found flows' endpoints connect (each stands for its class pair)."""
     everything = ServiceSet.everything()
-    parts: dict[int, list[tuple[int, int]]] = {}
+    out = ServiceSet.of({})
     for cx in found:
-        f = cx.flow
-        for proto, _ in everything.by_proto:
-            got = allowed_services(checker.net, f.src, f.dst, proto, everything, checker.spec.ephemeral,
-                                   checker.rule_cuts)
-            for p, ivs in got.by_proto:
-                parts.setdefault(p, []).extend(ivs)
-    return ServiceSet.of(parts)
+        out = out.union(connected_services(checker.net, cx.flow.src, cx.flow.dst, everything,
+                                           checker.spec.ephemeral, checker.rule_cuts))
+    return out
 
 
 def _external_part(checker: Checker, inv: Invariant, group: EndpointSet, other: EndpointSet,
