@@ -244,13 +244,10 @@ def verify(spec: str, snapshot: str | None, aws: bool, profile: str | None, regi
             checker = Checker(net, parsed)
             bar.phase(f"checking {len(parsed.invariants)} invariants over {len(net.enis)} ENIs")
             limit = (100 if max_violations is None else max_violations) if all_violations else None
+            # markdown and html carry the picture of the flows between the spec's groups: its edges are asked
+            # in the same workers, after the invariants
             report = run_verify(parsed, net, info, jobs or default_jobs(), bar.step, checker, fix=fix, explain=explain,
-                                all_violations=limit)
-            if fmt in ("markdown", "html"):
-                from .explain.flowmap import add_flow_map
-
-                bar.phase("mapping the flows between the spec's groups")
-                report = add_flow_map(report, checker)
+                                all_violations=limit, flow_map=fmt in ("markdown", "html"))
         finally:
             bar.close()
         if any(inv.control for inv in parsed.invariants):

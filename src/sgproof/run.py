@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import z3
 
@@ -17,10 +17,10 @@ from . import __version__
 from .encode.check import Checker
 from .model import Network
 from .remedy.explain import Explainer
-from .report.model import Assumptions, Report, Result
+from .report.model import Assumptions, FlowMap, GroupFlow, Report, Result
 from .semantics.routing import routing_warnings
 from .sources import SourceInfo, trim_free_memory
-from .spec import Spec
+from .spec import Selector, Spec
 
 if TYPE_CHECKING:
     from .explain.enumerate import ClassLabeller
@@ -28,6 +28,27 @@ if TYPE_CHECKING:
 _CHECKER: Checker | None = None
 _EXPLAINER: Explainer | None = None  # with --explain: adds rests_on to each proven result
 _ALL: tuple[ClassLabeller, int] | None = None  # with --all: the labeller and the limit per invariant
+# with a flow map: its groups' selectors, and when its first edge started (shared by the workers)
+_MAP: tuple[dict[str, Selector], Any] | None = None
+
+
+def _task(task: int | tuple[str, str]) -> Result | GroupFlow | None:
+    """One invariant (by index), or one edge of the flow map (a pair of group names)."""
+    if isinstance(task, int):
+        return _work(task)
+    assert _CHECKER is not None and _MAP is not None
+    from .explain.flowmap import BUDGET_SECONDS, map_edge
+
+    selectors, start = _MAP
+    with start.get_lock():
+        if start.value < 0:
+            start.value = time.monotonic()  # system-wide: the same clock in every worker
+        t0 = start.value
+    edge = map_edge(_CHECKER, task[0], task[1], selectors, lambda: time.monotonic() - t0 >= BUDGET_SECONDS,
+                    BUDGET_SECONDS)
+    _CHECKER.enc.release()
+    trim_free_memory()
+    return edge
 
 
 def _work(index: int) -> Result:
@@ -52,13 +73,15 @@ def default_jobs() -> int:
 
 def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
            progress: Callable[[int, int, str], None] | None = None, checker: Checker | None = None,
-           fix: bool = False, explain: bool = False, all_violations: int | None = None) -> Report:
+           fix: bool = False, explain: bool = False, all_violations: int | None = None,
+           flow_map: bool = False) -> Report:
     """Check every invariant of a spec; results come back in spec order whatever the job count.
     A checker already prepared for this network and spec is reused. With `fix`, every refuted invariant
     gets a verified repair; with `explain`, each proven result carries what it rests on (contract 9);
     with `all_violations`, each refuted deny/only result lists up to that many violation groups
-    (`--all`), found in the same worker that refuted it."""
-    global _CHECKER, _EXPLAINER, _ALL
+    (`--all`), found in the same worker that refuted it; with `flow_map`, the report carries the picture
+    of the flows between the spec's groups, its edges asked in the workers after the invariants."""
+    global _CHECKER, _EXPLAINER, _ALL, _MAP
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     checker = checker or Checker(net, spec)
@@ -71,23 +94,39 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
         every = (ClassLabeller(checker), all_violations)
     total = len(spec.invariants)
     results: list[Result] = []
-    if jobs > 1 and total > 1 and "fork" in multiprocessing.get_all_start_methods():
+    names: tuple[str, ...] = ()
+    selectors: dict[str, Selector] = {}
+    if flow_map:
+        from .explain.flowmap import BUDGET_SECONDS, map_groups
+
+        names, selectors = map_groups(checker)
+    pairs = [(a, b) for a in names for b in names]
+    tasks: list[int | tuple[str, str]] = [*range(total), *pairs]
+    fmap: FlowMap | None = None
+    if jobs > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
         _CHECKER, _EXPLAINER, _ALL = checker, explainer, every
+        _MAP = (selectors, ctx.Value("d", -1.0)) if flow_map else None
         checker.warm()  # evaluate every selector here, once, rather than in every worker
         # Workers share the parent's pages until they write them: move everything alive now out of the
         # collector's reach so that its passes do not copy the network into every worker.
         gc.collect()
         gc.freeze()
+        edges: list[GroupFlow] = []
         try:
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(min(jobs, total)) as pool:
-                for n, res in enumerate(pool.imap(_work, range(total), chunksize=1), 1):
-                    results.append(res)
-                    if progress:
-                        progress(n, total, res.id)
+            with ctx.Pool(min(jobs, len(tasks))) as pool:
+                for n, res in enumerate(pool.imap(_task, tasks, chunksize=1), 1):
+                    if isinstance(res, Result):
+                        results.append(res)
+                        if progress:
+                            progress(n, total, res.id)
+                    elif res is not None:
+                        edges.append(res)
         finally:
             gc.unfreeze()
-            _CHECKER = _EXPLAINER = _ALL = None
+            _CHECKER = _EXPLAINER = _ALL = _MAP = None
+        if flow_map:
+            fmap = FlowMap(names, tuple(edges), budget_seconds=BUDGET_SECONDS)
     else:
         for n, inv in enumerate(spec.invariants, 1):
             result = checker.check(inv)
@@ -97,6 +136,10 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
             results.append(result)
             if progress:
                 progress(n, total, inv.id)
+        if flow_map:
+            from .explain.flowmap import flow_map as make_map
+
+            fmap = make_map(checker, BUDGET_SECONDS)
     # the engine knows nothing of severities: each result takes its invariant's
     results = [dataclasses.replace(r, severity=inv.severity) if r.severity != inv.severity else r
                for r, inv in zip(results, spec.invariants, strict=True)]
@@ -125,7 +168,7 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
     )
     checking = time.perf_counter() - t0  # the CLI replaces `seconds` with the wall time of the whole run
     report = Report(spec.path, spec.name, source, assumptions, tuple(results), __version__,
-                    z3.get_version_string(), started, checking, check_seconds=checking)
+                    z3.get_version_string(), started, checking, check_seconds=checking, flow_map=fmap)
     if fix:
         from .remedy.fix import add_repairs
 

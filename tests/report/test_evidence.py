@@ -333,3 +333,14 @@ def test_allowed_services_with_the_cut_cache_equals_without_it() -> None:
                 assert (allowed_services(net, a, b, proto, everything, (1024, 65535), cuts)
                         == allowed_services(net, a, b, proto, everything, (1024, 65535)))
     assert cuts._cuts  # the cache was used
+
+
+def test_the_flow_map_asked_in_workers_is_the_one_asked_in_order(run) -> None:  # type: ignore[no-untyped-def]
+    """With --jobs 2 the map's edges are asked in the pool after the invariants; the picture must be the
+    one a single process draws (times aside)."""
+    import re
+
+    times = re.compile(r"\d+\.\d+ s|\d{4}-\d\d-\d\dT[\d:+]+|\| \d+\.\d{3} \|")
+    outs = [times.sub("", run("verify", SEED, "--format", "markdown", "--jobs", jobs, "--quiet").stdout)
+            for jobs in ("1", "2")]
+    assert "-->" in outs[0] and outs[0] == outs[1]

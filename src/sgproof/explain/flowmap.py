@@ -25,33 +25,38 @@ ROUNDS = 4  # queries for services beyond those found, before an edge's services
 MAX_ATOMS = 4096  # external address atoms tried per edge end for "some of internet (...)"
 
 
+def map_groups(checker: Checker) -> tuple[tuple[str, ...], dict[str, Selector]]:
+    """The groups the picture shows (the spec's, and always the internet) and their selectors."""
+    selectors = dict(checker.spec.groups)
+    if selectors and not any(sel.key == "internet" for sel in selectors.values()):
+        # the picture always shows what the internet can reach, and what reaches it
+        selectors.setdefault("internet", Selector("internet", True, (), "<flow map>", "internet: true"))
+    return tuple(selectors), selectors
+
+
+def map_edge(checker: Checker, a: str, b: str, selectors: dict[str, Selector], out_of_time: Callable[[], bool],
+             budget_seconds: float) -> GroupFlow | None:
+    """The edge a -> b of the picture, or None when no flow is proven; not checked when the budget has
+    run out before it starts (`run.verify` asks the edges in its workers, this function in each)."""
+    if out_of_time():
+        return GroupFlow(a, b, f"not checked: the map's {budget_seconds:g} s budget ran out", "", "unknown")
+    return _pair(checker, a, b, selectors, out_of_time)
+
+
 def flow_map(checker: Checker, budget_seconds: float = 20.0,
              clock: Callable[[], float] = time.perf_counter) -> FlowMap:
     """For each ordered pair of named groups: a proven flow and its services, a proof of no flow, or
     unknown. Pairs are started only while `budget_seconds` have not passed; the rest are unknown."""
-    spec = checker.spec
-    if not spec.groups:
+    names, selectors = map_groups(checker)
+    if not names:
         return FlowMap((), (), budget_seconds=budget_seconds)
-    selectors = dict(spec.groups)
-    if not any(sel.key == "internet" for sel in selectors.values()):
-        # the picture always shows what the internet can reach, and what reaches it
-        selectors.setdefault("internet", Selector("internet", True, (), "<flow map>", "internet: true"))
-    names = tuple(selectors)
     t0 = clock()
 
     def out_of_time() -> bool:
         return clock() - t0 >= budget_seconds
 
-    edges: list[GroupFlow] = []
-    for a in names:
-        for b in names:
-            if out_of_time():
-                edges.append(GroupFlow(a, b, f"not checked: the map's {budget_seconds:g} s budget ran out", "",
-                                       "unknown"))
-                continue
-            edge = _pair(checker, a, b, selectors, out_of_time)
-            if edge is not None:
-                edges.append(edge)
+    edges = [e for a in names for b in names
+             if (e := map_edge(checker, a, b, selectors, out_of_time, budget_seconds)) is not None]
     return FlowMap(names, tuple(edges), budget_seconds=budget_seconds)
 
 
@@ -186,6 +191,9 @@ def _part_text(reached: dict[int, list[tuple[int, int]]], group: EndpointSet, fa
     return text + ("" if exact else " and maybe more")
 
 
-def add_flow_map(report: Report, checker: Checker, budget_seconds: float = 20.0) -> Report:
+BUDGET_SECONDS = 20.0  # the picture's time budget, counted from its first edge
+
+
+def add_flow_map(report: Report, checker: Checker, budget_seconds: float = BUDGET_SECONDS) -> Report:
     """The report with its picture of the flows between the spec's groups."""
     return dataclasses.replace(report, flow_map=flow_map(checker, budget_seconds))
