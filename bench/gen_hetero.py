@@ -1010,6 +1010,14 @@ def spec_document() -> dict[str, Any]:
         "name": "sgproof benchmark: an account grown without discipline",
         "source": "network.json",
         "settings": {"ephemeral_ports": "1024-65535"},
+        # named for the report's flow map (the invariants spell their selectors out)
+        "groups": {
+            "internet": INTERNET,
+            "front": role("front"),
+            "web-api": role("api", "web"),
+            "web-db": role("db", "web"),
+            "etl": role("etl"),
+        },
         "invariants": invariants,
     }
 
