@@ -61,7 +61,7 @@ def test_connection_exists_equals_trying_every_port(doc: dict) -> None:
                     assert not ok or evaluate(net, flow).connects
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=netgen.network())
 def test_connected_services_equals_each_protocol_alone(doc: dict) -> None:
     net = build_network(doc, "<generated>")
@@ -69,7 +69,7 @@ def test_connected_services_equals_each_protocol_alone(doc: dict) -> None:
     everything = ServiceSet.everything()
     some = ServiceSet.of({6: [(1, 1023)], 47: [(0, 0)], 50: [(0, 0)], 1: [(0, 0xFFFF)], 99: [(0, 0)]})
     eps = _endpoints(net)
-    for a in eps[:6]:
+    for a in eps[:4]:
         for b in eps:
             if a.family != b.family or (a.eni is None and b.eni is None) or (a.eni is not None and a.eni == b.eni):
                 continue
