@@ -624,7 +624,7 @@ class Checker:
         while True:
             # tcp, udp, icmp and icmpv6 each form a group; every other protocol number forms one more.
             # The groups of one destination class and protocol go in as one constraint over runs of
-            # source classes: a hundred single blocks made z3's next check 20 times slower.
+            # source classes (a hundred single blocks at once made the next check take 3.3 s, as runs 0.4 s).
             by_end: dict[tuple[int, int], list[int]] = {}
             for ks, kd, kp in new:
                 by_end.setdefault((kd, kp), []).append(ks)
