@@ -45,6 +45,22 @@ def _json(run, *args: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
 
 
 # ---- item 12: the flow map -------------------------------------------------------------------------
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_flow_map_in_verify_with_no_budget_claims_nothing(spec: str, jobs: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`verify` asks the map's edges itself, in its workers with --jobs 2: with the budget spent before
+    the first edge, every pair is drawn unknown ("not checked"), none as allowed or as no flow."""
+    import sgproof.explain.flowmap as flowmap
+
+    monkeypatch.setattr(flowmap, "BUDGET_SECONDS", 0.0)
+    parsed = load_spec(spec)
+    net, info = load_network(snapshot=parsed.source)
+    fm = verify(parsed, net, info, jobs=jobs, flow_map=True).flow_map
+    assert fm is not None and len(fm.groups) == 4 and not fm.allowed and not fm.complete
+    assert {(e.src, e.dst) for e in fm.unknown} == {(a, b) for a in fm.groups for b in fm.groups}
+    assert all("not checked" in e.services for e in fm.unknown)
+
+
 def test_flow_map_with_no_budget_claims_nothing(spec: str) -> None:
     fm = flow_map(_checker(spec), budget_seconds=0)
     n = len(fm.groups)
