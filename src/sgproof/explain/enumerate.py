@@ -8,22 +8,11 @@ from collections.abc import Iterable
 from ..encode.check import Checker
 from ..model import Network
 from ..model.addr import V4_MAX, V6_MAX, Interval, complement, format_address, intersect, normalize
-from ..report.model import Counterexample, EndpointInfo, Report, Result, Violation
+from ..report.model import Counterexample, EndpointInfo, Result, Violation
 from ..semantics import Endpoint, connection_exists
 from ..semantics.evaluate import ServiceCuts
 from ..spec import Invariant, ServiceSet, describe
 from ..spec.select import EndpointSet
-
-
-def add_all_violations(report: Report, checker: Checker, max_violations: int) -> Report:
-    """The report with, on each refuted deny/only result, every violation group up to the limit (the
-    work `run.verify` does in its workers when it is given `all_violations`)."""
-    check_limit(max_violations)
-    by_id = {inv.id: inv for inv in checker.spec.invariants}
-    labeller = ClassLabeller(checker)
-    results = tuple(with_violations(checker, labeller, by_id[r.id], r, max_violations) if r.id in by_id else r
-                    for r in report.results)
-    return dataclasses.replace(report, results=results)
 
 
 def check_limit(max_violations: int) -> None:

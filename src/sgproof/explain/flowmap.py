@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..encode.check import Checker
 from ..errors import InternalError
 from ..model.addr import normalize
-from ..report.model import Counterexample, FlowMap, GroupFlow, Report
+from ..report.model import Counterexample, FlowMap, GroupFlow
 from ..semantics import Endpoint, connection_exists
 from ..spec import Invariant, Selector, ServiceSet, describe
 from ..spec.select import EndpointSet
@@ -23,6 +23,7 @@ from .enumerate import cidrs, connected_services, ranges_text
 PER_PAIR = 4  # violation groups asked for per query
 ROUNDS = 4  # queries for services beyond those found, before an edge's services say "(at least)"
 MAX_ATOMS = 4096  # external address atoms tried per edge end for "some of internet (...)"
+BUDGET_SECONDS = 20.0  # the picture's time budget, counted from its first edge
 
 
 def map_groups(checker: Checker) -> tuple[tuple[str, ...], dict[str, Selector]]:
@@ -43,7 +44,7 @@ def map_edge(checker: Checker, a: str, b: str, selectors: dict[str, Selector], o
     return _pair(checker, a, b, selectors, out_of_time)
 
 
-def flow_map(checker: Checker, budget_seconds: float = 20.0,
+def flow_map(checker: Checker, budget_seconds: float = BUDGET_SECONDS,
              clock: Callable[[], float] = time.perf_counter) -> FlowMap:
     """For each ordered pair of named groups: a proven flow and its services, a proof of no flow, or
     unknown. Pairs are started only while `budget_seconds` have not passed; the rest are unknown."""
@@ -189,11 +190,3 @@ def _part_text(reached: dict[int, list[tuple[int, int]]], group: EndpointSet, fa
             parts.append(ranges_text((ivs, ()) if fam == 4 else ((), ivs)))
     text = ", ".join(parts) or "addresses not narrowed down"
     return text + ("" if exact else " and maybe more")
-
-
-BUDGET_SECONDS = 20.0  # the picture's time budget, counted from its first edge
-
-
-def add_flow_map(report: Report, checker: Checker, budget_seconds: float = BUDGET_SECONDS) -> Report:
-    """The report with its picture of the flows between the spec's groups."""
-    return dataclasses.replace(report, flow_map=flow_map(checker, budget_seconds))
