@@ -20,7 +20,7 @@ from .remedy.explain import Explainer
 from .report.model import Assumptions, FlowMap, GroupFlow, Report, Result
 from .semantics.routing import routing_warnings
 from .sources import SourceInfo, trim_free_memory
-from .spec import Selector, Spec
+from .spec import Invariant, Selector, Spec
 
 if TYPE_CHECKING:
     from .explain.enumerate import ClassLabeller
@@ -51,15 +51,21 @@ def _task(task: int | tuple[str, str]) -> Result | GroupFlow | None:
     return edge
 
 
-def _work(index: int) -> Result:
-    assert _CHECKER is not None
-    inv = _CHECKER.spec.invariants[index]
-    result = _CHECKER.check(inv)
-    result = _EXPLAINER.explain(inv, result) if _EXPLAINER is not None else result
-    if _ALL is not None:
+def _checked(checker: Checker, explainer: Explainer | None, every: tuple[ClassLabeller, int] | None,
+             inv: Invariant) -> Result:
+    """One invariant's result: checked, explained with --explain, its violations listed with --all."""
+    result = checker.check(inv)
+    result = explainer.explain(inv, result) if explainer is not None else result
+    if every is not None:
         from .explain.enumerate import with_violations
 
-        result = with_violations(_CHECKER, _ALL[0], inv, result, _ALL[1])
+        result = with_violations(checker, every[0], inv, result, every[1])
+    return result
+
+
+def _work(index: int) -> Result:
+    assert _CHECKER is not None
+    result = _checked(_CHECKER, _EXPLAINER, _ALL, _CHECKER.spec.invariants[index])
     # a worker's next invariant starts from what this one leaves: its z3 context and the allocator's
     # free memory go now (at 100,000 heterogeneous ENIs a reach query peaks at 0.9 GiB)
     _CHECKER.enc.release()
@@ -88,7 +94,7 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
     explainer = Explainer(checker) if explain else None
     every: tuple[ClassLabeller, int] | None = None
     if all_violations is not None:
-        from .explain.enumerate import ClassLabeller, check_limit, with_violations
+        from .explain.enumerate import ClassLabeller, check_limit
 
         check_limit(all_violations)
         every = (ClassLabeller(checker), all_violations)
@@ -129,11 +135,7 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
             fmap = FlowMap(names, tuple(edges), budget_seconds=BUDGET_SECONDS)
     else:
         for n, inv in enumerate(spec.invariants, 1):
-            result = checker.check(inv)
-            result = explainer.explain(inv, result) if explainer is not None else result
-            if every is not None:
-                result = with_violations(checker, every[0], inv, result, every[1])
-            results.append(result)
+            results.append(_checked(checker, explainer, every, inv))
             if progress:
                 progress(n, total, inv.id)
         if flow_map:
