@@ -16,6 +16,7 @@ order, depends on the network and the flow only, so the list is the same from ru
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import InternalError
@@ -112,12 +113,10 @@ def alike(checker: Checker, inv: Invariant, seed: Counterexample, src: EndpointS
             if k is None or k in tried:
                 continue  # a class the query sliced away: the solver never offers it either
             tried.add(k)
-            old = flow.src if moved == "src" else flow.dst
-            ep = _like(net, old, eni)
+            ep = _like(net, getattr(flow, moved), eni)
             if ep is None:
                 continue
-            cand = Flow(ep, flow.dst, flow.proto, flow.value, flow.sport, flow.nport) if moved == "src" else \
-                Flow(flow.src, ep, flow.proto, flow.value, flow.sport, flow.nport)
+            cand = replace(flow, src=ep) if moved == "src" else replace(flow, dst=ep)
             if cand.src.eni is not None and cand.src.eni == cand.dst.eni:
                 continue
             key = key_of(cand)

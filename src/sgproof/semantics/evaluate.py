@@ -259,12 +259,15 @@ class ServiceCuts:
         self.net = net
         self._cuts: dict[int, set[int]] = {}
         self._named: set[int] | None = None
+        self._matches: list[Match] | None = None
 
     def _rules(self) -> list[Match]:
-        net = self.net
-        out = [r.match for sg in net.sgs.values() for r in (*sg.ingress, *sg.egress)]
-        out += [e.match for nacl in net.nacls.values() for e in (*nacl.ingress, *nacl.egress)]
-        return out
+        """What every security group rule and NACL entry matches besides addresses (listed once)."""
+        if self._matches is None:
+            net = self.net
+            self._matches = [r.match for sg in net.sgs.values() for r in (*sg.ingress, *sg.egress)]
+            self._matches += [e.match for nacl in net.nacls.values() for e in (*nacl.ingress, *nacl.egress)]
+        return self._matches
 
     def of(self, proto: int) -> set[int]:
         """Service values where some rule or entry that matches `proto` starts or ends (an ICMP request
