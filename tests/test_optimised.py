@@ -374,3 +374,23 @@ def test_violations_found_alike_are_the_solver_s_groups(generated) -> None:  # t
             cut, done = fast.violations(inv, 2)
             assert len(cut) == 2 and not done and _group_keys(fast, inv, cut) <= keys, inv.id
     assert listed, "no invariant of the benchmark spec has violations to list"
+
+
+def test_flow_map_from_the_evaluator_s_first_flows_is_the_engine_s(generated, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The flow map takes an edge's first flows from the plain evaluator's bounded search and asks the
+    engine only for services beyond theirs: every edge (its services, whether they are exact, the
+    external addresses that take part) must be the one the engine alone draws."""
+    from sgproof.explain import flowmap
+
+    net, spec = generated
+    assert spec.groups, "the benchmark spec names no groups: its report draws no map"
+    seeded = flowmap.flow_map(Checker(net, spec), budget_seconds=3600)
+    monkeypatch.setattr(flowmap, "SEEDS", 0)
+    plain = flowmap.flow_map(Checker(net, spec), budget_seconds=3600)
+
+    def edges(fm: Any) -> dict[tuple[str, str], tuple[str, str, str, str]]:
+        return {(e.src, e.dst): (e.status, e.services, e.src_part, e.dst_part) for e in fm.edges}
+
+    assert seeded.groups == plain.groups
+    assert edges(seeded) == edges(plain)
+    assert all(e.status == "allowed" and not e.services.endswith("(at least)") for e in seeded.edges)

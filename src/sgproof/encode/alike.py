@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InternalError
 from ..model import Network
-from ..report.model import Counterexample, endpoint_info
+from ..report.model import Counterexample
 from ..semantics import Endpoint, Flow, evaluate
 from ..semantics.evaluate import matches, peer_matches
 from ..spec import Invariant
@@ -127,11 +127,7 @@ def alike(checker: Checker, inv: Invariant, seed: Counterexample, src: EndpointS
                 misses += 1
                 continue
             misses = 0
-            cand, verdict = checker._readable_flow(cand, verdict, inv)
-            checker._replay_checks(inv, cand, verdict.allowed, src, dst)
-            if key_of(cand) != key:
+            cx = checker.replayed(inv, cand, src, dst)
+            if key_of(cx.flow) != key:
                 raise InternalError(f"{inv.id}: a readable form of {cand.text()} left its violation group")
-            cx = Counterexample(cand, endpoint_info(net, cand.src.eni, cand.src.family, cand.src.address),
-                                endpoint_info(net, cand.dst.eni, cand.dst.family, cand.dst.address), True,
-                                verdict.steps)
             yield key, cx

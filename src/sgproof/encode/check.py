@@ -442,14 +442,18 @@ class Checker:
         values = {"s_cls": val(q.s_cls), "d_cls": val(q.d_cls), "p": val(q.p), "x": val(q.x)}
         s_ep, d_ep = self._pick_pair(q.side_s, values["s_cls"], val(q.s_atom), q.side_d, values["d_cls"],
                                      val(q.d_atom))
-        flow = Flow(s_ep, d_ep, values["p"], values["x"], val(q.sp), val(q.np))
+        return self.replayed(inv, Flow(s_ep, d_ep, values["p"], values["x"], val(q.sp), val(q.np)), src, dst), values
+
+    def replayed(self, inv: Invariant, flow: Flow, src: EndpointSet, dst: EndpointSet) -> Counterexample:
+        """A deny/only violation (from the solver's model or the plain evaluator's search) as it is listed:
+        replayed through the plain evaluator, in its readable form, and replayed again."""
         verdict = evaluate(self.net, flow)
         self._replay_checks(inv, flow, verdict.allowed, src, dst)
         flow, verdict = self._readable_flow(flow, verdict, inv)
         self._replay_checks(inv, flow, verdict.allowed, src, dst)
-        cx = Counterexample(flow, endpoint_info(self.net, s_ep.eni, s_ep.family, s_ep.address),
-                            endpoint_info(self.net, d_ep.eni, d_ep.family, d_ep.address), True, verdict.steps)
-        return cx, values
+        s, d = flow.src, flow.dst
+        return Counterexample(flow, endpoint_info(self.net, s.eni, s.family, s.address),
+                              endpoint_info(self.net, d.eni, d.family, d.address), True, verdict.steps)
 
     def _value_candidates(self, flow: Flow, steps: tuple[Step, ...], services: ServiceSet) -> list[int]:
         """Service values a reader expects, best first: the port the deciding rule names, the lowest of

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from ..encode.check import Checker
 from ..errors import InternalError
 from ..model.addr import normalize
+from ..remedy.parts import OPEN
+from ..remedy.witness import FlowSearch, HostIndex
 from ..report.model import Counterexample, FlowMap, GroupFlow
 from ..semantics import Endpoint, connection_exists
 from ..spec import Invariant, Selector, ServiceSet, describe
@@ -24,6 +26,8 @@ PER_PAIR = 4  # violation groups asked for per query
 ROUNDS = 4  # queries for services beyond those found, before an edge's services say "(at least)"
 MAX_ATOMS = 4096  # external address atoms tried per edge end for "some of internet (...)"
 BUDGET_SECONDS = 20.0  # the picture's time budget, counted from its first edge
+SEEDS = 8  # flows of an edge looked for by the plain evaluator before the engine is asked
+SEED_MISSES = 48  # endpoint pairs the evaluator's search tries in a row without a flow before it stops
 
 
 def map_groups(checker: Checker) -> tuple[tuple[str, ...], dict[str, Selector]]:
@@ -36,12 +40,13 @@ def map_groups(checker: Checker) -> tuple[tuple[str, ...], dict[str, Selector]]:
 
 
 def map_edge(checker: Checker, a: str, b: str, selectors: dict[str, Selector], out_of_time: Callable[[], bool],
-             budget_seconds: float) -> GroupFlow | None:
+             budget_seconds: float, hosts: HostIndex) -> GroupFlow | None:
     """The edge a -> b of the picture, or None when no flow is proven; not checked when the budget has
-    run out before it starts (`run.verify` asks the edges in its workers, this function in each)."""
+    run out before it starts (`run.verify` asks the edges in its workers, this function in each).
+    `hosts`: the ENI indexes of the evaluator's search, shared by the edges."""
     if out_of_time():
         return GroupFlow(a, b, f"not checked: the map's {budget_seconds:g} s budget ran out", "", "unknown")
-    return _pair(checker, a, b, selectors, out_of_time)
+    return _pair(checker, a, b, selectors, out_of_time, hosts)
 
 
 def flow_map(checker: Checker, budget_seconds: float = BUDGET_SECONDS,
@@ -56,20 +61,25 @@ def flow_map(checker: Checker, budget_seconds: float = BUDGET_SECONDS,
     def out_of_time() -> bool:
         return clock() - t0 >= budget_seconds
 
+    hosts = HostIndex(checker.net, checker.selection)
     edges = [e for a in names for b in names
-             if (e := map_edge(checker, a, b, selectors, out_of_time, budget_seconds)) is not None]
+             if (e := map_edge(checker, a, b, selectors, out_of_time, budget_seconds, hosts)) is not None]
     return FlowMap(names, tuple(edges), budget_seconds=budget_seconds)
 
 
 def _pair(checker: Checker, a: str, b: str, selectors: dict[str, Selector],
-          out_of_time: Callable[[], bool]) -> GroupFlow | None:
-    """The edge a -> b: allowed (with its proven services), unknown, or None when no flow is proven."""
+          out_of_time: Callable[[], bool], hosts: HostIndex) -> GroupFlow | None:
+    """The edge a -> b: allowed (with its proven services), unknown, or None when no flow is proven.
+    Its first flows are those the plain evaluator's bounded search finds, when it finds any; the engine
+    is then asked only for services beyond theirs (and, when the search finds none, for any flow)."""
     everything = ServiceSet.everything()
     inv = Invariant(f"flow:{a}->{b}", "deny", "", selectors[a], selectors[b], everything, "all", True, 0, "")
     try:
-        found, complete = checker.violations(inv, PER_PAIR)
+        found = _seeds(checker, inv, hosts)
         if not found:
-            return None if complete else GroupFlow(a, b, "the solver could not decide", "", "unknown")
+            found, complete = checker.violations(inv, PER_PAIR)
+            if not found:
+                return None if complete else GroupFlow(a, b, "the solver could not decide", "", "unknown")
         allowed = _services(checker, found)
         exact = False
         for _ in range(ROUNDS):
@@ -92,6 +102,12 @@ def _pair(checker: Checker, a: str, b: str, selectors: dict[str, Selector],
         return GroupFlow(a, b, f"not decided: {exc}", "", "unknown")
     return GroupFlow(a, b, describe(allowed) + ("" if exact else " (at least)"), found[0].flow.text(),
                      src_part=src_part, dst_part=dst_part)
+
+
+def _seeds(checker: Checker, inv: Invariant, hosts: HostIndex) -> list[Counterexample]:
+    """Flows of the edge that the plain evaluator admits, found without the solver and replayed."""
+    search = FlowSearch(checker, inv, OPEN, hosts=hosts)
+    return [checker.replayed(inv, flow, search.src, search.dst) for flow in search.violations(SEEDS, SEED_MISSES)]
 
 
 def _services(checker: Checker, found: list[Counterexample]) -> ServiceSet:

@@ -71,14 +71,14 @@ class HostIndex:
         return out
 
 
-class WitnessFinder:
-    """Witnesses for the parts of one invariant's explanation."""
+class FlowSearch:
+    """The bounded guess for flows of one invariant through the plain evaluator: which endpoint pairs
+    and service values to try, and whether a flow is one of the invariant's."""
 
-    def __init__(self, checker: Any, parts: Parts, inv: Invariant, mode: str, enabled: bool = True,
+    def __init__(self, checker: Any, inv: Invariant, mode: str, enabled: bool = True,
                  hosts: HostIndex | None = None):
         self.ck = checker
         self.net: Network = checker.net
-        self.parts = parts
         self.inv = inv
         self.mode = mode
         self.src, self.dst = checker.sides(inv)
@@ -89,7 +89,49 @@ class WitnessFinder:
         self._externals = (self._ext_endpoints(self.src), self._ext_endpoints(self.dst))
         self._services = self._service_values()
         self.hosts = hosts if hosts is not None else HostIndex(checker.net, checker.selection)
-        self._base: tuple[frozenset[Part], Network] | None = None  # the last base network built
+
+    def violations(self, limit: int, misses: int) -> list[Flow]:
+        """Up to `limit` flows of a deny/only invariant that the plain evaluator admits on the network as
+        it is, no two between the same classes (an ENI's class, an external address's atom) in the same
+        address family: each destination of the sample (the external ones first) with the sources its
+        rules name and the sample's, then each source of the sample with the destinations its rules
+        name. Gives up after `misses` pairs in a row without a flow of new classes; finding nothing
+        proves nothing."""
+        assert self.mode != CLOSE
+        out: list[Flow] = []
+        if not self.usable:
+            return out
+        pairs: dict[tuple[Any, Any], None] = {}
+        for d in self._externals[1]:  # the sample's ENIs with an address of the external one's family
+            pairs.update(((s, d), None) for s in self._sample_of(self.src, d.family)[:OTHERS])
+        for s in self._externals[0]:
+            pairs.update(((s, d), None) for d in self._sample_of(self.dst, s.family)[:OTHERS])
+        for d in self._samples[1]:
+            pairs.update(((s, d), None) for s in self._others(False, d))
+        for s in self._samples[0]:
+            pairs.update(((s, d), None) for d in self._others(True, s))
+        seen: set[tuple[int, int, int]] = set()
+        missed = 0
+        for s, d in pairs:
+            if missed >= misses or len(out) >= limit:
+                break
+            if s == d or (isinstance(s, Endpoint) and isinstance(d, Endpoint)):
+                continue
+            flow = self._refutes(self.net, s, d)
+            key = None if flow is None else (self._class_key(flow.src), self._class_key(flow.dst), flow.src.family)
+            if flow is None or key in seen:
+                missed += 1
+                continue
+            missed = 0
+            seen.add(key)
+            out.append(flow)
+        return out
+
+    def _class_key(self, ep: Endpoint) -> int:
+        """The ENI's class (0, 1, ...) or the external address's atom (-1, -2, ...)."""
+        if ep.eni is not None:
+            return int(self.ck.enc.class_of[ep.eni])
+        return -1 - int(self.ck.atoms.index(ep.family, ep.address))
 
     # ---- what to try ---------------------------------------------------------------------------
     def _sample(self, side: EndpointSet) -> list[int]:
@@ -99,6 +141,12 @@ class WitnessFinder:
             if e.hosts and e.subnet_id not in by_subnet:
                 by_subnet[e.subnet_id] = i
         return [by_subnet[s] for s in sorted(by_subnet)[:SAMPLE_SUBNETS]]
+
+    def _sample_of(self, side: EndpointSet, family: int) -> list[int]:
+        """`_sample` among the side's ENIs with a private address of the family."""
+        return self._sample(EndpointSet(frozenset(i for i in side.enis
+                                                  if any(f == family for f, _, _ in self.net.enis[i].private)),
+                                        side.ext))
 
     def _ext_endpoints(self, side: EndpointSet) -> list[Endpoint]:
         out = []
@@ -120,41 +168,6 @@ class WitnessFinder:
             if len(out) >= SERVICES:
                 break
         return out
-
-    def _own(self, p: Part) -> tuple[list[int], list[int]]:
-        """(sources, destinations) of the invariant where the part acts, a few of each."""
-        net = self.net
-        src, dst = self.src, self.dst
-
-        def first(side: EndpointSet, pool: list[int]) -> list[int]:
-            """The productive ENIs of the pool first, then the pool in index order: OWN of them."""
-            inside = [i for i in pool if i in side.enis]
-            held = set(inside)
-            hot = [i for i in self._hot[side is dst] if isinstance(i, int) and i in held]
-            return list(dict.fromkeys(hot + inside))[:OWN]
-
-        def carriers(side: EndpointSet, groups: set[str]) -> list[int]:
-            return first(side, sorted({i for g in groups for i in self.hosts.carriers(g)}))
-
-        def placed(side: EndpointSet, subnets: set[str]) -> list[int]:
-            by_subnet = self.hosts.by_subnet()
-            return first(side, sorted(i for s in subnets for i in by_subnet.get(s, ())))
-
-        if p.kind == "sg-ingress":
-            return [], carriers(dst, {p.id})
-        if p.kind == "sg-egress":
-            return carriers(src, {p.id}), []
-        if p.kind == "membership":
-            holders = self.parts.referenced_by.get(p.id, set())
-            ing = {g for g in holders if any(r.peer.kind == "sg" and r.peer.ref == p.id for r in net.sgs[g].ingress)}
-            eg = {g for g in holders if any(r.peer.kind == "sg" and r.peer.ref == p.id for r in net.sgs[g].egress)}
-            return carriers(src, eg), carriers(dst, ing)
-        if p.kind == "nacl":
-            subnets = {s for s, sub in net.subnets.items() if sub.nacl_id == p.id}
-        else:
-            rt = net.routing
-            subnets = {s for s, t in rt.subnet_table.items() if t == p.id} if rt is not None else set()
-        return placed(src, subnets), placed(dst, subnets)
 
     def _others(self, side_is_dst: bool, own: int | None = None) -> list[Any]:
         """Endpoints of one side to pair with: productive ones, those the own endpoint's rules name,
@@ -194,49 +207,6 @@ class WitnessFinder:
                 break
         return out
 
-    def _pairs(self, p: Part) -> list[tuple[Any, Any]]:
-        own_s, own_d = self._own(p)
-        pairs: list[tuple[Any, Any]] = []
-        for s in own_s:
-            pairs += [(s, d) for d in self._others(True, s)]
-        for d in own_d:
-            pairs += [(s, d) for s in self._others(False, d)]
-        if not own_s and not own_d:  # a part on the way (a NAT gateway's subnet): the two samples
-            pairs = [(s, d) for s in self._others(False)[:4] for d in self._others(True)[:4]]
-        return list(dict.fromkeys((s, d) for s, d in pairs if not (isinstance(s, Endpoint) and isinstance(d, Endpoint))
-                                  and s != d))
-
-    # ---- the search ----------------------------------------------------------------------------
-    def _network(self, base: frozenset[Part], p: Part) -> Network:
-        if self._base is None or self._base[0] != base:
-            self._base = (base, self.parts.network(base, self.mode))
-        return self.parts.network_plus(base, self._base[1], p, self.mode)
-
-    def find(self, base: frozenset[Part], p: Part) -> Flow | None:
-        """A witness that p matters with `base` and p opened, or closed for reach; None when the bounded
-        search finds none."""
-        if not self.usable:
-            return None
-        net = self._network(base, p)
-        for s, d in self._pairs(p):
-            flow = self._refutes(net, s, d)
-            if flow is not None:
-                self._hot[0].pop(s, None)
-                self._hot[1].pop(d, None)
-                self._hot[0][s] = None
-                self._hot[1][d] = None
-                return flow
-        return None
-
-    def replays(self, base: frozenset[Part], p: Part, flow: Flow) -> bool:
-        """Whether a witness found earlier is one with `base` and p opened (closed for reach)."""
-        if not self.usable:
-            return False
-        net = self._network(base, p)
-        if self.mode == CLOSE:
-            return self._blocked_pair(net, *_ends(flow), flow.proto, flow.value) is not None
-        return self._violates(net, flow)
-
     def _values(self, s: Any, d: Any) -> list[tuple[int, int]]:
         """Service values to try for a pair: where the two ends' rules first meet the invariant's ports,
         then the readable defaults."""
@@ -260,14 +230,6 @@ class WitnessFinder:
         for v in self._services:
             out[v] = None
         return list(out)[:SERVICES]
-
-    def settles(self, changed: frozenset[Part], flow: Flow) -> bool:
-        """Whether the engine's refuting flow (a failing pair for reach) no longer refutes with `changed`
-        opened (closed for reach) and every other part as it is."""
-        net = self.parts.network(changed, self.mode)
-        if self.mode == CLOSE:
-            return self._blocked_pair(net, *_ends(flow), flow.proto, flow.value) is None
-        return not evaluate(net, flow).allowed
 
     def _refutes(self, net: Network, s: Any, d: Any) -> Flow | None:
         if self.mode == CLOSE:
@@ -356,6 +318,101 @@ class WitnessFinder:
             first = first or flow
         assert first is not None
         return first if self._fits(first) else None
+
+
+class WitnessFinder(FlowSearch):
+    """Witnesses for the parts of one invariant's explanation."""
+
+    def __init__(self, checker: Any, parts: Parts, inv: Invariant, mode: str, enabled: bool = True,
+                 hosts: HostIndex | None = None):
+        super().__init__(checker, inv, mode, enabled, hosts)
+        self.parts = parts
+        self._base: tuple[frozenset[Part], Network] | None = None  # the last base network built
+
+    def _own(self, p: Part) -> tuple[list[int], list[int]]:
+        """(sources, destinations) of the invariant where the part acts, a few of each."""
+        net = self.net
+        src, dst = self.src, self.dst
+
+        def first(side: EndpointSet, pool: list[int]) -> list[int]:
+            """The productive ENIs of the pool first, then the pool in index order: OWN of them."""
+            inside = [i for i in pool if i in side.enis]
+            held = set(inside)
+            hot = [i for i in self._hot[side is dst] if isinstance(i, int) and i in held]
+            return list(dict.fromkeys(hot + inside))[:OWN]
+
+        def carriers(side: EndpointSet, groups: set[str]) -> list[int]:
+            return first(side, sorted({i for g in groups for i in self.hosts.carriers(g)}))
+
+        def placed(side: EndpointSet, subnets: set[str]) -> list[int]:
+            by_subnet = self.hosts.by_subnet()
+            return first(side, sorted(i for s in subnets for i in by_subnet.get(s, ())))
+
+        if p.kind == "sg-ingress":
+            return [], carriers(dst, {p.id})
+        if p.kind == "sg-egress":
+            return carriers(src, {p.id}), []
+        if p.kind == "membership":
+            holders = self.parts.referenced_by.get(p.id, set())
+            ing = {g for g in holders if any(r.peer.kind == "sg" and r.peer.ref == p.id for r in net.sgs[g].ingress)}
+            eg = {g for g in holders if any(r.peer.kind == "sg" and r.peer.ref == p.id for r in net.sgs[g].egress)}
+            return carriers(src, eg), carriers(dst, ing)
+        if p.kind == "nacl":
+            subnets = {s for s, sub in net.subnets.items() if sub.nacl_id == p.id}
+        else:
+            rt = net.routing
+            subnets = {s for s, t in rt.subnet_table.items() if t == p.id} if rt is not None else set()
+        return placed(src, subnets), placed(dst, subnets)
+
+    def _pairs(self, p: Part) -> list[tuple[Any, Any]]:
+        own_s, own_d = self._own(p)
+        pairs: list[tuple[Any, Any]] = []
+        for s in own_s:
+            pairs += [(s, d) for d in self._others(True, s)]
+        for d in own_d:
+            pairs += [(s, d) for s in self._others(False, d)]
+        if not own_s and not own_d:  # a part on the way (a NAT gateway's subnet): the two samples
+            pairs = [(s, d) for s in self._others(False)[:4] for d in self._others(True)[:4]]
+        return list(dict.fromkeys((s, d) for s, d in pairs if not (isinstance(s, Endpoint) and isinstance(d, Endpoint))
+                                  and s != d))
+
+    def _network(self, base: frozenset[Part], p: Part) -> Network:
+        if self._base is None or self._base[0] != base:
+            self._base = (base, self.parts.network(base, self.mode))
+        return self.parts.network_plus(base, self._base[1], p, self.mode)
+
+    def find(self, base: frozenset[Part], p: Part) -> Flow | None:
+        """A witness that p matters with `base` and p opened, or closed for reach; None when the bounded
+        search finds none."""
+        if not self.usable:
+            return None
+        net = self._network(base, p)
+        for s, d in self._pairs(p):
+            flow = self._refutes(net, s, d)
+            if flow is not None:
+                self._hot[0].pop(s, None)
+                self._hot[1].pop(d, None)
+                self._hot[0][s] = None
+                self._hot[1][d] = None
+                return flow
+        return None
+
+    def replays(self, base: frozenset[Part], p: Part, flow: Flow) -> bool:
+        """Whether a witness found earlier is one with `base` and p opened (closed for reach)."""
+        if not self.usable:
+            return False
+        net = self._network(base, p)
+        if self.mode == CLOSE:
+            return self._blocked_pair(net, *_ends(flow), flow.proto, flow.value) is not None
+        return self._violates(net, flow)
+
+    def settles(self, changed: frozenset[Part], flow: Flow) -> bool:
+        """Whether the engine's refuting flow (a failing pair for reach) no longer refutes with `changed`
+        opened (closed for reach) and every other part as it is."""
+        net = self.parts.network(changed, self.mode)
+        if self.mode == CLOSE:
+            return self._blocked_pair(net, *_ends(flow), flow.proto, flow.value) is None
+        return not evaluate(net, flow).allowed
 
 
 def _ends(flow: Flow) -> tuple[Any, Any]:
