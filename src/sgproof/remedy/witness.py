@@ -102,14 +102,14 @@ class FlowSearch:
         if not self.usable:
             return out
         pairs: dict[tuple[Any, Any], None] = {}
-        for d in self._externals[1]:  # the sample's ENIs with an address of the external one's family
-            pairs.update(((s, d), None) for s in self._sample_of(self.src, d.family)[:OTHERS])
-        for s in self._externals[0]:
-            pairs.update(((s, d), None) for d in self._sample_of(self.dst, s.family)[:OTHERS])
-        for d in self._samples[1]:
-            pairs.update(((s, d), None) for s in self._others(False, d))
-        for s in self._samples[0]:
-            pairs.update(((s, d), None) for d in self._others(True, s))
+        for ext in self._externals[1]:  # the sample's ENIs with an address of the external one's family
+            pairs.update(((s, ext), None) for s in self._sample_of(self.src, ext.family)[:OTHERS])
+        for ext in self._externals[0]:
+            pairs.update(((ext, d), None) for d in self._sample_of(self.dst, ext.family)[:OTHERS])
+        for own in self._samples[1]:
+            pairs.update(((s, own), None) for s in self._others(False, own))
+        for own in self._samples[0]:
+            pairs.update(((own, d), None) for d in self._others(True, own))
         seen: set[tuple[int, int, int]] = set()
         missed = 0
         for s, d in pairs:
@@ -118,8 +118,11 @@ class FlowSearch:
             if s == d or (isinstance(s, Endpoint) and isinstance(d, Endpoint)):
                 continue
             flow = self._refutes(self.net, s, d)
-            key = None if flow is None else (self._class_key(flow.src), self._class_key(flow.dst), flow.src.family)
-            if flow is None or key in seen:
+            if flow is None:
+                missed += 1
+                continue
+            key = (self._class_key(flow.src), self._class_key(flow.dst), flow.src.family)
+            if key in seen:
                 missed += 1
                 continue
             missed = 0
