@@ -133,13 +133,14 @@ def _external_part(checker: Checker, inv: Invariant, group: EndpointSet, other: 
     if any(net.enis[i].public for i in other.enis):
         families.add(4)
     reached: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    hit: set[tuple[int, int]] = set()  # (family, first address) of the atom pieces known to connect
     todo = [cx for cx in found if (cx.flow.src if role == "src" else cx.flow.dst).eni is None]
     if not todo:
         return ""
     exact = False
     for _ in range(ROUNDS):
         for cx in todo:
-            if not _sweep(checker, group, cx, role, reached, out_of_time):
+            if not _sweep(checker, group, cx, role, reached, hit, out_of_time):
                 return _part_text(reached, group, families, False)
         if out_of_time():
             break
@@ -157,8 +158,10 @@ def _external_part(checker: Checker, inv: Invariant, group: EndpointSet, other: 
 
 
 def _sweep(checker: Checker, group: EndpointSet, cx: Counterexample, role: str,
-           reached: dict[int, list[tuple[int, int]]], out_of_time: Callable[[], bool]) -> bool:
-    """Add the group's external atoms that connect with the flow's other end and service; False when cut."""
+           reached: dict[int, list[tuple[int, int]]], hit: set[tuple[int, int]], out_of_time: Callable[[], bool]
+           ) -> bool:
+    """Add the group's external atoms that connect with the flow's other end and service (those in
+    `hit`, found with an earlier flow, are not tried again); False when cut."""
     atoms, f = checker.atoms, cx.flow
     ext, peer = (f.src, f.dst) if role == "src" else (f.dst, f.src)
     # the flow itself replayed: its address's atom (within the group) connects, whatever the budget says
@@ -169,15 +172,18 @@ def _sweep(checker: Checker, group: EndpointSet, cx: Counterexample, role: str,
     tried = 0
     for lo, hi in group.ext_of(ext.family):
         for atom in range(atoms.index(ext.family, lo), atoms.index(ext.family, hi) + 1):
+            _, alo, ahi = atoms.bounds(atom)
+            alo, ahi = max(alo, lo), min(ahi, hi)
+            if (ext.family, alo) in hit:
+                continue
             if tried >= MAX_ATOMS or out_of_time():
                 return False
             tried += 1
-            _, alo, ahi = atoms.bounds(atom)
-            alo, ahi = max(alo, lo), min(ahi, hi)
             probe = Endpoint(None, ext.family, alo if alo == ahi else alo + 1)
             s, d = (probe, peer) if role == "src" else (peer, probe)
             if connection_exists(checker.net, s, d, f.proto, f.value, checker.spec.ephemeral)[0]:
                 reached[ext.family].append((alo, ahi))
+                hit.add((ext.family, alo))
     return True
 
 

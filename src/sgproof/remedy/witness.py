@@ -42,9 +42,22 @@ class HostIndex:
         self.selection = selection
         self._by_subnet: dict[str, list[int]] | None = None
         self._by_address: list[tuple[int, int, int]] | None = None  # (family, address, ENI), sorted
+        self._naming: tuple[dict[str, dict[str, None]], dict[str, dict[str, None]]] | None = None
 
     def carriers(self, group: str) -> list[int]:
         return [i for i in self.selection.carriers(group) if self.net.enis[i].hosts]
+
+    def naming(self, group: str, egress: bool) -> list[str]:
+        """The groups with an ingress (egress) rule whose source (destination) is the group."""
+        if self._naming is None:
+            self._naming = ({}, {})
+            for gid in sorted(self.net.sgs):
+                sg = self.net.sgs[gid]
+                for way, rules in ((0, sg.ingress), (1, sg.egress)):
+                    for r in rules:
+                        if r.peer.kind == "sg":
+                            self._naming[way].setdefault(r.peer.ref, {})[gid] = None
+        return list(self._naming[egress].get(group, {}))
 
     def by_subnet(self) -> dict[str, list[int]]:
         if self._by_subnet is None:
@@ -110,6 +123,9 @@ class FlowSearch:
             pairs.update(((s, own), None) for s in self._others(False, own))
         for own in self._samples[0]:
             pairs.update(((own, d), None) for d in self._others(True, own))
+            pairs.update(((own, d), None) for d in self._admitting(own, True))
+        for own in self._samples[1]:
+            pairs.update(((s, own), None) for s in self._admitting(own, False))
         seen: set[tuple[int, int, int]] = set()
         missed = 0
         for s, d in pairs:
@@ -209,6 +225,18 @@ class FlowSearch:
             if len(out) >= OTHERS:
                 break
         return out
+
+    def _admitting(self, own: int, other_is_dst: bool) -> list[int]:
+        """ENIs of the other side that carry a group whose rules name one of the own ENI's groups (its
+        destinations' ingress rules, its sources' egress rules), two per such group, OTHERS at most."""
+        other = self.dst if other_is_dst else self.src
+        out: dict[int, None] = {}
+        for g in self.net.enis[own].groups:
+            for h in self.hosts.naming(g, not other_is_dst):
+                out.update((i, None) for i in [i for i in self.hosts.carriers(h) if i in other.enis and i != own][:2])
+                if len(out) >= OTHERS:
+                    return list(out)[:OTHERS]
+        return list(out)
 
     def _values(self, s: Any, d: Any) -> list[tuple[int, int]]:
         """Service values to try for a pair: where the two ends' rules first meet the invariant's ports,

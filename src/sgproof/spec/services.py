@@ -37,7 +37,9 @@ class ServiceSet:
 
     @staticmethod
     def everything() -> ServiceSet:
-        return ServiceSet.of({p: list(full_range(p)) for p in range(256)})
+        """Every service of every protocol: one object, so that the engine's caches keyed by a service
+        set's identity (the rules of a group that meet it) serve every query over all traffic."""
+        return _EVERYTHING
 
     def minus(self, other: ServiceSet) -> ServiceSet:
         theirs = dict(other.by_proto)
@@ -172,3 +174,6 @@ def _words(services: ServiceSet) -> str:
     if len(words) > 6:
         return ", ".join(words[:6]) + f" and {len(words) - 6} more protocols"
     return ", ".join(words)
+
+
+_EVERYTHING = ServiceSet.of({p: list(full_range(p)) for p in range(256)})
