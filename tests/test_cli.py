@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sgproof.cli import main
+from sgproof.spec import load_spec
 
 CASES = Path(__file__).parent / "cases"
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,3 +187,14 @@ def test_a_json_report_does_not_load_the_html_or_terminal_renderers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_parallel_results_come_back_in_spec_order() -> None:
+    # the workers start reach invariants first (seed-blog's reach is its second): the report keeps the spec's order
+    spec = CASES / "seed-blog" / "spec.yaml"
+    order = [inv.id for inv in load_spec(str(spec)).invariants]
+    assert [inv.kind for inv in load_spec(str(spec)).invariants].index("reach") > 0
+    docs = [json.loads(run("verify", str(spec), "--format", "json", "--jobs", jobs)[1]) for jobs in ("1", "2")]
+    assert [[r["id"] for r in d["results"]] for d in docs] == [order, order]
+    assert docs[0]["results"] == [dict(r, seconds=a["seconds"]) for r, a in zip(docs[1]["results"], docs[0]["results"],
+                                                                                  strict=True)]

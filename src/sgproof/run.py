@@ -109,7 +109,10 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
 
         names, selectors = map_groups(checker)
     pairs = [(a, b) for a in names for b in names]
-    tasks: list[int | tuple[str, str]] = [*range(total), *pairs]
+    # reach invariants first: a universal query is usually the costliest, and started last it would
+    # leave the other workers idle while it runs (results still come back in spec order)
+    order = sorted(range(total), key=lambda i: (spec.invariants[i].kind != "reach", i))
+    tasks: list[int | tuple[str, str]] = [*order, *pairs]
     fmap: FlowMap | None = None
     if jobs > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
@@ -121,18 +124,21 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
         gc.collect()
         gc.freeze()
         edges: list[GroupFlow] = []
+        by_index: dict[int, Result] = {}
         try:
             with ctx.Pool(min(jobs, len(tasks))) as pool:
-                for n, res in enumerate(pool.imap(_task, tasks, chunksize=1), 1):
+                for task, res in zip(tasks, pool.imap(_task, tasks, chunksize=1), strict=True):
                     if isinstance(res, Result):
-                        results.append(res)
+                        assert isinstance(task, int)
+                        by_index[task] = res
                         if progress:
-                            progress(n, total, res.id)
+                            progress(len(by_index), total, res.id)
                     elif res is not None:
                         edges.append(res)
         finally:
             gc.unfreeze()
             _CHECKER = _EXPLAINER = _ALL = _MAP = None
+        results = [by_index[i] for i in range(total)]
         if flow_map:
             fmap = FlowMap(names, tuple(edges), budget_seconds=BUDGET_SECONDS)
     else:
