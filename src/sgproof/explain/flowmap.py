@@ -26,7 +26,7 @@ PER_PAIR = 4  # violation groups asked for per query
 ROUNDS = 4  # queries for services beyond those found, before an edge's services say "(at least)"
 MAX_ATOMS = 4096  # external address atoms tried per edge end for "some of internet (...)"
 BUDGET_SECONDS = 20.0  # the picture's time budget, counted from its first edge
-SEEDS = 8  # flows of an edge looked for by the plain evaluator before the engine is asked
+SEEDS = 16  # flows of an edge looked for by the plain evaluator before the engine is asked
 SEED_MISSES = 48  # endpoint pairs the evaluator's search tries in a row without a flow before it stops
 
 

@@ -18,6 +18,7 @@ the engine. Whatever is found is a fact of the plain evaluator on the transforme
 from __future__ import annotations
 
 import bisect
+import itertools
 from typing import Any
 
 from ..encode.query import rule_overlaps
@@ -114,18 +115,17 @@ class FlowSearch:
         out: list[Flow] = []
         if not self.usable:
             return out
-        pairs: dict[tuple[Any, Any], None] = {}
+        rows: list[list[tuple[Any, Any]]] = []  # the pairs of one own endpoint
         for ext in self._externals[1]:  # the sample's ENIs with an address of the external one's family
-            pairs.update(((s, ext), None) for s in self._sample_of(self.src, ext.family)[:OTHERS])
+            rows.append([(s, ext) for s in self._sample_of(self.src, ext.family)[:OTHERS]])
         for ext in self._externals[0]:
-            pairs.update(((ext, d), None) for d in self._sample_of(self.dst, ext.family)[:OTHERS])
-        for own in self._samples[1]:
-            pairs.update(((s, own), None) for s in self._others(False, own))
-        for own in self._samples[0]:
-            pairs.update(((own, d), None) for d in self._others(True, own))
-            pairs.update(((own, d), None) for d in self._admitting(own, True))
-        for own in self._samples[1]:
-            pairs.update(((s, own), None) for s in self._admitting(own, False))
+            rows.append([(ext, d) for d in self._sample_of(self.dst, ext.family)[:OTHERS]])
+        for own in self._spread(self.dst):
+            rows.append([(s, own) for s in self._others(False, own) + self._admitting(own, False)])
+        for own in self._spread(self.src):
+            rows.append([(own, d) for d in self._others(True, own) + self._admitting(own, True)])
+        # one pair of each own endpoint in turn, so that the first flows found spread over the sample
+        pairs = dict.fromkeys(p for turn in itertools.zip_longest(*rows) for p in turn if p is not None)
         seen: set[tuple[int, int, int]] = set()
         missed = 0
         for s, d in pairs:
@@ -160,6 +160,20 @@ class FlowSearch:
             if e.hosts and e.subnet_id not in by_subnet:
                 by_subnet[e.subnet_id] = i
         return [by_subnet[s] for s in sorted(by_subnet)[:SAMPLE_SUBNETS]]
+
+    def _spread(self, side: EndpointSet) -> list[int]:
+        """`_sample`, then one host ENI of each set of groups it does not hold yet (in ENI order): twice
+        its size at most."""
+        out = self._sample(side)
+        held = {self.net.enis[i].groups for i in out}
+        for i in sorted(side.enis):
+            if len(out) >= 2 * SAMPLE_SUBNETS:
+                break
+            e = self.net.enis[i]
+            if e.hosts and e.groups not in held:
+                held.add(e.groups)
+                out.append(i)
+        return out
 
     def _sample_of(self, side: EndpointSet, family: int) -> list[int]:
         """`_sample` among the side's ENIs with a private address of the family."""
