@@ -108,12 +108,11 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
         from .explain.flowmap import BUDGET_SECONDS, map_groups
 
         names, selectors = map_groups(checker)
-    pairs = [(a, b) for a in names for b in names]
-    if flow_map:
-        # edges to and from external addresses first: they take the most questions (which services, which
-        # addresses), and started last they would run alone (the map keeps the groups' order)
-        external = {n for n in names if checker.selection.evaluate(selectors[n]).ext != ((), ())}
-        pairs.sort(key=lambda ab: (ab[1] not in external, ab[0] not in external))
+    grid = [(a, b) for a in names for b in names]  # the map's edges in the groups' order
+    # edges to and from external addresses first: they take the most questions (which services, which
+    # addresses), and started last they would run alone
+    external = {n for n in names if checker.selection.evaluate(selectors[n]).ext != ((), ())}
+    pairs = sorted(grid, key=lambda ab: (ab[1] not in external, ab[0] not in external))
     # reach invariants first: a universal query is usually the costliest, and started last it would
     # leave the other workers idle while it runs (results still come back in spec order)
     order = sorted(range(total), key=lambda i: (spec.invariants[i].kind != "reach", i))
@@ -145,7 +144,7 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
             _CHECKER = _EXPLAINER = _ALL = _MAP = None
         results = [by_index[i] for i in range(total)]
         if flow_map:
-            rank = {(a, b): k for k, (a, b) in enumerate((a, b) for a in names for b in names)}
+            rank = {ab: k for k, ab in enumerate(grid)}
             edges.sort(key=lambda e: rank[(e.src, e.dst)])
             fmap = FlowMap(names, tuple(edges), budget_seconds=BUDGET_SECONDS)
     else:

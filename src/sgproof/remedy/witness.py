@@ -13,6 +13,9 @@ The search is a bounded guess: the endpoints where the part acts (the ENIs that 
 behind the ACL, or are routed by the table), paired with the other side's endpoints that earlier
 witnesses used, then a fixed sample of the rest. Finding nothing proves nothing: the caller then asks
 the engine. Whatever is found is a fact of the plain evaluator on the transformed network.
+
+The same search on the network as it is (`FlowSearch.violations`) gives the flow map its first flows of
+an edge, so that the engine is asked only whether any flow goes beyond their services.
 """
 
 from __future__ import annotations
@@ -106,11 +109,12 @@ class FlowSearch:
 
     def violations(self, limit: int, misses: int) -> list[Flow]:
         """Up to `limit` flows of a deny/only invariant that the plain evaluator admits on the network as
-        it is, no two between the same classes (an ENI's class, an external address's atom) in the same
-        address family: each destination of the sample (the external ones first) with the sources its
-        rules name and the sample's, then each source of the sample with the destinations its rules
-        name. Gives up after `misses` pairs in a row without a flow of new classes; finding nothing
-        proves nothing."""
+        it is (the flow map's first flows of an edge), no two between the same classes (an ENI's class,
+        an external address's atom) in the same address family. The pairs: each external end with
+        sampled ENIs of its family; each ENI of the widened sample (`_spread`) with the endpoints its
+        rules name, the other side's sample and the ENIs whose groups' rules name its groups; one pair
+        of each end in turn, so that the first flows found spread over the sample. Gives up after
+        `misses` pairs in a row without a flow of new classes; finding nothing proves nothing."""
         assert self.mode != CLOSE
         out: list[Flow] = []
         if not self.usable:
