@@ -202,8 +202,9 @@ def verdict(net: Network, spec: Spec, inv: Invariant) -> str:
     return "proven"
 
 
-def violations(net: Network, spec: Spec, inv: Invariant) -> set[tuple[object, object, int]]:
-    """Every (source key, destination key, protocol) of a deny/only invariant with a violating flow."""
+def violations(net: Network, spec: Spec, inv: Invariant, certain: bool = False) -> set[tuple[object, object, int]]:
+    """Every (source key, destination key, protocol) of a deny/only invariant with a violating flow
+    (`certain`: one that connects, an unknown routing step counting as no route, as for reach)."""
     sel = Selection(net, spec)
     F, T = sel.evaluate(inv.src), sel.evaluate(inv.dst)
     S = sel.evaluate_not(F) if inv.kind == "only" else F
@@ -217,6 +218,6 @@ def violations(net: Network, spec: Spec, inv: Invariant) -> set[tuple[object, ob
         if s == d or (not isinstance(s, int) and not isinstance(d, int)):
             continue
         for p, v in svcs:
-            if (s, d, p) not in out and _connects(net, s, sa, d, da, p, v, ports, nports, False):
+            if (s, d, p) not in out and _connects(net, s, sa, d, da, p, v, ports, nports, certain):
                 out.add((s, d, p))
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from sgproof.encode.check import Checker
 from sgproof.sources.snapshot import build_network
@@ -95,3 +96,44 @@ def _group(index: tuple[dict[int, int], int, dict[int, int], int], s: object, d:
     index_s, n_s, index_d, n_d = index
     return (index_s[s] if isinstance(s, int) else n_s, index_d[d] if isinstance(d, int) else n_d,
             p if p in (ICMP, TCP, UDP, ICMPV6) else -1)
+
+
+@settings(max_examples=EXAMPLES // 10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=netgen.network(), groups=st.lists(netgen.selector(), min_size=1, max_size=2))
+def test_flow_map_edges_are_brute_force_flows(doc: dict, groups: list[str]) -> None:
+    """The flow map draws an edge between two groups exactly when brute force finds a flow from one to
+    the other that a deny counts (an unknown routing step admits); an edge drawn unknown because every
+    flow found crosses an unmodelled route has no flow that connects for certain; and an edge whose
+    services are exact has the same services and external addresses whether its first flows come from
+    the plain evaluator's search or from the engine alone."""
+    import pytest
+
+    from sgproof.explain import flowmap
+    from sgproof.spec import Invariant, ServiceSet
+
+    net = build_network(doc, "<generated>")
+    text = ("sgproof: 1\ngroups:\n" + "".join(f"  g{k}: {sel}\n" for k, sel in enumerate(groups))
+            + "invariants:\n  - id: any\n    allow_empty: true\n    deny: {from: {internet: true}, to: "
+            + groups[0] + ", ports: tcp/22}\n")
+    spec = load_spec_text(text, "<generated>")
+    seeded = flowmap.flow_map(Checker(net, spec), budget_seconds=3600)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(flowmap, "SEEDS", 0)
+        plain = flowmap.flow_map(Checker(net, spec), budget_seconds=3600)
+    assert seeded.groups == plain.groups
+    _, selectors = flowmap.map_groups(Checker(net, spec))
+    ours, theirs = ({(e.src, e.dst): e for e in fm.edges} for fm in (seeded, plain))
+    for a in seeded.groups:
+        for b in seeded.groups:
+            inv = Invariant(f"flow:{a}->{b}", "deny", "", selectors[a], selectors[b], ServiceSet.everything(),
+                            "all", True, 0, "")
+            want = bool(oracle.violations(net, spec, inv))
+            for edge in (ours.get((a, b)), theirs.get((a, b))):
+                assert (edge is not None) == want, (a, b, edge)
+                if edge is not None and edge.services == flowmap.UNMODELLED_ONLY:
+                    assert not oracle.violations(net, spec, inv, certain=True), (a, b, edge)
+                if edge is not None and edge.status == "allowed":  # some service connects for certain
+                    assert edge.services.split(" (")[0], (a, b, edge)
+            one, two = ours.get((a, b)), theirs.get((a, b))
+            if one and two and "(at least" not in one.services + two.services and one.status == two.status == "allowed":
+                assert (one.services, one.src_part, one.dst_part) == (two.services, two.src_part, two.dst_part)

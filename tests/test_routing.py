@@ -789,3 +789,20 @@ def test_peering_delivers_to_its_peer_vpc_only_even_when_blocks_overlap() -> Non
     doc["RouteTables"][-1]["Routes"][0] = route("10.9.0.0/16", "local", origin="CreateRouteTable")
     assert v(doc, A_TO_C, "reach") == "proven"
     assert v(doc, "{from: {eni: eni-app}, to: {eni: eni-third}}") == "proven"
+
+
+def test_flow_map_draws_a_pair_reached_only_over_unmodelled_routes_as_unknown() -> None:
+    # app reaches on-premises only through a virtual private gateway (unknown): a deny counts the flow,
+    # so the map may not say "no flow", and nothing connects for certain, so it may not draw services
+    from sgproof.explain import flowmap
+
+    doc = web_app(private_routes=[route(ONPREM, VGW)],
+                  VpnGateways=[{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPC, "State": "attached"}]}])
+    text = ("sgproof: 1\ngroups:\n  app: {eni: eni-app}\n  web: {eni: eni-web}\n  onprem: {cidr: '" + ONPREM
+            + "'}\ninvariants:\n  - id: t\n    deny: {from: app, to: onprem, ports: tcp/443}\n")
+    checker = Checker(build_network(doc, "<test>"), load_spec_text(text, "<test>"))
+    edges = {(e.src, e.dst): e for e in flowmap.flow_map(checker, budget_seconds=3600).edges}
+    out = edges[("app", "onprem")]
+    assert out.status == "unknown" and out.services == flowmap.UNMODELLED_ONLY and out.example
+    assert edges[("onprem", "app")].status == "unknown"
+    assert edges[("app", "web")].status == "allowed" and edges[("app", "web")].services == "all traffic"

@@ -2,7 +2,12 @@
 
 The picture is evidence, so every ordered pair of groups ends in one of three states: an edge proven by
 a flow that replays through the plain evaluator, no edge because the engine proved that no flow goes
-that way, or an "unknown" edge (the time budget ran out before the pair, or the solver could not decide).
+that way, or an "unknown" edge (the time budget ran out before the pair, the solver could not decide, or
+every flow found passes only over a route this version does not model).
+
+An edge's flows are found as a deny's are, an `unknown` routing step counting as allow (so that "no
+edge" is a proof); its services are those over which the found flows' endpoints connect for certain,
+and when some found flow passes only over an unmodelled route the services say that more may.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from ..model.addr import normalize
 from ..remedy.parts import OPEN
 from ..remedy.witness import FlowSearch, HostIndex
 from ..report.model import Counterexample, FlowMap, GroupFlow
-from ..semantics import Endpoint, connection_exists
+from ..semantics import Endpoint, Flow, connection_exists
 from ..spec import Invariant, Selector, ServiceSet, describe
 from ..spec.select import EndpointSet
 from .enumerate import cidrs, connected_services, ranges_text
@@ -26,6 +31,8 @@ PER_PAIR = 4  # violation groups asked for per query
 ROUNDS = 4  # queries for services beyond those found, before an edge's services say "(at least)"
 MAX_ATOMS = 4096  # external address atoms tried per edge end for "some of internet (...)"
 BUDGET_SECONDS = 20.0  # the picture's time budget, counted from its first edge
+UNMODELLED_ONLY = ("every flow found passes only over a route sgproof does not model (an unknown routing "
+                   "step, which a deny counts as allow)")
 SEEDS = 16  # flows of an edge looked for by the plain evaluator before the engine is asked
 SEED_MISSES = 48  # endpoint pairs the evaluator's search tries in a row without a flow before it stops
 
@@ -94,14 +101,38 @@ def _pair(checker: Checker, a: str, b: str, selectors: dict[str, Selector],
                 exact = done
                 break
             found += more
-            allowed = allowed.union(_services(checker, more))
+            got = _services(checker, more)
+            if got.minus(allowed).is_empty():
+                break  # the new flows pass only over a route this version does not model: asking again finds more of them
+            allowed = allowed.union(got)
+        # A deny query counts an `unknown` routing step as allow (contract 4.5), so a flow it finds may pass
+        # only over a route nobody modelled; the services drawn are those that connect for certain.
+        unmodelled = any(not allowed.contains(cx.flow.proto, cx.flow.value) for cx in found)
+        if allowed.is_empty():
+            return GroupFlow(a, b, UNMODELLED_ONLY, found[0].flow.text(), "unknown")
         sa, sb = checker.selection.evaluate(selectors[a]), checker.selection.evaluate(selectors[b])
         src_part = _external_part(checker, inv, sa, sb, found, "src", out_of_time)
         dst_part = _external_part(checker, inv, sb, sa, found, "dst", out_of_time)
     except InternalError as exc:
         return GroupFlow(a, b, f"not decided: {exc}", "", "unknown")
-    return GroupFlow(a, b, describe(allowed) + ("" if exact else " (at least)"), found[0].flow.text(),
-                     src_part=src_part, dst_part=dst_part)
+    suffix = " (at least; more may pass over a route sgproof does not model)" if unmodelled else (
+        "" if exact else " (at least)")
+    return GroupFlow(a, b, describe(allowed) + suffix, _example(checker, found, allowed), src_part=src_part,
+                     dst_part=dst_part)
+
+
+def _example(checker: Checker, found: list[Counterexample], allowed: ServiceSet) -> str:
+    """A flow of the edge that connects for certain: the first found one whose service is drawn, else the
+    first found pair on a service drawn for it (the services are those of the found pairs)."""
+    for cx in found:
+        if allowed.contains(cx.flow.proto, cx.flow.value):
+            return cx.flow.text()
+    for cx in found:
+        for proto, ivs in _connected(checker, cx.flow).by_proto:
+            ok, flow = connection_exists(checker.net, cx.flow.src, cx.flow.dst, proto, ivs[0][0], checker.spec.ephemeral)
+            if ok:
+                return flow.text()
+    raise InternalError("no found flow of a drawn edge connects")
 
 
 def _seeds(checker: Checker, inv: Invariant, hosts: HostIndex) -> list[Counterexample]:
@@ -112,12 +143,16 @@ def _seeds(checker: Checker, inv: Invariant, hosts: HostIndex) -> list[Counterex
 
 def _services(checker: Checker, found: list[Counterexample]) -> ServiceSet:
     """Every service over which the found flows' endpoints connect (each stands for its class pair)."""
-    everything = ServiceSet.everything()
     out = ServiceSet.of({})
     for cx in found:
-        out = out.union(connected_services(checker.net, cx.flow.src, cx.flow.dst, everything,
-                                           checker.spec.ephemeral, checker.rule_cuts))
+        out = out.union(_connected(checker, cx.flow))
     return out
+
+
+def _connected(checker: Checker, flow: Flow) -> ServiceSet:
+    """Every service over which the flow's two endpoints connect for certain (no unknown routing step)."""
+    return connected_services(checker.net, flow.src, flow.dst, ServiceSet.everything(), checker.spec.ephemeral,
+                              checker.rule_cuts)
 
 
 def _external_part(checker: Checker, inv: Invariant, group: EndpointSet, other: EndpointSet,
@@ -164,11 +199,13 @@ def _sweep(checker: Checker, group: EndpointSet, cx: Counterexample, role: str,
     `hit`, found with an earlier flow, are not tried again); False when cut."""
     atoms, f = checker.atoms, cx.flow
     ext, peer = (f.src, f.dst) if role == "src" else (f.dst, f.src)
-    # the flow itself replayed: its address's atom (within the group) connects, whatever the budget says
-    _, alo, ahi = atoms.bounds(atoms.index(ext.family, ext.address))
-    for lo, hi in group.ext_of(ext.family):
-        if lo <= ext.address <= hi:
-            reached[ext.family].append((max(alo, lo), min(ahi, hi)))
+    # the flow itself replayed: its address's atom (within the group) connects, whatever the budget says,
+    # unless it passes only over a route nobody modelled (a deny counts that as allow)
+    if all(st.verdict != "unknown" for st in cx.trace):
+        _, alo, ahi = atoms.bounds(atoms.index(ext.family, ext.address))
+        for lo, hi in group.ext_of(ext.family):
+            if lo <= ext.address <= hi:
+                reached[ext.family].append((max(alo, lo), min(ahi, hi)))
     tried = 0
     for lo, hi in group.ext_of(ext.family):
         for atom in range(atoms.index(ext.family, lo), atoms.index(ext.family, hi) + 1):
