@@ -806,3 +806,12 @@ def test_flow_map_draws_a_pair_reached_only_over_unmodelled_routes_as_unknown() 
     assert out.status == "unknown" and out.services == flowmap.UNMODELLED_ONLY and out.example
     assert edges[("onprem", "app")].status == "unknown"
     assert edges[("app", "web")].status == "allowed" and edges[("app", "web")].services == "all traffic"
+    # web admits only ssh: app reaches "web or on-premises" on tcp/22 for certain, and on everything else
+    # only over the unmodelled route, which the label says instead of drawing it
+    doc["SecurityGroups"].append(sg("sg-00000000000000022", "ssh", [perm("tcp", 22, cidr="10.0.0.0/16")]))
+    doc["NetworkInterfaces"][0]["Groups"] = [{"GroupId": "sg-00000000000000022", "GroupName": "ssh"}]
+    text = text.replace("  web: {eni: eni-web}", "  web: {any_of: [{eni: eni-web}, {cidr: '" + ONPREM + "'}]}")
+    checker = Checker(build_network(doc, "<test>"), load_spec_text(text, "<test>"))
+    edge = next(e for e in flowmap.flow_map(checker, budget_seconds=3600).edges if (e.src, e.dst) == ("app", "web"))
+    assert edge.status == "allowed" and edge.example == "tcp 10.0.2.10:1024 -> 10.0.1.10:22"
+    assert edge.services == "tcp/22 (at least; more may pass over a route sgproof does not model)"

@@ -93,10 +93,11 @@ class FlowSearch:
     and service values to try, and whether a flow is one of the invariant's."""
 
     def __init__(self, checker: Any, inv: Invariant, mode: str, enabled: bool = True,
-                 hosts: HostIndex | None = None):
+                 hosts: HostIndex | None = None, certain: bool = False):
         self.ck = checker
         self.net: Network = checker.net
         self.inv = inv
+        self.certain = certain  # only flows that connect for certain (an unknown routing step is no route)
         self.mode = mode
         self.src, self.dst = checker.sides(inv)
         # a reach pair that an exception accepts need not connect: such proofs are left to the engine
@@ -335,7 +336,10 @@ class FlowSearch:
         return not self.ck.accepted(self.inv, flow)
 
     def _violates(self, net: Network, flow: Flow) -> bool:
-        return self._fits(flow) and evaluate(net, flow).allowed
+        if not self._fits(flow):
+            return False
+        verdict = evaluate(net, flow)
+        return verdict.connects if self.certain else verdict.allowed
 
     def _blocked_pair(self, net: Network, s: Any, d: Any, proto: int, value: int) -> Flow | None:
         """The first flow of the pair when every address pair and every client port fails (reach), or
