@@ -36,9 +36,21 @@ _MAP: tuple[dict[str, Selector], Any, HostIndex] | None = None
 
 def _task(task: int | tuple[str, str]) -> Result | GroupFlow | None:
     """One invariant (by index), or one edge of the flow map (a pair of group names)."""
+    assert _CHECKER is not None
     if isinstance(task, int):
-        return _work(task)
-    assert _CHECKER is not None and _MAP is not None
+        done: Result | GroupFlow | None = _checked(_CHECKER, _EXPLAINER, _ALL, _CHECKER.spec.invariants[task])
+    else:
+        done = _edge(_CHECKER, task)
+    # a worker's next task starts from what this one leaves: its z3 context and the allocator's free
+    # memory go now (at 100,000 heterogeneous ENIs a reach query peaks at 0.9 GiB)
+    _CHECKER.enc.release()
+    trim_free_memory()
+    return done
+
+
+def _edge(checker: Checker, pair: tuple[str, str]) -> GroupFlow | None:
+    """One edge of the flow map, within the budget that the map's first edge started in any worker."""
+    assert _MAP is not None
     from .explain.flowmap import BUDGET_SECONDS, map_edge
 
     selectors, start, hosts = _MAP
@@ -46,11 +58,8 @@ def _task(task: int | tuple[str, str]) -> Result | GroupFlow | None:
         if start.value < 0:
             start.value = time.monotonic()  # system-wide: the same clock in every worker
         t0 = start.value
-    edge = map_edge(_CHECKER, task[0], task[1], selectors, lambda: time.monotonic() - t0 >= BUDGET_SECONDS,
+    return map_edge(checker, pair[0], pair[1], selectors, lambda: time.monotonic() - t0 >= BUDGET_SECONDS,
                     BUDGET_SECONDS, hosts)
-    _CHECKER.enc.release()
-    trim_free_memory()
-    return edge
 
 
 def _checked(checker: Checker, explainer: Explainer | None, every: tuple[ClassLabeller, int] | None,
@@ -62,16 +71,6 @@ def _checked(checker: Checker, explainer: Explainer | None, every: tuple[ClassLa
         from .explain.enumerate import with_violations
 
         result = with_violations(checker, every[0], inv, result, every[1])
-    return result
-
-
-def _work(index: int) -> Result:
-    assert _CHECKER is not None
-    result = _checked(_CHECKER, _EXPLAINER, _ALL, _CHECKER.spec.invariants[index])
-    # a worker's next invariant starts from what this one leaves: its z3 context and the allocator's
-    # free memory go now (at 100,000 heterogeneous ENIs a reach query peaks at 0.9 GiB)
-    _CHECKER.enc.release()
-    trim_free_memory()
     return result
 
 
