@@ -23,7 +23,7 @@ from ..errors import InternalError
 from ..model import Network
 from ..report.model import Counterexample
 from ..semantics import Endpoint, Flow, evaluate
-from ..semantics.evaluate import matches, peer_matches
+from ..semantics.evaluate import matches, peer_blocks, peer_matches
 from ..spec import Invariant
 from ..spec.select import EndpointSet
 from .query import Side
@@ -68,10 +68,8 @@ def _sources_for(checker: Checker, flow: Flow, src: EndpointSet) -> list[int]:
                 continue
             if r.peer.kind == "sg":
                 out.update(checker.selection.carriers(r.peer.ref))
-            elif r.peer.kind == "cidr":
-                spans.append((r.peer.family, r.peer.lo, r.peer.hi))
             else:
-                spans.extend(net.prefix_lists[r.peer.ref].cidrs)
+                spans.extend(peer_blocks(net, r.peer))
     if spans:
         for i in src.enis:
             if i not in out and any(f == sf and lo <= b and a <= hi for f, lo, hi in net.enis[i].private

@@ -10,6 +10,7 @@ from ..errors import InternalError
 from ..model import PORTED, Network, SgRule
 from ..model.addr import format_interval
 from ..semantics import Endpoint, Flow, evaluate
+from ..semantics.evaluate import peer_blocks
 from ..spec.parse import Spec
 from .model import Finding
 from .sg import _place, _rule_ev
@@ -68,21 +69,15 @@ def _external_only(net: Network, index: _Index, rule: SgRule) -> bool:
     """Whether the rule's peer names no ENI address (a group reference names ENIs)."""
     if rule.peer.kind == "sg":
         return False
-    blocks = _peer_blocks(net, rule)
+    blocks = peer_blocks(net, rule.peer)
     return not any(index.in_block(f, lo, hi, 1, "", net) for f, lo, hi in blocks)
-
-
-def _peer_blocks(net: Network, rule: SgRule) -> list[tuple[int, int, int]]:
-    peer = rule.peer
-    return [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
 
 
 def _families_meet(net: Network, index: _Index, rule: SgRule) -> bool:
     """Whether some member of the rule's group has an address of a family the rule's peer can name."""
     if rule.peer.kind == "sg":
         return True
-    peer_fams = {f for f, _, _ in ([(rule.peer.family, 0, 0)] if rule.peer.kind == "cidr"
-                                   else net.prefix_lists[rule.peer.ref].cidrs)}
+    peer_fams = {f for f, _, _ in peer_blocks(net, rule.peer)}
     return any(f in peer_fams for k in index.members.get(rule.sg_id, []) for f, _, _ in net.enis[k].private)
 
 
@@ -152,8 +147,7 @@ def _candidates(net: Network, index: _Index, rule: SgRule, limit: int = 3) -> li
                             key=lambda k: (net.enis[k].vpc_id != vpc, k))[:limit]
                 others += [Endpoint(k, f, a) for k in ks for f, a, _ in net.enis[k].private[:1]]
         else:
-            blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
-            for f, lo, hi in blocks:
+            for f, lo, hi in peer_blocks(net, peer):
                 others += [Endpoint(k, f, a) for k, a in index.in_block(f, lo, hi, limit + 1, vpc, net) if k != own]
                 for x, y in net.external.get(f, ()):
                     if x <= hi and y >= lo:
@@ -240,8 +234,7 @@ def _blocked_example(net: Network, index: _Index, rule: SgRule, ephemeral: tuple
             f, a, _ = net.enis[j].private[0]
             other = Endpoint(j, f, a)
     else:
-        blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(net.prefix_lists[peer.ref].cidrs)
-        for f, lo, hi in blocks:
+        for f, lo, hi in peer_blocks(net, peer):
             hits = [(k, a) for k, a in index.in_block(f, lo, hi, 2, net.enis[own].vpc_id, net) if k != own]
             if hits:
                 other = Endpoint(hits[0][0], f, hits[0][1])

@@ -10,6 +10,7 @@ import z3
 
 from ..model import Network, SecurityGroup, SgRule
 from ..model.addr import family_max
+from ..semantics.evaluate import peer_blocks
 from . import boxes
 from .model import Finding
 from .nacl import _check, _Packets
@@ -42,13 +43,6 @@ def _sg_place(sg: SecurityGroup) -> str:
     return f"SecurityGroups[GroupId={sg.id}]"
 
 
-def _address_blocks(net: Network, r: SgRule) -> list[tuple[int, int, int]]:
-    """The addresses a cidr or prefix-list peer names."""
-    if r.peer.kind == "cidr":
-        return [(r.peer.family, r.peer.lo, r.peer.hi)]
-    if r.peer.kind == "pl":
-        return list(net.prefix_lists[r.peer.ref].cidrs)
-    return []
 
 
 def _in_blocks(pk: _Packets, blocks: list[tuple[int, int, int]]) -> Any:
@@ -90,8 +84,8 @@ def _may_overlap(net: Network, r: SgRule, o: SgRule) -> bool:
     if both_ported and (a.hi < b.lo or b.hi < a.lo):
         return False
     if r.peer.kind != "sg" and o.peer.kind != "sg":
-        return any(f1 == f2 and lo1 <= hi2 and lo2 <= hi1 for f1, lo1, hi1 in _address_blocks(net, r)
-                   for f2, lo2, hi2 in _address_blocks(net, o))
+        return any(f1 == f2 and lo1 <= hi2 and lo2 <= hi1 for f1, lo1, hi1 in peer_blocks(net, r.peer)
+                   for f2, lo2, hi2 in peer_blocks(net, o.peer))
     return True
 
 
@@ -114,7 +108,7 @@ def _covering(net: Network, r: SgRule, others: list[SgRule], members: dict[str, 
         cases: list[tuple[set[str] | None, list[tuple[int, int, int]]]] = [
             (set(gs), blocks) for gs, blocks in sorted(by_groups.items())]
     else:
-        cases = [(None, _address_blocks(net, r))]
+        cases = [(None, peer_blocks(net, r.peer))]
     if solver:
         return _covering_z3(net, r, others, cases)
     used: list[SgRule] = []
@@ -130,7 +124,7 @@ def _covering(net: Network, r: SgRule, others: list[SgRule], members: dict[str, 
                     applies = groups is not None and o.peer.ref in groups and o.peer.ref not in net.unknown_groups
                     ivs = [(0, family_max(fam))] if applies else []
                 else:
-                    ivs = [(lo, hi) for f, lo, hi in _address_blocks(net, o) if f == fam]
+                    ivs = [(lo, hi) for f, lo, hi in peer_blocks(net, o.peer) if f == fam]
                 cover.append((o, [boxes.match_box(o.match, lo, hi) for lo, hi in ivs]))
             if boxes.minus_all(region, (b for _, bs in cover for b in bs)):
                 return None
@@ -155,7 +149,7 @@ def _covering_z3(net: Network, r: SgRule, others: list[SgRule],
                     applies = groups is not None and o.peer.ref in groups and o.peer.ref not in net.unknown_groups
                     cond = z3.BoolVal(applies, pk.z)
                 else:
-                    cond = _in_blocks(pk, _address_blocks(net, o))
+                    cond = _in_blocks(pk, peer_blocks(net, o.peer))
                 cover.append((o, z3.And(cond, pk.match(o.match, pk.p, pk.x))))
             s = pk.solver()
             s.add(_in_blocks(pk, blocks), pk.match(r.match, pk.p, pk.x), *[z3.Not(c) for _, c in cover])

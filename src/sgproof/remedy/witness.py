@@ -27,6 +27,7 @@ from typing import Any
 from ..encode.query import rule_overlaps
 from ..model import ANY_PROTO, ICMP, ICMPV6, PORTED, TCP, UDP, Network
 from ..semantics import Endpoint, Flow, connection_exists, evaluate
+from ..semantics.evaluate import peer_blocks
 from ..spec import Invariant
 from ..spec.select import EndpointSet
 from .parts import CLOSE, Part, Parts
@@ -232,9 +233,7 @@ class FlowSearch:
             if peer.kind == "sg":
                 out += [i for i in self.hosts.carriers(peer.ref) if i in other.enis][:2]
                 continue
-            blocks = [(peer.family, peer.lo, peer.hi)] if peer.kind == "cidr" else list(
-                self.net.prefix_lists[peer.ref].cidrs) if peer.ref in self.net.prefix_lists else []
-            for fam, lo, hi in blocks:
+            for fam, lo, hi in peer_blocks(self.net, peer):
                 out += self.hosts.inside(fam, lo, hi, other)
                 for a, b in other.ext_of(fam):
                     if a <= hi and lo <= b:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import ANY_PROTO, ICMP, ICMPV6, PORTED, Match, Nacl, NaclEntry, Network, SgRule
+from ..model import ANY_PROTO, ICMP, ICMPV6, PORTED, Match, Nacl, NaclEntry, Network, Peer, SgRule
 from ..model.addr import format_address
 from ..model.network import NON_HOST_TYPES
 from .routing import NAT_PORTS, NAT_PROTOCOLS, Decision, Path, Router
@@ -96,6 +96,13 @@ def reply_service(proto: int, value: int, sport: int) -> tuple[int, int] | None:
 
 def matches(m: Match, proto: int, value: int) -> bool:
     return (m.proto == ANY_PROTO or m.proto == proto) and m.lo <= value <= m.hi
+
+
+def peer_blocks(net: Network, peer: Peer) -> list[tuple[int, int, int]]:
+    """The address blocks (family, lo, hi) a CIDR or prefix-list peer names; none for a group."""
+    if peer.kind == "cidr":
+        return [(peer.family, peer.lo, peer.hi)]
+    return list(net.prefix_lists[peer.ref].cidrs) if peer.kind == "pl" else []
 
 
 def peer_matches(net: Network, rule: SgRule, other: Endpoint) -> bool:
