@@ -7,6 +7,7 @@ Every verdict is computed twice, by the z3 checker and by brute force through th
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import tempfile
@@ -815,3 +816,33 @@ def test_flow_map_draws_a_pair_reached_only_over_unmodelled_routes_as_unknown() 
     edge = next(e for e in flowmap.flow_map(checker, budget_seconds=3600).edges if (e.src, e.dst) == ("app", "web"))
     assert edge.status == "allowed" and edge.example == "tcp 10.0.2.10:1024 -> 10.0.1.10:22"
     assert edge.services == "tcp/22 (at least; more may pass over a route sgproof does not model)"
+
+
+def test_flow_map_example_connects_for_certain() -> None:
+    # a found flow over the unmodelled route whose service is drawn (web connects on it for certain) is
+    # not the example: the example is a flow that connects
+    from sgproof.explain import flowmap
+    from sgproof.semantics import Endpoint, Flow
+    from sgproof.spec import Invariant, ServiceSet
+
+    doc = web_app(private_routes=[route(ONPREM, VGW)],
+                  VpnGateways=[{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPC, "State": "attached"}]}])
+    text = ("sgproof: 1\ngroups:\n  app: {eni: eni-app}\n  far: {any_of: [{eni: eni-web}, {cidr: '" + ONPREM
+            + "'}]}\ninvariants:\n  - id: t\n    deny: {from: app, to: far, ports: tcp/443}\n")
+    checker = Checker(build_network(doc, "<test>"), load_spec_text(text, "<test>"))
+    _, selectors = flowmap.map_groups(checker)
+    inv = Invariant("flow:app->far", "deny", "", selectors["app"], selectors["far"], ServiceSet.everything(), "all",
+                    True, 0, "")
+    src, dst = checker.sides(inv)
+    app, web = (next(i for i, e in enumerate(checker.net.enis) if e.id == x) for x in (APP, WEB))
+    a, w = checker.net.enis[app].private[0][1], checker.net.enis[web].private[0][1]
+    onprem = Endpoint(None, 4, (192 << 24) + (168 << 16) + 1)
+    over_vgw = checker.replayed(inv, Flow(Endpoint(app, 4, a), onprem, 6, 443, 1024), src, dst)
+    local = checker.replayed(inv, Flow(Endpoint(app, 4, a), Endpoint(web, 4, w), 6, 443, 1024), src, dst)
+    assert any(st.verdict == "unknown" for st in over_vgw.trace)
+    found = [over_vgw, local]
+    assert flowmap._example(checker, found, flowmap._services(checker, found)) == local.flow.text()
+    # with no such flow found, the example is made from a found pair that connects on a drawn service
+    shown = flowmap._example(checker, [over_vgw, dataclasses.replace(local, trace=over_vgw.trace)],
+                             flowmap._services(checker, found))
+    assert "10.0.2.10" in shown and "-> 10.0.1.10" in shown, shown

@@ -125,7 +125,7 @@ def _example(checker: Checker, found: list[Counterexample], allowed: ServiceSet)
     """A flow of the edge that connects for certain: the first found one whose service is drawn, else the
     first found pair on a service drawn for it (the services are those of the found pairs)."""
     for cx in found:
-        if allowed.contains(cx.flow.proto, cx.flow.value):
+        if _certain(cx) and allowed.contains(cx.flow.proto, cx.flow.value):
             return cx.flow.text()
     for cx in found:
         for proto, ivs in _connected(checker, cx.flow).by_proto:
@@ -133,6 +133,11 @@ def _example(checker: Checker, found: list[Counterexample], allowed: ServiceSet)
             if ok:
                 return flow.text()
     raise InternalError("no found flow of a drawn edge connects")
+
+
+def _certain(cx: Counterexample) -> bool:
+    """Whether a found flow connects for certain: no routing step of its trace is `unknown`."""
+    return all(st.verdict != "unknown" for st in cx.trace)
 
 
 def _seeds(checker: Checker, inv: Invariant, hosts: HostIndex) -> list[Counterexample]:
@@ -202,7 +207,7 @@ def _sweep(checker: Checker, group: EndpointSet, cx: Counterexample, role: str,
     ext, peer = (f.src, f.dst) if role == "src" else (f.dst, f.src)
     # the flow itself replayed: its address's atom (within the group) connects, whatever the budget says,
     # unless it passes only over a route nobody modelled (a deny counts that as allow)
-    if all(st.verdict != "unknown" for st in cx.trace):
+    if _certain(cx):
         _, alo, ahi = atoms.bounds(atoms.index(ext.family, ext.address))
         for lo, hi in group.ext_of(ext.family):
             if lo <= ext.address <= hi:
