@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from mutate import mutate  # noqa: E402
-from run import generate, measure_floor, revision, sgproof_command  # noqa: E402
+from run import add_run_options, generate, measure_floor, revision, sgproof_command  # noqa: E402
 
 TARGET_RATIO = 10.0
 
@@ -29,14 +29,9 @@ TARGET_RATIO = 10.0
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="2500,5000,10000", help="comma-separated ENI counts")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per size (median reported)")
-    parser.add_argument("--seed", type=int, default=1, help="generator seed")
     parser.add_argument("--mutation-seed", type=int, default=1, help="mutation seed")
     parser.add_argument("--extra", action="store_true", help="also a membership, a NACL entry and a route change")
-    parser.add_argument("--routing", choices=("on", "off"), default="on")
-    parser.add_argument("--out", type=Path, default=HERE / "out", help="where networks and results go")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds before a diff run counts as failed")
-    parser.add_argument("--sgproof", default=None, help="command that runs sgproof (default: the venv's)")
+    add_run_options(parser, "diff")
     args = parser.parse_args(argv)
     base = sgproof_command(args.sgproof)
     routing = args.routing == "on"

@@ -39,12 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="2500,5000,10000", help="comma-separated ENI counts")
     parser.add_argument("--profile", default="friendly", choices=run.PROFILES)
-    parser.add_argument("--routing", choices=("on", "off"), default="on")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=HERE / "out")
-    parser.add_argument("--timeout", type=float, default=900.0)
-    parser.add_argument("--sgproof", default=None, help="command that runs sgproof (default: the venv's)")
+    run.add_run_options(parser, "lint")
     args = parser.parse_args(argv)
     base = run.sgproof_command(args.sgproof)
     routing = args.routing == "on"

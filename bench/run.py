@@ -212,6 +212,17 @@ def compile_sources(src: Path) -> None:
                    stdout=subprocess.DEVNULL)
 
 
+def add_run_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """The options every benchmark that runs sgproof on generated networks shares (diff, lint, workloads):
+    routing, runs per size, generator seed, output folder, timeout and the command that runs sgproof."""
+    parser.add_argument("--routing", choices=("on", "off"), default="on")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per size (median reported)")
+    parser.add_argument("--seed", type=int, default=1, help="generator seed")
+    parser.add_argument("--out", type=Path, default=HERE / "out", help="where networks and results go")
+    parser.add_argument("--timeout", type=float, default=900.0, help=f"seconds before a {what} run counts as failed")
+    parser.add_argument("--sgproof", default=None, help="command that runs sgproof (default: the venv's)")
+
+
 def sgproof_command(override: str | None) -> list[str]:
     """The command that runs sgproof: --sgproof, else the venv's entry point, else python -m sgproof."""
     if override:
