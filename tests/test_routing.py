@@ -90,6 +90,12 @@ def web_app(public_routes: list[dict[str, Any]] | None = None, private_routes: l
     return doc
 
 
+def onprem_over_vgw() -> dict[str, Any]:
+    """web_app with APP's table sending on-premises (ONPREM) to a virtual private gateway: unknown."""
+    return web_app(private_routes=[route(ONPREM, VGW)],
+                   VpnGateways=[{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPC, "State": "attached"}]}])
+
+
 def add_vpc(doc: dict[str, Any], vpc: str, cidr: str, subnet: str, subnet_cidr: str, eni_id: str, ip: str,
             routes: list[dict[str, Any]], az: str = AZ1) -> None:
     """A second (or third) VPC with one subnet, one open ENI and a main table with routes."""
@@ -486,8 +492,7 @@ def _unknown_both_ways(doc: dict[str, Any], far: str) -> None:
 
 
 def test_vgw_is_unknown() -> None:
-    doc = web_app(private_routes=[route(ONPREM, VGW)],
-                  VpnGateways=[{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPC, "State": "attached"}]}])
+    doc = onprem_over_vgw()
     _unknown_both_ways(doc, ONPREM)
     doc["RouteTables"][1]["Routes"].pop()  # without the route nothing goes there
     assert v(doc, "{from: {eni: eni-app}, to: {cidr: " + ONPREM + "}}") == "proven"
@@ -792,16 +797,22 @@ def test_peering_delivers_to_its_peer_vpc_only_even_when_blocks_overlap() -> Non
     assert v(doc, "{from: {eni: eni-app}, to: {eni: eni-third}}") == "proven"
 
 
+def _map_checker(doc: dict[str, Any], groups: dict[str, str]) -> Checker:
+    """A checker of doc for a spec naming `groups` (name: selector), whose one invariant uses the first."""
+    first = next(iter(groups))
+    text = ("sgproof: 1\ngroups:\n" + "".join(f"  {k}: {v}\n" for k, v in groups.items())
+            + f"invariants:\n  - id: t\n    deny: {{from: {first}, to: {first}, ports: tcp/443}}\n")
+    return Checker(build_network(doc, "<test>"), load_spec_text(text, "<test>"))
+
+
 def test_flow_map_draws_a_pair_reached_only_over_unmodelled_routes_as_unknown() -> None:
     # app reaches on-premises only through a virtual private gateway (unknown): a deny counts the flow,
     # so the map may not say "no flow", and nothing connects for certain, so it may not draw services
     from sgproof.explain import flowmap
 
-    doc = web_app(private_routes=[route(ONPREM, VGW)],
-                  VpnGateways=[{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPC, "State": "attached"}]}])
-    text = ("sgproof: 1\ngroups:\n  app: {eni: eni-app}\n  web: {eni: eni-web}\n  onprem: {cidr: '" + ONPREM
-            + "'}\ninvariants:\n  - id: t\n    deny: {from: app, to: onprem, ports: tcp/443}\n")
-    checker = Checker(build_network(doc, "<test>"), load_spec_text(text, "<test>"))
+    doc = onprem_over_vgw()
+    groups = {"app": "{eni: eni-app}", "web": "{eni: eni-web}", "onprem": "{cidr: '" + ONPREM + "'}"}
+    checker = _map_checker(doc, groups)
     edges = {(e.src, e.dst): e for e in flowmap.flow_map(checker, budget_seconds=3600).edges}
     out = edges[("app", "onprem")]
     assert out.status == "unknown" and out.services == flowmap.UNMODELLED_ONLY and out.example
@@ -811,8 +822,7 @@ def test_flow_map_draws_a_pair_reached_only_over_unmodelled_routes_as_unknown() 
     # only over the unmodelled route, which the label says instead of drawing it
     doc["SecurityGroups"].append(sg("sg-00000000000000022", "ssh", [perm("tcp", 22, cidr="10.0.0.0/16")]))
     doc["NetworkInterfaces"][0]["Groups"] = [{"GroupId": "sg-00000000000000022", "GroupName": "ssh"}]
-    text = text.replace("  web: {eni: eni-web}", "  web: {any_of: [{eni: eni-web}, {cidr: '" + ONPREM + "'}]}")
-    checker = Checker(build_network(doc, "<test>"), load_spec_text(text, "<test>"))
+    checker = _map_checker(doc, groups | {"web": "{any_of: [{eni: eni-web}, {cidr: '" + ONPREM + "'}]}"})
     edge = next(e for e in flowmap.flow_map(checker, budget_seconds=3600).edges if (e.src, e.dst) == ("app", "web"))
     assert edge.status == "allowed" and edge.example == "tcp 10.0.2.10:1024 -> 10.0.1.10:22"
     assert edge.services == "tcp/22 (at least; more may pass over a route sgproof does not model)"
@@ -825,11 +835,8 @@ def test_flow_map_example_connects_for_certain() -> None:
     from sgproof.semantics import Endpoint, Flow
     from sgproof.spec import Invariant, ServiceSet
 
-    doc = web_app(private_routes=[route(ONPREM, VGW)],
-                  VpnGateways=[{"VpnGatewayId": VGW, "VpcAttachments": [{"VpcId": VPC, "State": "attached"}]}])
-    text = ("sgproof: 1\ngroups:\n  app: {eni: eni-app}\n  far: {any_of: [{eni: eni-web}, {cidr: '" + ONPREM
-            + "'}]}\ninvariants:\n  - id: t\n    deny: {from: app, to: far, ports: tcp/443}\n")
-    checker = Checker(build_network(doc, "<test>"), load_spec_text(text, "<test>"))
+    doc = onprem_over_vgw()
+    checker = _map_checker(doc, {"app": "{eni: eni-app}", "far": "{any_of: [{eni: eni-web}, {cidr: '" + ONPREM + "'}]}"})
     _, selectors = flowmap.map_groups(checker)
     inv = Invariant("flow:app->far", "deny", "", selectors["app"], selectors["far"], ServiceSet.everything(), "all",
                     True, 0, "")
