@@ -126,9 +126,9 @@ class FlowSearch:
             rows.append([(s, ext) for s in self._sample_of(self.src, ext.family)[:OTHERS]])
         for ext in self._externals[0]:
             rows.append([(ext, d) for d in self._sample_of(self.dst, ext.family)[:OTHERS]])
-        for own in self._spread(self.dst):
+        for own in self._spread(True):
             rows.append([(s, own) for s in self._others(False, own) + self._admitting(own, False)])
-        for own in self._spread(self.src):
+        for own in self._spread(False):
             rows.append([(own, d) for d in self._others(True, own) + self._admitting(own, True)])
         # one pair of each own endpoint in turn, so that the first flows found spread over the sample
         pairs = dict.fromkeys(p for turn in itertools.zip_longest(*rows) for p in turn if p is not None)
@@ -167,10 +167,11 @@ class FlowSearch:
                 by_subnet[e.subnet_id] = i
         return [by_subnet[s] for s in sorted(by_subnet)[:SAMPLE_SUBNETS]]
 
-    def _spread(self, side: EndpointSet) -> list[int]:
-        """`_sample`, then one host ENI of each set of groups it does not hold yet (in ENI order): twice
-        its size at most."""
-        out = self._sample(side)
+    def _spread(self, side_is_dst: bool) -> list[int]:
+        """The side's sample, then one host ENI of each set of groups it does not hold yet (in ENI order):
+        twice its size at most."""
+        side = self.dst if side_is_dst else self.src
+        out = list(self._samples[side_is_dst])
         held = {self.net.enis[i].groups for i in out}
         for i in sorted(side.enis):
             if len(out) >= 2 * SAMPLE_SUBNETS:
