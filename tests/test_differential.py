@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sgproof.encode.check import Checker
+from sgproof.semantics import evaluate
 from sgproof.sources.snapshot import build_network
 from sgproof.spec.parse import load_spec_text
 
@@ -30,6 +31,25 @@ def test_smt_verdict_equals_brute_force(doc: dict, text: str) -> None:
             f"{inv.id} ({inv.kind}): z3 says {got.status}, brute force says {want}\n{text}\n"
             + (got.counterexample.flow.text() if got.counterexample else "")
         )
+
+
+@settings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=netgen.network(), text=netgen.spec_text())
+def test_verdicts_with_the_evaluator_s_search_first_equal_brute_force(doc: dict, text: str) -> None:
+    """With the plain evaluator's search for a refutation going first on every query (it goes first on
+    large ones only), every verdict is still brute force's, and each refutation it decides replays."""
+    net = build_network(doc, "<generated>")
+    spec = load_spec_text(text, "<generated>")
+    checker = Checker(net, spec)
+    checker.search_classes = 0
+    for inv in spec.invariants:
+        got = checker.check(inv)
+        assert got.status != "error", got.error
+        want = oracle.verdict(net, spec, inv)
+        assert got.status == want, f"{inv.id} ({inv.kind}): {got.status} ({got.covered}), brute force {want}\n{text}"
+        if got.covered.get("decided_by") == "evaluator":
+            verdict = evaluate(net, got.counterexample.flow)
+            assert verdict.allowed if inv.kind != "reach" else not verdict.connects, inv.id
 
 
 def test_generated_networks_route_in_a_good_share() -> None:

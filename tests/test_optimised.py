@@ -313,6 +313,22 @@ def test_the_model_finder_changes_no_verdict(generated) -> None:  # type: ignore
         assert a.status == b.status, f"{inv.id}: exact {a.status}, with the model finder {b.status}"
 
 
+def test_the_evaluator_s_search_first_changes_no_verdict(generated) -> None:  # type: ignore[no-untyped-def]
+    """With the plain evaluator's search for a refutation going first on every query, each verdict is the
+    solver's alone, and the search decides some refutations (the benchmark's designed ones)."""
+    net, spec = generated
+    solver, search = Checker(net, spec), Checker(net, spec)
+    solver.search_classes, search.search_classes = 1 << 30, 0
+    decided = 0
+    for inv in spec.invariants:
+        a, b = solver.check(inv), search.check(inv)
+        assert a.status != "error" and b.status != "error", (inv.id, a.error, b.error)
+        assert a.status == b.status, f"{inv.id}: the solver says {a.status}, with the search first {b.status}"
+        assert a.covered["decided_by"] != "evaluator"
+        decided += b.covered["decided_by"] == "evaluator"
+    assert decided, "the search decided no refutation"
+
+
 def test_a_compacted_model_is_the_model(generated) -> None:  # type: ignore[no-untyped-def]
     """From COMPACT_ENIS ENIs the model is copied into fresh memory after reading: the copy equals the
     model and every invariant gets the same verdict and the same counterexample from it."""
@@ -378,8 +394,9 @@ def test_violations_found_alike_are_the_solver_s_groups(generated) -> None:  # t
 
 def test_flow_map_from_the_evaluator_s_first_flows_is_the_engine_s(generated, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The flow map takes an edge's first flows from the plain evaluator's bounded search and asks the
-    engine only for services beyond theirs: every edge (its services, whether they are exact, the
-    external addresses that take part) must be the one the engine alone draws."""
+    engine only for services beyond theirs, with classes merged over their addresses: every edge (its
+    services, whether they are exact, the external addresses that take part) must be the one the engine
+    alone draws, with unmerged classes too."""
     from sgproof.explain import flowmap
 
     net, spec = generated
@@ -391,6 +408,9 @@ def test_flow_map_from_the_evaluator_s_first_flows_is_the_engine_s(generated, mo
     def edges(fm: Any) -> dict[tuple[str, str], tuple[str, str, str, str]]:
         return {(e.src, e.dst): (e.status, e.services, e.src_part, e.dst_part) for e in fm.edges}
 
-    assert seeded.groups == plain.groups
-    assert edges(seeded) == edges(plain)
+    monkeypatch.setattr(flowmap, "MERGED", False)
+    unmerged = flowmap.flow_map(Checker(net, spec), budget_seconds=3600)
+
+    assert seeded.groups == plain.groups == unmerged.groups
+    assert edges(seeded) == edges(plain) == edges(unmerged)
     assert all(e.status == "allowed" and not e.services.endswith("(at least)") for e in seeded.edges)

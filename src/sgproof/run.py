@@ -17,7 +17,6 @@ from . import __version__
 from .encode.check import Checker
 from .model import Network
 from .remedy.explain import Explainer
-from .remedy.witness import HostIndex
 from .report.model import Assumptions, FlowMap, GroupFlow, Report, Result
 from .semantics.routing import routing_warnings
 from .sources import SourceInfo, trim_free_memory
@@ -29,9 +28,8 @@ if TYPE_CHECKING:
 _CHECKER: Checker | None = None
 _EXPLAINER: Explainer | None = None  # with --explain: adds rests_on to each proven result
 _ALL: tuple[ClassLabeller, int] | None = None  # with --all: the labeller and the limit per invariant
-# with a flow map: its groups' selectors, when its first edge started (shared by the workers), and the
-# ENI indexes of its evaluator searches (each worker builds them once, for all its edges)
-_MAP: tuple[dict[str, Selector], Any, HostIndex] | None = None
+# with a flow map: its groups' selectors and when its first edge started (shared by the workers)
+_MAP: tuple[dict[str, Selector], Any] | None = None
 
 
 def _task(task: int | tuple[str, str]) -> Result | GroupFlow | None:
@@ -53,13 +51,13 @@ def _edge(checker: Checker, pair: tuple[str, str]) -> GroupFlow | None:
     assert _MAP is not None
     from .explain.flowmap import BUDGET_SECONDS, map_edge
 
-    selectors, start, hosts = _MAP
+    selectors, start = _MAP
     with start.get_lock():
         if start.value < 0:
             start.value = time.monotonic()  # system-wide: the same clock in every worker
         t0 = start.value
     return map_edge(checker, pair[0], pair[1], selectors, lambda: time.monotonic() - t0 >= BUDGET_SECONDS,
-                    BUDGET_SECONDS, hosts)
+                    BUDGET_SECONDS)
 
 
 def _checked(checker: Checker, explainer: Explainer | None, every: tuple[ClassLabeller, int] | None,
@@ -120,7 +118,7 @@ def verify(spec: Spec, net: Network, source: SourceInfo, jobs: int = 1,
     if jobs > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
         _CHECKER, _EXPLAINER, _ALL = checker, explainer, every
-        _MAP = (selectors, ctx.Value("d", -1.0), HostIndex(net, checker.selection)) if flow_map else None
+        _MAP = (selectors, ctx.Value("d", -1.0)) if flow_map else None
         checker.warm()  # evaluate every selector here, once, rather than in every worker
         # Workers share the parent's pages until they write them: move everything alive now out of the
         # collector's reach so that its passes do not copy the network into every worker.

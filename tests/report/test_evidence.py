@@ -81,11 +81,11 @@ def test_flow_map_cut_midway_lists_exactly_the_pairs_not_checked(spec: str) -> N
     now, started = [0.0], set()
     ask = checker.violations
 
-    def violations(inv, limit):  # type: ignore[no-untyped-def]
+    def violations(inv, limit, **kw):  # type: ignore[no-untyped-def]
         started.add(inv.id)
         if len(started) == 3:
             now[0] = 100.0  # the budget runs out during the third pair
-        return ask(inv, limit)
+        return ask(inv, limit, **kw)
 
     checker.violations = violations  # type: ignore[method-assign]
     fm = flow_map(checker, budget_seconds=20, clock=lambda: now[0])
@@ -126,8 +126,8 @@ def test_flow_map_cut_while_narrowing_keeps_the_witness_and_says_maybe_more(spec
     now = [0.0]
     ask = checker.violations
 
-    def violations(inv, limit):  # type: ignore[no-untyped-def]
-        out = ask(inv, limit)
+    def violations(inv, limit, **kw):  # type: ignore[no-untyped-def]
+        out = ask(inv, limit, **kw)
         if inv.id == "flow:internet->bastion":
             now[0] = 100.0  # the budget runs out right after the first answer for this pair
         return out

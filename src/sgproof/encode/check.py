@@ -13,6 +13,8 @@ from ..errors import InternalError
 from ..model import ICMP, ICMPV6, PORTED, TCP, UDP, NaclEntry, Network, SgRule
 from ..model.addr import is_global, normalize, parse_cidr
 from ..model.network import NON_HOST_TYPES
+from ..remedy.parts import OPEN
+from ..remedy.witness import FlowSearch, HostIndex, service_values
 from ..report.model import Counterexample, Result, endpoint_info
 from ..semantics import Endpoint, Flow, Step, Verdict, connection_exists, evaluate
 from ..semantics.evaluate import ServiceCuts, matches, peer_matches, port_representatives
@@ -84,6 +86,17 @@ FINDER_RLIMIT = 400_000_000
 FINDER_TACTICS = ("simplify", "propagate-values", "solve-eqs", "nla2bv", "bit-blast", "sat")
 
 
+# A query with this many classes on its two sides together first asks the plain evaluator for a
+# refutation among a bounded set of endpoint pairs (`Checker._searched`, `_reach_search`): on the
+# heterogeneous benchmark building and solving such a query takes a second or two, the search a few
+# milliseconds when it finds one and about as much as a small query's solving when it does not.
+# A found flow is used only when it is one the solver's readable-model preferences would also have
+# settled on; it is replayed like the solver's. Finding nothing proves nothing: the solver then decides.
+SEARCH_CLASSES = 400
+SEARCH_MISSES = 24  # deny/only: endpoint pairs in a row that yield no flow
+SEARCH_PAIRS = 48  # reach: class pairs tried
+
+
 @dataclass(slots=True)
 class _Query:
     solver: z3.Solver
@@ -110,6 +123,7 @@ class Checker:
     def __init__(self, net: Network, spec: Spec, timeout_ms: int = 120_000, optimise: bool = True):
         self.optimise = optimise  # False: no slicing, pruning or merging (a reference for tests)
         self.finder_classes = FINDER_CLASSES  # tests set 0 to run the model finder on every query
+        self.search_classes = SEARCH_CLASSES  # tests set 0 to let the plain evaluator's search go first always
         self.alike = True  # violations(): fill groups with flows alike each model (tests compare False)
         self.net = net
         self.spec = spec
@@ -548,10 +562,16 @@ class Checker:
 
     def _exists(self, inv: Invariant, start: float, src: EndpointSet, dst: EndpointSet) -> Result:
         covered = self._covered(src, dst)
-        q = self._exists_query(inv, src, dst, union=True)
-        if q is None:
+        sides = self._exists_sides(inv.services, src, dst, bool(live_exemptions(inv)), True)
+        if sides is None:
             # slicing left no source that a destination's rules could admit (or no endpoint at all)
             return self._result(inv, start, "proven", covered={**covered, "decided_by": "slicing"})
+        found = self._searched(inv, sides[0], sides[1])
+        if found is not None:
+            return self._result(inv, start, "refuted", counterexample=self.replayed(inv, found, src, dst),
+                                covered={**covered, "decided_by": "evaluator"})
+        q = self._exists_query(inv, src, dst, union=True, sides=sides)
+        assert q is not None  # the sides were there
         covered["decided_by"] = "z3"
         answer, model_solver = self._decide(q.solver, q.assume, len(q.side_s.classes) + len(q.side_d.classes))
         if answer == z3.unsat:
@@ -564,7 +584,51 @@ class Checker:
         return self._result(inv, start, "refuted", counterexample=cx, covered=covered,
                             exceptions=self._exceptions_report(inv, q.solver, q.matched))
 
-    def violations(self, inv: Invariant, limit: int, seed: Counterexample | None = None
+    # ---- refutations the plain evaluator finds first ------------------------------------------
+    @property
+    def hosts(self) -> HostIndex:
+        """The host ENIs by group, subnet and address, for every search of the plain evaluator (each
+        index built when first asked for, in the process that asks)."""
+        got = getattr(self, "_hosts", None)
+        if got is None:
+            got = self._hosts = HostIndex(self.net, self.selection)
+        return got
+
+    def _searching(self, inv: Invariant, side_s: Side, side_d: Side) -> bool:
+        """Whether the query is large enough for the plain evaluator's search to go first (never for the
+        unoptimised reference, nor with a live exception: its report asks the solver what it accepts)."""
+        return (self.optimise and not live_exemptions(inv)
+                and len(side_s.classes) + len(side_d.classes) >= self.search_classes)
+
+    def _searched(self, inv: Invariant, side_s: Side, side_d: Side) -> Flow | None:
+        """A deny/only violation that the plain evaluator finds before any term is built (the flow map's
+        search, `FlowSearch.violations`), when it is as readable as the solver's would be."""
+        if not self._searching(inv, side_s, side_d):
+            return None
+        got = FlowSearch(self, inv, OPEN).violations(1, SEARCH_MISSES, keep=self._plain_enough)
+        return got[0] if got else None
+
+    def _plain_enough(self, flow: Flow) -> bool:
+        """Whether a found flow meets every preference `_readable_model` asks of a model: tcp or udp, or the
+        ICMP of its address family; external addresses outside the special-purpose ranges; an external
+        source aimed at the ENI's public address when the ENI has one."""
+        fam = flow.src.family
+        if flow.proto not in (TCP, UDP) and (flow.proto, fam) not in ((ICMP, 4), (ICMPV6, 6)):
+            return False
+        for ep in (flow.src, flow.dst):
+            if ep.eni is None and self._is_special(ep):
+                return False
+        if flow.src.eni is None and flow.dst.eni is not None:
+            public = self.net.enis[flow.dst.eni].public
+            if public and not (fam == 4 and flow.dst.address in public):
+                return False
+        return True
+
+    def _is_special(self, ep: Endpoint) -> bool:
+        atom = self.atoms.index(ep.family, ep.address)
+        return any(lo <= atom <= hi for lo, hi in self.special_runs)
+
+    def violations(self, inv: Invariant, limit: int, seed: Counterexample | None = None, union: bool = False
                    ) -> tuple[list[Counterexample], bool]:
         """Every distinct violation of a deny/only invariant, one flow per (source class, destination
         class, protocol: tcp, udp, icmp, icmpv6 or any other); each found group is blocked in the solver
@@ -573,14 +637,15 @@ class Checker:
         `seed`: a violation already found and replayed (the refuted result's counterexample), the first
         group; when the flows alike it fill more groups than the limit, the list is known to be cut and no
         solver is built. Returns the flows and whether the list is complete (the solver said unsat before
-        the limit)."""
+        the limit). `union`: classes that differ only in their addresses merge, as for a deny's check
+        (`Encoder.project`); the flows are then one per merged class pair (the flow map's questions)."""
         if inv.kind == "reach":
             raise ValueError("violations() enumerates deny and only invariants")
         sels = self._selections(inv)
         if isinstance(sels, str):
             return [], True
         src, dst = sels
-        sides = self._exists_sides(inv.services, src, dst, bool(live_exemptions(inv)))
+        sides = self._exists_sides(inv.services, src, dst, bool(live_exemptions(inv)), union)
         if sides is None:
             return [], True
         side_s, side_d = sides[0], sides[1]
@@ -622,7 +687,7 @@ class Checker:
             take(seed, key)
             if len(found) > limit:
                 return found[:limit], False  # one group more than the limit: the list is cut
-        q = self._exists_query(inv, src, dst, sides=sides)
+        q = self._exists_query(inv, src, dst, union, sides=sides)
         if q is None:
             raise InternalError(f"{inv.id}: the query vanished after its sides were found")
         while True:
@@ -918,6 +983,10 @@ class Checker:
         ):
             # no pair of endpoints to connect (external to external never enters the network)
             return self._result(inv, start, "proven", covered={**covered, "decided_by": "selection"})
+        found = self._reach_search(inv, side_s, side_d, src, dst)
+        if found is not None:
+            return self._result(inv, start, "refuted", counterexample=found, covered={**covered,
+                                                                                     "decided_by": "evaluator"})
         covered["decided_by"] = "z3"
         Z = enc.fresh()
         solver = z3.Solver(ctx=Z)
@@ -1040,22 +1109,92 @@ class Checker:
         known = [a for a in c.private_atoms if a not in set(c.unknown_atoms)]
         return int(val(slots[len(known)].atom))
 
+    def _reach_search(self, inv: Invariant, side_s: Side, side_d: Side, src: EndpointSet, dst: EndpointSet
+                      ) -> Counterexample | None:
+        """A blocked (source, destination, service) that the plain evaluator finds among SEARCH_PAIRS class
+        pairs, before any term is built; None when it finds none (which proves nothing).
+
+        The pairs: each class whose rules admit nothing from the other side (its pruned behaviour is
+        empty) with the other side's external address and first classes; then each destination class
+        with a source class in turn. A pair refutes as the solver's refutation is replayed: every address
+        pair of one ENI of each class (one address per atom) fails for every client port, on one of the
+        invariant's readable service values (`service_values`, tcp and udp first). Classes of a plan's
+        unknown address and special-purpose external addresses are left to the solver, whose witness
+        would prefer others."""
+        if not self._searching(inv, side_s, side_d):
+            return None
+        n4 = self.atoms.n4
+        ss = [c for c in side_s.classes if not c.unknown_atoms]
+        ds = [c for c in side_d.classes if not c.unknown_atoms]
+        ext_s = self._readable_ext_atoms(src) if side_s.has_ext else []
+        ext_d = self._readable_ext_atoms(dst) if side_d.has_ext else []
+        cands: list[tuple[SideClass | None, SideClass | None, int]] = []  # (source, destination, external atom)
+        for c in ds:
+            if c.beh == ():
+                cands += [(None, c, a) for a in ext_s] + [(sc, c, -1) for sc in ss[:2]]
+        for c in ss:
+            if c.beh == ():
+                cands += [(c, None, a) for a in ext_d] + [(c, dc, -1) for dc in ds[:2]]
+        for turn in range(min(len(ds), SEARCH_PAIRS)):  # each destination class with the next source class
+            cands += [(None, ds[turn], a) for a in ext_s] + ([(ss[turn % len(ss)], ds[turn], -1)] if ss else [])
+        values = service_values(inv.services)
+        tried: set[tuple[int, int, int]] = set()
+        for sc, dc, ext_atom in cands:
+            key = (id(sc), id(dc), ext_atom)
+            if key in tried:
+                continue
+            if len(tried) >= SEARCH_PAIRS:
+                break
+            tried.add(key)
+            if sc is not None and dc is not None:
+                if not any(a != b for a in sc.members[:2] for b in dc.members[:2]):
+                    continue
+                if not any((a < n4) == (b < n4) for a in sc.private_atoms for b in dc.private_atoms):
+                    return self._no_common_family(sc, dc, inv.services)
+            pairs = self._reach_pairs(sc, dc, ext_atom)
+            fams = {s.family for s, _ in pairs}
+            for proto, value in values:
+                if not pairs or proto not in (TCP, UDP, ICMP, ICMPV6) or (proto == ICMP and fams != {4}) or (
+                        proto == ICMPV6 and fams != {6}):
+                    continue
+                if not any(connection_exists(self.net, s, d, proto, value, self.spec.ephemeral)[0]
+                           for s, d in pairs):
+                    return self._reach_witness(inv, sc, dc, proto, value, ext_atom, src, dst)
+        return None
+
+    def _readable_ext_atoms(self, side: EndpointSet) -> list[int]:
+        """The atom of the external address a witness would take, per family, when it is outside the
+        special-purpose ranges."""
+        out = []
+        for fam in (4, 6):
+            ivs = side.ext_of(fam)
+            if ivs:
+                ep = self._external_in(fam, ivs)
+                if not self._is_special(ep):
+                    out.append(self.atoms.index(fam, ep.address))
+        return out
+
+    def _reach_pairs(self, sc: SideClass | None, dc: SideClass | None, ext_atom: int,
+                     chosen: tuple[int | None, int | None] = (None, None)) -> list[tuple[Endpoint, Endpoint]]:
+        """The address pairs a reach refutation between the classes (or a class and the external atom)
+        must fail on: one address per atom of one ENI of each class, of a family in common."""
+        if sc is None:
+            assert dc is not None
+            s_ep = self._external(ext_atom)
+            return [(s_ep, d) for d in self._all_endpoints(dc, None, s_ep.family, True, chosen[1])]
+        if dc is None:
+            d_ep = self._external(ext_atom)
+            return [(s, d_ep) for s in self._all_endpoints(sc, None, d_ep.family, False, chosen[0])]
+        s_i, d_i = self._distinct_members(sc, dc)
+        s_eps = self._all_endpoints(sc, s_i, None, False, chosen[0])
+        d_all = self._all_endpoints(dc, d_i, None, False, chosen[1])
+        return [(s, d) for s in s_eps for d in d_all if s.family == d.family]
+
     def _reach_witness(self, inv: Invariant, sc: SideClass | None, dc: SideClass | None, proto: int, value: int,
                        ext_atom: int, src: EndpointSet, dst: EndpointSet,
                        chosen: tuple[int | None, int | None] = (None, None)) -> Counterexample:
         """Every address pair of the chosen endpoints fails in the plain evaluator too; show the first."""
-        if sc is None:
-            assert dc is not None
-            s_ep = self._external(ext_atom)
-            pairs = [(s_ep, d) for d in self._all_endpoints(dc, None, s_ep.family, True, chosen[1])]
-        elif dc is None:
-            d_ep = self._external(ext_atom)
-            pairs = [(s, d_ep) for s in self._all_endpoints(sc, None, d_ep.family, False, chosen[0])]
-        else:
-            s_i, d_i = self._distinct_members(sc, dc)
-            s_eps = self._all_endpoints(sc, s_i, None, False, chosen[0])
-            d_all = self._all_endpoints(dc, d_i, None, False, chosen[1])
-            pairs = [(s, d) for s in s_eps for d in d_all if s.family == d.family]
+        pairs = self._reach_pairs(sc, dc, ext_atom, chosen)
         first = None
         for s, d in pairs:
             ok, flow = connection_exists(self.net, s, d, proto, value, self.spec.ephemeral)

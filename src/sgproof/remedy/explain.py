@@ -41,7 +41,7 @@ from ..semantics import Flow
 from ..spec import Invariant, ServiceSet, describe
 from ..spec.select import EndpointSet
 from .parts import CLOSE, OPEN, Part, Parts, order_key
-from .witness import HostIndex, WitnessFinder
+from .witness import WitnessFinder
 
 # engine checks one explanation may make: a count, not seconds, so that whether an explanation is
 # given does not depend on the machine's load (the 10,000-ENI benchmarks' largest needs 7; the engine-only
@@ -62,7 +62,6 @@ class Explainer:
     def __init__(self, checker: Checker):
         self.checker = checker
         self.parts = Parts(checker.net)
-        self._hosts = HostIndex(checker.net, checker.selection)  # for the witness searches of every proof
         self.witnesses = True  # look for the evaluator's witnesses first (False: the engine's re-checks alone)
         self._routes: dict[tuple[frozenset[str], frozenset[str]], RouteOutcomes | None] = {}
         if checker.net.routing is not None:
@@ -214,7 +213,7 @@ class Explainer:
             return got.status == "proven"
 
         near, far = self.candidates(inv)
-        finder = WitnessFinder(self.checker, self.parts, inv, mode, self.witnesses, self._hosts)
+        finder = WitnessFinder(self.checker, self.parts, inv, mode, self.witnesses)
         found: dict[Part, Flow] = {}  # part -> a witness that it matters (replayed by the evaluator)
         barren: set[Part] = set()  # parts the search found no witness for (with more changed: none now)
 

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from ..encode.query import rule_overlaps
 from ..model import ANY_PROTO, ICMP, ICMPV6, PORTED, TCP, UDP, Network
 from ..semantics import Endpoint, Flow, connection_exists, evaluate
 from ..semantics.evaluate import peer_blocks
-from ..spec import Invariant
+from ..spec import Invariant, ServiceSet
 from ..spec.select import EndpointSet
 from .parts import CLOSE, Part, Parts
 
@@ -38,9 +39,23 @@ SERVICES = 4  # service values tried per pair
 SAMPLE_SUBNETS = 24  # the fixed sample of a side: one host ENI per subnet, this many subnets at most
 
 
+def service_values(svc: ServiceSet) -> list[tuple[int, int]]:
+    """Readable service values of a service set, SERVICES at most: tcp, udp, the ICMPs (echo when it is
+    in), then the rest; the lowest value of each protocol's first range."""
+    order = {TCP: 0, UDP: 1, ICMP: 2, ICMPV6: 3}
+    out = []
+    for proto, ivs in sorted(svc.by_proto, key=lambda pv: (order.get(pv[0], 4), pv[0])):
+        echo = {ICMP: 8 * 256, ICMPV6: 128 * 256}.get(proto)
+        value = echo if echo is not None and svc.contains(proto, echo) else ivs[0][0]
+        out.append((proto, value))
+        if len(out) >= SERVICES:
+            break
+    return out
+
+
 class HostIndex:
-    """The host ENIs of one network by group, subnet and address: made once per explainer (each index
-    when first asked for) and shared by the witness searches of every invariant."""
+    """The host ENIs of one network by group, subnet and address: made once per checker (each index
+    when first asked for, `Checker.hosts`) and shared by the evaluator's searches of every invariant."""
 
     def __init__(self, net: Network, selection: Any):
         self.net = net
@@ -93,8 +108,7 @@ class FlowSearch:
     """The bounded guess for flows of one invariant through the plain evaluator: which endpoint pairs
     and service values to try, and whether a flow is one of the invariant's."""
 
-    def __init__(self, checker: Any, inv: Invariant, mode: str, enabled: bool = True,
-                 hosts: HostIndex | None = None, certain: bool = False):
+    def __init__(self, checker: Any, inv: Invariant, mode: str, enabled: bool = True, certain: bool = False):
         self.ck = checker
         self.net: Network = checker.net
         self.inv = inv
@@ -107,16 +121,17 @@ class FlowSearch:
         self._samples = (self._sample(self.src), self._sample(self.dst))
         self._externals = (self._ext_endpoints(self.src), self._ext_endpoints(self.dst))
         self._services = self._service_values()
-        self.hosts = hosts if hosts is not None else HostIndex(checker.net, checker.selection)
+        self.hosts: HostIndex = checker.hosts  # the checker's, shared by every search
 
-    def violations(self, limit: int, misses: int) -> list[Flow]:
+    def violations(self, limit: int, misses: int, keep: Callable[[Flow], bool] | None = None) -> list[Flow]:
         """Up to `limit` flows of a deny/only invariant that the plain evaluator admits on the network as
         it is (the flow map's first flows of an edge), no two between the same classes (an ENI's class,
         an external address's atom) in the same address family. The pairs: each external end with
         sampled ENIs of its family; each ENI of the widened sample (`_spread`) with the endpoints its
         rules name, the other side's sample and the ENIs whose groups' rules name its groups; one pair
         of each end in turn, so that the first flows found spread over the sample. Gives up after
-        `misses` pairs in a row without a flow of new classes; finding nothing proves nothing."""
+        `misses` pairs in a row without a flow of new classes (or that `keep` refuses); finding nothing
+        proves nothing."""
         assert self.mode != CLOSE
         out: list[Flow] = []
         if not self.usable:
@@ -140,7 +155,7 @@ class FlowSearch:
             if s == d or (isinstance(s, Endpoint) and isinstance(d, Endpoint)):
                 continue
             flow = self._refutes(self.net, s, d)
-            if flow is None:
+            if flow is None or (keep is not None and not keep(flow)):
                 missed += 1
                 continue
             key = (self._class_key(flow.src), self._class_key(flow.dst), flow.src.family)
@@ -197,17 +212,7 @@ class FlowSearch:
         return out
 
     def _service_values(self) -> list[tuple[int, int]]:
-        """Readable service values first: tcp, udp, the ICMPs (echo when it is in), then the rest."""
-        svc = self.inv.services
-        order = {TCP: 0, UDP: 1, ICMP: 2, ICMPV6: 3}
-        out = []
-        for proto, ivs in sorted(svc.by_proto, key=lambda pv: (order.get(pv[0], 4), pv[0])):
-            echo = {ICMP: 8 * 256, ICMPV6: 128 * 256}.get(proto)
-            value = echo if echo is not None and svc.contains(proto, echo) else ivs[0][0]
-            out.append((proto, value))
-            if len(out) >= SERVICES:
-                break
-        return out
+        return service_values(self.inv.services)
 
     def _others(self, side_is_dst: bool, own: int | None = None) -> list[Any]:
         """Endpoints of one side to pair with: productive ones, those the own endpoint's rules name,
@@ -306,7 +311,8 @@ class FlowSearch:
         return [Flow(s, d, proto, value, sp, np) for sp in sports for np in nports]
 
     def _addresses(self, end: Any, other: Any, is_dst: bool) -> list[Endpoint]:
-        """One address per family of an ENI (its public IPv4 too when the other end is external)."""
+        """One address per family of an ENI; when the other end is an external source, its public IPv4
+        first (contract 5: an external source targets the ENI's public address when it has one)."""
         if isinstance(end, Endpoint):
             return [end]
         e = self.net.enis[end]
@@ -315,7 +321,7 @@ class FlowSearch:
             out.setdefault(fam, Endpoint(end, fam, lo))
         eps = list(out.values())
         if is_dst and isinstance(other, Endpoint) and e.public:
-            eps.append(Endpoint(end, 4, e.public[0]))
+            eps.insert(0, Endpoint(end, 4, e.public[0]))
         return eps
 
     def _fits(self, flow: Flow) -> bool:
@@ -376,9 +382,8 @@ class FlowSearch:
 class WitnessFinder(FlowSearch):
     """Witnesses for the parts of one invariant's explanation."""
 
-    def __init__(self, checker: Any, parts: Parts, inv: Invariant, mode: str, enabled: bool = True,
-                 hosts: HostIndex | None = None):
-        super().__init__(checker, inv, mode, enabled, hosts)
+    def __init__(self, checker: Any, parts: Parts, inv: Invariant, mode: str, enabled: bool = True):
+        super().__init__(checker, inv, mode, enabled)
         self.parts = parts
         self._base: tuple[frozenset[Part], Network] | None = None  # the last base network built
 
