@@ -86,6 +86,14 @@ FINDER_RLIMIT = 400_000_000
 FINDER_TACTICS = ("simplify", "propagate-values", "solve-eqs", "nla2bv", "bit-blast", "sat")
 
 
+# Every query is simplified before z3's SMT core sees it: constants propagated, variables that an
+# equation fixes solved away (each side's class index fixes its atom, subnet and route context). The
+# core then works on a fraction of the terms: friendly 10k app-tier -> internet's exactness question
+# 0.21 s -> 0.025 s. Every step is an equivalence-preserving rewrite; a model is mapped back through
+# the rewrites by z3, and each witness is replayed all the same.
+SOLVER_TACTICS = ("simplify", "propagate-values", "solve-eqs", "smt")
+
+
 # A query with this many classes on its two sides together first asks the plain evaluator for a
 # refutation among a bounded set of endpoint pairs (`Checker._searched`, `_reach_search`): on the
 # heterogeneous benchmark building and solving such a query takes a second or two, the search a few
@@ -247,6 +255,12 @@ class Checker:
                       matched)
 
     # ---- exceptions (contract 8) ----------------------------------------------------------------
+    def _solver(self, Z: z3.Context) -> z3.Solver:
+        """A query's solver: z3's SMT core after SOLVER_TACTICS, within the checker's timeout."""
+        solver = z3.Then(*SOLVER_TACTICS, ctx=Z).solver() if self.optimise and SOLVER_TACTICS else z3.Solver(ctx=Z)
+        solver.set("timeout", self.timeout_ms)
+        return solver
+
     def _frame(self, side_s: Side, side_d: Side, rel_s: set[str], rel_d: set[str], svc: ServiceSet
                ) -> tuple[z3.Solver, tuple[Any, Any, Any, Any], tuple[Any, Any], tuple[Any, Any]]:
         """A fresh solver holding one flow between the two sides: its protocol, value, client port and
@@ -254,8 +268,7 @@ class Checker:
         external ends, one address family, and never an ENI to itself."""
         enc = self.enc
         Z = enc.fresh()
-        solver = z3.Solver(ctx=Z)
-        solver.set("timeout", self.timeout_ms)
+        solver = self._solver(Z)
         p, x, sp, np = z3.Ints("p x sport nport", Z)
         s_terms, s_cls = enc.side_terms("src", side_s, rel_s, solver, enc.F())
         d_terms, d_cls = enc.side_terms("dst", side_d, rel_d, solver, s_terms.ext)
@@ -989,8 +1002,7 @@ class Checker:
                                                                                      "decided_by": "evaluator"})
         covered["decided_by"] = "z3"
         Z = enc.fresh()
-        solver = z3.Solver(ctx=Z)
-        solver.set("timeout", self.timeout_ms)
+        solver = self._solver(Z)
         p, x = z3.Ints("p x", Z)
         n4 = self.atoms.n4
         s_slots, s_pubs, s_cls = enc.slot_terms("src", side_s, rel_s, solver, False)
