@@ -15,7 +15,8 @@ witnesses used, then a fixed sample of the rest. Finding nothing proves nothing:
 the engine. Whatever is found is a fact of the plain evaluator on the transformed network.
 
 The same search on the network as it is (`FlowSearch.violations`) gives the flow map its first flows of
-an edge, so that the engine is asked only whether any flow goes beyond their services.
+an edge, so that the engine is asked only whether any flow goes beyond their services, and a large
+deny/only query its first try at a refutation (`Checker._searched`).
 """
 
 from __future__ import annotations
