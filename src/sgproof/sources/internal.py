@@ -27,4 +27,6 @@ UNKNOWN_PRIVATE_IPV4 = Internal.UNKNOWN_PRIVATE_IPV4
 
 def marked(item: Mapping[Any, Any], key: Internal) -> Any:
     """The out-of-band value `key` of a document or item, None when absent."""
+    if type(item) is dict:  # every item a JSON document holds: no abstract-class check for each
+        return item.get(key)
     return item.get(key) if isinstance(item, Mapping) else None
