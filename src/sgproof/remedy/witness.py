@@ -121,7 +121,7 @@ class FlowSearch:
         self._hot: tuple[dict[Any, None], dict[Any, None]] = ({}, {})  # productive endpoints per side
         self._samples = (self._sample(self.src), self._sample(self.dst))
         self._externals = (self._ext_endpoints(self.src), self._ext_endpoints(self.dst))
-        self._services = self._service_values()
+        self._services = service_values(inv.services)
         self.hosts: HostIndex = checker.hosts  # the checker's, shared by every search
 
     def violations(self, limit: int, misses: int, keep: Callable[[Flow], bool] | None = None) -> list[Flow]:
@@ -211,9 +211,6 @@ class FlowSearch:
             if ivs:
                 out.append(self.ck._external_in(fam, ivs))
         return out
-
-    def _service_values(self) -> list[tuple[int, int]]:
-        return service_values(self.inv.services)
 
     def _others(self, side_is_dst: bool, own: int | None = None) -> list[Any]:
         """Endpoints of one side to pair with: productive ones, those the own endpoint's rules name,
