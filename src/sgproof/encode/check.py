@@ -254,13 +254,14 @@ class Checker:
         return _Query(solver, side_s, side_d, s_cls, d_cls, s_terms.atom, d_terms.atom, p, x, sp, np, assume,
                       matched)
 
-    # ---- exceptions (contract 8) ----------------------------------------------------------------
     def _solver(self, Z: z3.Context) -> z3.Solver:
-        """A query's solver: z3's SMT core after SOLVER_TACTICS, within the checker's timeout."""
+        """A query's solver: z3's SMT core after SOLVER_TACTICS (the unoptimised reference: the core
+        alone), within the checker's timeout."""
         solver = z3.Then(*SOLVER_TACTICS, ctx=Z).solver() if self.optimise and SOLVER_TACTICS else z3.Solver(ctx=Z)
         solver.set("timeout", self.timeout_ms)
         return solver
 
+    # ---- exceptions (contract 8) ----------------------------------------------------------------
     def _frame(self, side_s: Side, side_d: Side, rel_s: set[str], rel_d: set[str], svc: ServiceSet
                ) -> tuple[z3.Solver, tuple[Any, Any, Any, Any], tuple[Any, Any], tuple[Any, Any]]:
         """A fresh solver holding one flow between the two sides: its protocol, value, client port and
