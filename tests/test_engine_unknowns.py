@@ -13,8 +13,9 @@ from typing import Any
 
 from sgproof.encode.check import PREFERENCE_RLIMIT, Checker
 from sgproof.model import Network
-from sgproof.model.addr import parse_cidr
-from sgproof.sources.snapshot import build_network
+from sgproof.model.addr import parse_address, parse_cidr
+from sgproof.sources.internal import UNKNOWN_PRIVATE_IPV4
+from sgproof.sources.snapshot import _assignable, build_network
 from sgproof.spec.parse import load_spec_text
 
 from .builders import SUB_A, SUB_B, base, eni, perm, sg
@@ -24,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _unknown_address(net: Network, eni_id: str, block: str) -> Network:
-    """The network as a plan gives it: the ENI's one private IPv4 is somewhere in `block`."""
-    cidr = parse_cidr(block)
+    """The network as a plan gives it: the ENI's one private IPv4 is somewhere in `block`, at an address
+    AWS may assign (as the reader gives it)."""
+    cidr = _assignable(parse_cidr(block))
     enis = tuple(dataclasses.replace(e, private=(cidr,), address_unknown=True, unknown_block=cidr)
                  if e.id == eni_id else e for e in net.enis)
     return dataclasses.replace(net, enis=enis)
@@ -80,6 +82,36 @@ def test_unknown_address_on_the_destination_side() -> None:
     # eni-1 may only send to the lower half of the db subnet, where eni-2's address is not yet known
     net = _unknown_address(build_network(doc, "<test>"), "eni-2", "10.0.2.0/24")
     assert _check(net, INVARIANTS) == {"reach": "refuted", "deny": "refuted"}
+
+
+def _planned(doc: dict, eni_id: str, block: str) -> Network:
+    """The document as the Terraform source gives it for an ENI whose address is assigned at apply."""
+    item = next(e for e in doc["NetworkInterfaces"] if e["NetworkInterfaceId"] == eni_id)
+    del item["PrivateIpAddress"]
+    item["PrivateIpAddresses"] = []
+    item[UNKNOWN_PRIVATE_IPV4] = block
+    return build_network(doc, "<test>")
+
+
+def test_an_unknown_address_is_never_one_aws_reserves() -> None:
+    """AWS gives no ENI the first four or the last address of a subnet (CreateSubnet). The database
+    admits only those: no choice connects, so deny is proven and reach refuted. Admitting the fifth
+    address too, deny is refuted by it and nothing else, and its witness is that address."""
+    for admitted, want in (("10.0.1.0/30", "proven"), ("10.0.1.255/32", "proven"), ("10.0.1.0/29", "refuted")):
+        doc = base([sg(SG1, "app", []), sg(SG2, "db", [perm("tcp", 3306, cidr=admitted)])],
+                   [eni("eni-1", SUB_A, ["10.0.1.10"], [SG1]), eni("eni-2", SUB_B, ["10.0.2.10"], [SG2])])
+        net = _planned(doc, "eni-1", "10.0.1.0/24")
+        first, last = parse_address("10.0.1.4")[1], parse_address("10.0.1.254")[1]
+        assert net.enis[0].unknown_block == (4, first, last) and net.enis[0].private == ((4, first, last),)
+        spec = load_spec_text("sgproof: 1\ninvariants:\n" + INVARIANTS, "<test>")
+        for search in (1 << 30, 0):  # the solver alone, and the plain evaluator's search first
+            checker = Checker(net, spec)
+            checker.search_classes = search
+            deny = checker.check(spec.invariants[1])
+            assert deny.status == want, (admitted, search, deny.counterexample)
+            if want == "refuted":
+                assert deny.counterexample.flow.text().startswith("tcp 10.0.1.4:"), deny.counterexample.flow.text()
+            assert checker.check(spec.invariants[0]).status == "refuted"
 
 
 def _nat_doc() -> dict:

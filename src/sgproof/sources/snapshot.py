@@ -650,6 +650,14 @@ def _nacl_entry(r: _Reader, e: dict[str, Any], place: str) -> NaclEntry:
     return NaclEntry(number, egress, action == "allow", match, fam, lo, hi, str(text), place, _tf(e))
 
 
+def _assignable(block: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The addresses of a subnet's IPv4 block that AWS may give an ENI: not the first four nor the last
+    (CreateSubnet: "AWS reserves both the first four and the last IPv4 address in each subnet's CIDR
+    block"). A block smaller than AWS's smallest subnet (/28) is left as it is."""
+    fam, lo, hi = block
+    return (fam, lo + 4, hi - 1) if fam == 4 and hi - lo + 1 >= 16 else block
+
+
 def _check_inside(r: _Reader, place: str, block: tuple[int, int, int],
                   outer: tuple[tuple[int, int, int], ...], what: str) -> None:
     """Refuse a block (or address) that lies outside every block of `outer` of its family."""
@@ -735,7 +743,7 @@ def _eni(
     unknown = marked(item, UNKNOWN_PRIVATE_IPV4)
     unknown_block = None
     if unknown:
-        unknown_block = r.cidr(unknown, f"{place}.PrivateIpAddress (assigned at apply)")
+        unknown_block = _assignable(r.cidr(unknown, f"{place}.PrivateIpAddress (assigned at apply)"))
         private.append(unknown_block)
     pub = r.obj(item, "Association", place).get("PublicIp")
     if pub:
