@@ -43,8 +43,6 @@ def _sg_place(sg: SecurityGroup) -> str:
     return f"SecurityGroups[GroupId={sg.id}]"
 
 
-
-
 def _in_blocks(pk: _Packets, blocks: list[tuple[int, int, int]]) -> Any:
     parts = [z3.And(pk.a >= lo, pk.a <= hi) for f, lo, hi in blocks if f == pk.family]
     return z3.Or(parts) if parts else z3.BoolVal(False, pk.z)
