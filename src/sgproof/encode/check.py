@@ -11,7 +11,7 @@ import z3
 
 from ..errors import InternalError
 from ..model import ICMP, ICMPV6, PORTED, TCP, UDP, NaclEntry, Network, SgRule
-from ..model.addr import is_global, normalize, parse_cidr
+from ..model.addr import contains, is_global, normalize, parse_cidr
 from ..model.network import NON_HOST_TYPES
 from ..remedy.parts import OPEN
 from ..remedy.witness import FlowSearch, HostIndex, service_values
@@ -432,7 +432,7 @@ class Checker:
         return first  # no preference can hold: z3's first model stands (it is a model of the same assertions)
 
     @property
-    def special_runs(self) -> list[tuple[int, int]]:
+    def special_runs(self) -> tuple[tuple[int, int], ...]:
         """Atom runs of the special-purpose ranges, external or not (the preference applies to external
         endpoints only through their atoms: a VPC's own private range is never external)."""
         got = getattr(self, "_special", None)
@@ -441,7 +441,7 @@ class Checker:
             for text in SPECIAL_RANGES:
                 f, lo, hi = parse_cidr(text)
                 out.append(self.atoms.span(f, lo, hi))
-            got = self._special = list(normalize(out))
+            got = self._special = normalize(out)
         return got
 
     def _ext_terms(self, q: _Query) -> tuple[Any, Any]:
@@ -639,8 +639,7 @@ class Checker:
         return True
 
     def _is_special(self, ep: Endpoint) -> bool:
-        atom = self.atoms.index(ep.family, ep.address)
-        return any(lo <= atom <= hi for lo, hi in self.special_runs)
+        return contains(self.special_runs, self.atoms.index(ep.family, ep.address))
 
     def violations(self, inv: Invariant, limit: int, seed: Counterexample | None = None, union: bool = False
                    ) -> tuple[list[Counterexample], bool]:
@@ -1175,17 +1174,14 @@ class Checker:
                     return self._reach_witness(inv, sc, dc, proto, value, ext_atom, src, dst)
         return None
 
+    def external_ends(self, side: EndpointSet) -> list[Endpoint]:
+        """One readable external address of the side per address family it has (`_external_in`)."""
+        return [self._external_in(fam, side.ext_of(fam)) for fam in (4, 6) if side.ext_of(fam)]
+
     def _readable_ext_atoms(self, side: EndpointSet) -> list[int]:
         """The atom of the external address a witness would take, per family, when it is outside the
         special-purpose ranges."""
-        out = []
-        for fam in (4, 6):
-            ivs = side.ext_of(fam)
-            if ivs:
-                ep = self._external_in(fam, ivs)
-                if not self._is_special(ep):
-                    out.append(self.atoms.index(fam, ep.address))
-        return out
+        return [self.atoms.index(ep.family, ep.address) for ep in self.external_ends(side) if not self._is_special(ep)]
 
     def _reach_pairs(self, sc: SideClass | None, dc: SideClass | None, ext_atom: int,
                      chosen: tuple[int | None, int | None] = (None, None)) -> list[tuple[Endpoint, Endpoint]]:

@@ -120,7 +120,7 @@ class FlowSearch:
         self.usable = enabled and (inv.kind != "reach" or not any(not ex.expired for ex in inv.exemptions))
         self._hot: tuple[dict[Any, None], dict[Any, None]] = ({}, {})  # productive endpoints per side
         self._samples = (self._sample(self.src), self._sample(self.dst))
-        self._externals = (self._ext_endpoints(self.src), self._ext_endpoints(self.dst))
+        self._externals = (checker.external_ends(self.src), checker.external_ends(self.dst))
         self._services = service_values(inv.services)
         self.hosts: HostIndex = checker.hosts  # the checker's, shared by every search
 
@@ -203,14 +203,6 @@ class FlowSearch:
         return self._sample(EndpointSet(frozenset(i for i in side.enis
                                                   if any(f == family for f, _, _ in self.net.enis[i].private)),
                                         side.ext))
-
-    def _ext_endpoints(self, side: EndpointSet) -> list[Endpoint]:
-        out = []
-        for fam in (4, 6):
-            ivs = side.ext_of(fam)
-            if ivs:
-                out.append(self.ck._external_in(fam, ivs))
-        return out
 
     def _others(self, side_is_dst: bool, own: int | None = None) -> list[Any]:
         """Endpoints of one side to pair with: productive ones, those the own endpoint's rules name,
