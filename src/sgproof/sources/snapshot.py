@@ -252,9 +252,7 @@ class _Reader:
         base = f"{place}.{key}["
         for j, sub in enumerate(items):
             where = f"{base}{j}]"
-            if not isinstance(sub, dict):
-                raise self.fail(where, "an object", sub)
-            yield where, sub
+            yield where, self.as_obj(sub, where)
 
     def cidr(self, text: object, place: str, family: int | None = None) -> tuple[int, int, int]:
         """A CIDR block; with `family`, only of that family (4 or 6)."""
