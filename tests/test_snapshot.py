@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sgproof import sources
 from sgproof.cli import main
 from sgproof.errors import InputError
 from sgproof.sources import MAX_JSON_BYTES, load_json
@@ -141,6 +144,9 @@ BAD_JSON = {
     "huge-int": (b'{"Unknown": {"x": ' + b"9" * 5000 + b"}}", ":1:19: expected integers of at most 4300 digits"),
     "deep": (b'{"x": ' + b"[" * 100000 + b"]" * 100000 + b"}", ": expected JSON nested at most 200 levels deep"),
     "deep-but-parseable": (b'{"x": ' + b"[" * 300 + b"]" * 300 + b"}", ":$.x[0][0][0][0][0][0][0]...: expected JSON nested"),
+    # brackets written in strings, escaped quotes and backslashes must not hide the depth from the text's bound
+    "deep-behind-strings": (b'{"a": "' + b"]}" * 400 + b'", "b\\\\": "\\"]]\\\\", "x": ' + b"[" * 300 + b"]" * 300 + b"}",
+                            ":$.x[0][0][0][0][0][0][0]...: expected JSON nested"),
     "not-utf8": (b'{"Vpcs": [], "x": "\xff\xfe"}', ":1:20: expected UTF-8 text"),
     "utf16": ('{"Vpcs": []}'.encode("utf-16"), ":1:1: expected UTF-8 text in the snapshot file (got UTF-16"),
     "nan": (b'{"x": NaN}', ": expected standard JSON numbers"),
@@ -150,8 +156,15 @@ BAD_JSON = {
 }
 
 
+@pytest.fixture(params=["serial", "checked aside"])
+def json_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every loader test runs serially and with the duplicate-key parse in a forked child."""
+    monkeypatch.setattr(sources, "PARALLEL_JSON_CHARS", 0 if request.param == "checked aside" else 1 << 62)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("name", sorted(BAD_JSON))
-def test_bad_json_is_one_located_line_and_exit_2(tmp_path: Path, name: str) -> None:
+def test_bad_json_is_one_located_line_and_exit_2(tmp_path: Path, name: str, json_mode: str) -> None:
     data, fragment = BAD_JSON[name]
     path = tmp_path / "network.json"
     path.write_bytes(data)
@@ -163,6 +176,71 @@ def test_bad_json_is_one_located_line_and_exit_2(tmp_path: Path, name: str) -> N
     code, _, err = run("verify", str(spec), "--snapshot", str(path), "--format", "json")
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert err.startswith(f"sgproof: error: {path}")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\:,ab\u00e9\u2028'),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='[]{}"\\a'), inner, max_size=4),
+    max_leaves=40)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        value = list(value.values())
+    return 1 + max(map(_depth, value), default=0) if isinstance(value, list) else 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans(), st.sampled_from([None, 0, 2]))
+def test_the_text_s_depth_bound_is_never_below_the_tree_s_depth(value: Any, ascii_only: bool, indent: int | None) -> None:
+    from sgproof.sources import SHAPE_ROUNDS, _depth_bound
+
+    data = json.dumps(value, ensure_ascii=ascii_only, indent=indent).encode()
+    bound = _depth_bound(data)
+    depth = _depth(value)
+    if depth <= SHAPE_ROUNDS:
+        assert bound is not None
+    assert bound is None or depth <= bound <= 2 * depth
+
+
+def test_the_first_refusal_in_the_text_wins_whoever_parses(tmp_path: Path, json_mode: str) -> None:
+    path = tmp_path / "network.json"
+    # an object with a duplicate key closes, then a syntax error: the parse without the hook sees only the second
+    path.write_bytes(b'{"a": {"Vpcs": [], "Vpcs": []}, "x": [1,]}')
+    with pytest.raises(InputError, match=r"expected each key once in a JSON object \(got 'Vpcs' twice\)$"):
+        load_json(str(path), "snapshot file")
+    path.write_bytes(b'{"a": [{"b": 1, "b": 2}], "c": NaN}')
+    with pytest.raises(InputError, match="got 'b' twice"):
+        load_json(str(path), "snapshot file")
+    path.write_bytes(b'{"a": [1,], "b": 1, "b": 2}')
+    with pytest.raises(InputError, match=r":1:10: expected valid JSON"):
+        load_json(str(path), "snapshot file")
+    doc = {"Vpcs": [{"VpcId": VPC, "Tags": [{"Key": "a\\\"]", "Value": "{[\u00e9"}]}], "n": [[1.5, None, True]]}
+    path.write_text(json.dumps(doc))
+    assert load_json(str(path), "snapshot file") == doc
+
+
+def test_a_child_that_does_not_finish_leaves_the_check_to_the_serial_parse(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    forks = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid == 0:
+            os._exit(3)  # the child dies before it answers
+        forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(sources, "PARALLEL_JSON_CHARS", 0)
+    monkeypatch.setattr(os, "fork", fork)
+    path = tmp_path / "network.json"
+    path.write_bytes(b'{"Vpcs": [], "Vpcs": []}')
+    with pytest.raises(InputError, match="got 'Vpcs' twice"):
+        load_json(str(path), "snapshot file")
+    path.write_bytes(b'{"Vpcs": []}')
+    assert load_json(str(path), "snapshot file") == {"Vpcs": []}
+    assert len(forks) == 2
 
 
 def test_non_regular_files_are_refused_before_reading(tmp_path: Path) -> None:

@@ -15,8 +15,10 @@ import json
 import os
 import pickle
 import re
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,11 +135,47 @@ def _too_deep(doc: Any) -> bool:
     return True
 
 
-def _check_tree(doc: Any, path: str, surrogates: bool) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH and strings with lone surrogates (they cannot be printed)."""
+_NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'"[]{}')))  # translate() deletes all bytes but quotes and brackets
+_QUOTED = re.compile(rb'"[^"]*"')
+SHAPE_ROUNDS = 16  # real data is at most ~12 levels deep; deeper text goes to the walk over the parsed tree
+
+
+def _depth_bound(data: bytes) -> int | None:
+    """An upper bound on the nesting depth of `data`, read from the text alone, if it is valid JSON; None when
+    the text does not show one within SHAPE_ROUNDS rounds (the caller then walks the parsed tree).
+
+    Quotes written as escapes go first. Read left to right, an escape is a backslash and the byte after it
+    (so `\\\\` is one), and every quote not in an escape delimits a string. Keeping quotes and brackets only,
+    an adjacent pair of quotes is an empty string or the seam between two strings with no bracket between
+    them; dropping it keeps every bracket on its side of the strings. What quotes remain enclose brackets
+    written in strings, which go with them. Each round then deletes every `[]` and then every `{}`, so it
+    takes one or two levels off the tree: a text empty after r rounds is at most 2r levels deep. About 0.03 s
+    at 10,000 ENIs, where walking the parsed tree takes 0.11 s.
+    """
+    pieces, start = [], 0
+    i = data.find(b"\\")
+    while i >= 0:
+        if data[i + 1:i + 2] == b'"':
+            pieces.append(data[start:i + 1].translate(None, _NOT_SHAPE))
+            start = i + 2
+        i = data.find(b"\\", i + 2)
+    pieces.append(data[start:].translate(None, _NOT_SHAPE) if start else data.translate(None, _NOT_SHAPE))
+    shape = b"".join(pieces).replace(b'""', b"")
+    if b'"' in shape:
+        shape = _QUOTED.sub(b"", shape)
+    for rounds in range(SHAPE_ROUNDS + 1):
+        if not shape:
+            return 2 * rounds
+        shape = shape.replace(b"[]", b"").replace(b"{}", b"")
+    return None
+
+
+def _check_tree(doc: Any, path: str, surrogates: bool, bound: int | None = None) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH and strings with lone surrogates (they cannot be printed).
+    `bound`, when given, is an upper bound on the depth (`_depth_bound`); without one the tree is walked."""
     if not isinstance(doc, dict | list):
         return
-    deep = _too_deep(doc)
+    deep = _too_deep(doc) if bound is None or bound > MAX_JSON_DEPTH else False
     if not deep and not surrogates:
         return
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
@@ -185,9 +223,25 @@ def load_json(path: str, what: str) -> Any:
         utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
         found = "UTF-16 (re-save it as UTF-8)" if utf16 else f"byte {data[exc.start]:#04x}"
         raise InputError(path, _line_col(data, exc.start), f"UTF-8 text in the {what}", found) from None
+    bound = _depth_bound(data)  # meaningful once the text has parsed
     del data
+    if len(text) >= PARALLEL_JSON_CHARS and hasattr(os, "fork") and threading.active_count() == 1:
+        doc = _parse_checked_aside(path, text)
+    else:
+        doc = _parse(path, text, _object)
+    _check_tree(doc, path, _SURROGATE_ESCAPE.search(text) is not None, bound)
+    return doc
+
+
+# Texts at least this long are parsed without the duplicate-key hook while a forked child parses them again
+# with it (`_parse_checked_aside`). Below it the fork costs more than the hook does.
+PARALLEL_JSON_CHARS = 1 << 20
+
+
+def _parse(path: str, text: str, hook: Callable[[list[tuple[str, Any]]], Any] | None) -> Any:
+    """json.loads with every refusal one InputError; `hook` sees each object's pairs (None: plain dicts)."""
     try:
-        doc = json.loads(text, parse_constant=_parse_constant, object_pairs_hook=_object)
+        return json.loads(text, parse_constant=_parse_constant, object_pairs_hook=hook)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"{exc.lineno}:{exc.colno}", f"valid JSON ({exc.msg})") from None
     except RecursionError:
@@ -200,7 +254,66 @@ def load_json(path: str, what: str) -> Any:
         where = _line_col(text, m.start()) if m else None
         found = f"{len(m.group())} digits" if m else "a longer one"
         raise InputError(path, where, f"integers of at most {limit} digits", found) from None
-    _check_tree(doc, path, _SURROGATE_ESCAPE.search(text) is not None)
+
+
+def _checked_only(pairs: list[tuple[str, Any]]) -> None:
+    """The duplicate-key hook of a parse whose tree is not kept: each object is checked, then dropped."""
+    if len(dict(pairs)) != len(pairs):
+        _object(pairs)
+
+
+def _parse_checked_aside(path: str, text: str) -> Any:
+    """What `_parse(path, text, _object)` gives, on two cores: this process parses without the hook
+    (a third faster) while a forked child parses with it, keeping nothing, and reports the first refusal.
+
+    The child's parse is the serial one, the same parser meeting the same text in the same order, so its
+    refusal is the one the serial path would make, and it wins over any of this process's own. A child
+    that does not finish (killed, out of memory) leaves the decision to the serial parse, here.
+    """
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return _parse(path, text, _object)
+    if pid == 0:  # the child: parse, write "+" and the refusal if any, and leave without cleaning up
+        status = 1
+        try:
+            os.close(read_end)
+            try:
+                _parse(path, text, _checked_only)
+                answer = b"+"
+            except InputError as exc:
+                answer = b"+" + pickle.dumps((exc.place, exc.expected, exc.found))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(answer)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    inp = os.fdopen(read_end, "rb")
+    try:
+        try:
+            doc, failed = _parse(path, text, None), None
+        except InputError as exc:
+            doc, failed = None, exc
+        answer = inp.read()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        inp.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    if not answer.startswith(b"+"):
+        return _parse(path, text, _object)
+    if len(answer) > 1:
+        place, expected, found = pickle.loads(answer[1:])
+        raise InputError(path, place, expected, found)
+    if failed is not None:
+        raise failed
     return doc
 
 
