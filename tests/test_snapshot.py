@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,10 @@ BAD_JSON = {
 @pytest.fixture(params=["serial", "checked aside"])
 def json_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every loader test runs serially and with the duplicate-key parse in a forked child."""
-    monkeypatch.setattr(sources, "PARALLEL_JSON_CHARS", 0 if request.param == "checked aside" else 1 << 62)
+    aside = request.param == "checked aside"
+    monkeypatch.setattr(sources, "PARALLEL_JSON_CHARS", 0 if aside else 1 << 62)
+    if aside:  # whatever threads earlier tests in this worker left running
+        monkeypatch.setattr(sources, "_may_fork", lambda: True)
     return str(request.param)
 
 
@@ -233,6 +237,7 @@ def test_a_child_that_does_not_finish_leaves_the_check_to_the_serial_parse(
         return pid
 
     monkeypatch.setattr(sources, "PARALLEL_JSON_CHARS", 0)
+    monkeypatch.setattr(sources, "_may_fork", lambda: True)
     monkeypatch.setattr(os, "fork", fork)
     path = tmp_path / "network.json"
     path.write_bytes(b'{"Vpcs": [], "Vpcs": []}')
@@ -241,6 +246,17 @@ def test_a_child_that_does_not_finish_leaves_the_check_to_the_serial_parse(
     path.write_bytes(b'{"Vpcs": []}')
     assert load_json(str(path), "snapshot file") == {"Vpcs": []}
     assert len(forks) == 2
+
+
+def test_no_child_is_forked_while_another_thread_runs() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not sources._may_fork()
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_non_regular_files_are_refused_before_reading(tmp_path: Path) -> None:

@@ -225,7 +225,7 @@ def load_json(path: str, what: str) -> Any:
         raise InputError(path, _line_col(data, exc.start), f"UTF-8 text in the {what}", found) from None
     bound = _depth_bound(data)  # meaningful once the text has parsed
     del data
-    if len(text) >= PARALLEL_JSON_CHARS and hasattr(os, "fork") and threading.active_count() == 1:
+    if len(text) >= PARALLEL_JSON_CHARS and _may_fork():
         doc = _parse_checked_aside(path, text)
     else:
         doc = _parse(path, text, _object)
@@ -236,6 +236,11 @@ def load_json(path: str, what: str) -> Any:
 # Texts at least this long are parsed without the duplicate-key hook while a forked child parses them again
 # with it (`_parse_checked_aside`). Below it the fork costs more than the hook does.
 PARALLEL_JSON_CHARS = 1 << 20
+
+
+def _may_fork() -> bool:
+    """Whether a child may be forked here: only where fork exists and no other thread could hold a lock."""
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def _parse(path: str, text: str, hook: Callable[[list[tuple[str, Any]]], Any] | None) -> Any:
