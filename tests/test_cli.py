@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -198,3 +199,54 @@ def test_parallel_results_come_back_in_spec_order() -> None:
     assert [[r["id"] for r in d["results"]] for d in docs] == [order, order]
     assert docs[0]["results"] == [dict(r, seconds=a["seconds"]) for r, a in zip(docs[1]["results"], docs[0]["results"],
                                                                                   strict=True)]
+
+
+class _Stream(io.StringIO):
+    def __init__(self, log: list[str], name: str, broken: bool = False) -> None:
+        super().__init__()
+        self.log, self.name, self.broken = log, name, broken
+
+    def flush(self) -> None:
+        if self.broken:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.log.append(f"flush {self.name}")
+
+
+def _run_with(monkeypatch: pytest.MonkeyPatch, outcome: BaseException | None, broken: bool = False) -> list[str]:
+    """cli.run over a main that ends with `outcome`; what it flushed and how it exited."""
+    from sgproof import cli
+
+    log: list[str] = []
+
+    def fake_main() -> None:
+        log.append("main")
+        if outcome is not None:
+            raise outcome
+
+    def hard_exit(code: int) -> None:
+        log.append(f"_exit {code}")
+        raise SystemExit("hard")  # stands in for the end of the process
+
+    monkeypatch.setattr(cli, "main", fake_main)
+    monkeypatch.setattr(cli.os, "_exit", hard_exit)
+    monkeypatch.setattr(cli.sys, "stdout", _Stream(log, "stdout", broken))
+    monkeypatch.setattr(cli.sys, "stderr", _Stream(log, "stderr"))
+    try:
+        cli.run()
+    except SystemExit as done:
+        log.append(f"exit {done.code}")
+    return log
+
+
+def test_the_entry_point_flushes_then_ends_with_main_s_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _run_with(monkeypatch, SystemExit(1)) == ["main", "flush stdout", "flush stderr", "_exit 1", "exit hard"]
+    assert _run_with(monkeypatch, SystemExit(None))[-2:] == ["_exit 0", "exit hard"]
+    assert _run_with(monkeypatch, None)[-2:] == ["_exit 0", "exit hard"]
+
+
+def test_the_entry_point_leaves_messages_crashes_and_broken_pipes_to_the_ordinary_exit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _run_with(monkeypatch, SystemExit("a message")) == ["main", "exit a message"]
+    assert _run_with(monkeypatch, SystemExit(2), broken=True) == ["main", "exit 2"]
+    with pytest.raises(RuntimeError, match="a bug"):
+        _run_with(monkeypatch, RuntimeError("a bug"))

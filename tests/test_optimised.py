@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sgproof.encode.check import Checker
 from sgproof.semantics import Endpoint, connection_exists
@@ -283,7 +285,8 @@ def test_merged_classes_never_pair_an_eni_with_itself(peer_too: bool) -> None:
 def test_route_outcomes_do_not_need_cuts_at_mapped_addresses(generated) -> None:  # type: ignore[no-untyped-def]
     """The tables of routing outcomes by destination, asked once per piece of address space without cuts
     at the privately mapped addresses, equal those asked with them (the reference), for every pair of
-    route contexts, towards the internet and back."""
+    route contexts, towards the internet and back; and the answers back from the internet, shared by the
+    contexts that differ in their zone alone, equal those asked afresh for each context."""
     from sgproof.encode.routes import RouteOutcomes
 
     net, spec = generated
@@ -296,7 +299,7 @@ def test_route_outcomes_do_not_need_cuts_at_mapped_addresses(generated) -> None:
     assert sum(map(len, fast.pieces.values())) <= sum(map(len, ref.pieces.values()))
     for i in range(n):
         assert fast.to_external(i) == ref.to_external(i)
-        assert fast.inbound(i) == ref.inbound(i)
+        assert fast.inbound(i) == ref.inbound(i) == RouteOutcomes(net, checker.atoms).inbound(i)
         for j in range(n):
             assert fast.to_eni(i, j) == ref.to_eni(i, j)
 
@@ -414,3 +417,23 @@ def test_flow_map_from_the_evaluator_s_first_flows_is_the_engine_s(generated, mo
     assert seeded.groups == plain.groups == unmerged.groups
     assert edges(seeded) == edges(plain) == edges(unmerged)
     assert all(e.status == "allowed" and not e.services.endswith("(at least)") for e in seeded.edges)
+
+
+_IVS = st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)).map(sorted).map(tuple), max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([-1, 1, 6, 17, 50]), st.integers(0, 8), st.integers(0, 8),
+       st.dictionaries(st.sampled_from([1, 6, 17, 50]), _IVS, max_size=3))
+def test_a_rule_meets_the_services_iff_some_service_matches_it(proto: int, a: int, b: int,
+                                                              parts: dict[int, list[tuple[int, int]]]) -> None:
+    """rule_overlaps (the slicing of rules by an invariant's services) against every (protocol, value); a
+    small range of values, so that intervals often touch at one end."""
+    from sgproof.encode.query import rule_overlaps
+    from sgproof.model import Match
+    from sgproof.spec.services import ServiceSet
+
+    m, services = Match(proto, min(a, b), max(a, b)), ServiceSet.of(parts)  # type: ignore[arg-type]
+    want = any(services.contains(p, v) and proto in (-1, p) and m.lo <= v <= m.hi
+               for p in (1, 6, 17, 50) for v in range(9))
+    assert rule_overlaps(m, services) == want

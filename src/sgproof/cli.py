@@ -404,5 +404,28 @@ def collect(profile: str | None, regions: tuple[str, ...], output: str | None, q
     sys.exit(code)
 
 
+def run() -> None:
+    """The command line's entry point: main, then an exit that leaves the heap to the kernel.
+
+    A run ends holding the whole network; freeing it object by object takes Python about 0.07 s at 10,000
+    ENIs, for nothing. Once main has finished (sys.exit with a code) and the standard streams are flushed,
+    no file, child or thread is left open, so the process ends at once with main's code. A crash (any other
+    exception) and a stream that cannot be flushed end the ordinary way, with the traceback or message.
+    """
+    code: str | int | None = 0
+    try:
+        main()
+    except SystemExit as done:
+        code = done.code
+    if isinstance(code, str):
+        sys.exit(code)  # a message: the interpreter prints it
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        sys.exit(code)  # e.g. a closed pipe: the ordinary exit reports it
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

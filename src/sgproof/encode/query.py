@@ -28,9 +28,12 @@ Behaviour = tuple[tuple[Match, Peer], ...]  # service-sliced rule contents; () m
 
 def rule_overlaps(m: Match, services: ServiceSet) -> bool:
     """Whether a rule's or entry's protocol and ports meet the services."""
+    lo, hi = m.lo, m.hi
     for proto, ivs in services.by_proto:
-        if m.proto in (ANY_PROTO, proto) and intersect(ivs, ((m.lo, m.hi),)):
-            return True
+        if m.proto == ANY_PROTO or m.proto == proto:
+            for a, b in ivs:
+                if a <= hi and lo <= b:
+                    return True
     return False
 
 
@@ -168,10 +171,23 @@ def implies_(a: Any, b: Any) -> Any:
     return z3.BoolRef(z3.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
 
 
+def bool_ite_(c: Any, a: Any, b: Any) -> Any:
+    """z3.If(c, a, b) for three z3 Booleans of one context."""
+    ctx = c.ctx
+    return z3.BoolRef(z3.Z3_mk_ite(ctx.ref(), c.as_ast(), a.as_ast(), b.as_ast()), ctx)
+
+
 def eq_(v: Any, value: int) -> Any:
     """v == value for an integer z3 term."""
     ctx = v.ctx
     return z3.BoolRef(z3.Z3_mk_eq(ctx.ref(), v.as_ast(), _int(ctx, value).as_ast()), ctx)
+
+
+def ne_(v: Any, value: int) -> Any:
+    """v != value for an integer z3 term (z3's Distinct of the two, as the Python layer builds it)."""
+    ctx = v.ctx
+    args = (Ast * 2)(v.as_ast(), _int(ctx, value).as_ast())
+    return z3.BoolRef(z3.Z3_mk_distinct(ctx.ref(), 2, args), ctx)
 
 
 def between_(v: Any, lo: int, hi: int) -> Any:
@@ -555,8 +571,8 @@ class Encoder:
             out: Any = self.F()
             r, pp, xx = self._placeholders
             for e in reversed(entries):
-                cond = z3.And(self.in_runs(r, [self.span(e.family, e.lo, e.hi)]), self.match(e.match, pp, xx))
-                out = z3.If(cond, z3.BoolVal(e.allow, self.z), out)
+                cond = and_([self.in_runs(r, [self.span(e.family, e.lo, e.hi)]), self.match(e.match, pp, xx)])
+                out = bool_ite_(cond, self.T() if e.allow else self.F(), out)
             template = self._chain_cache[key] = out
         r, pp, xx = self._placeholders
         return z3.substitute(template, (r, remote), (pp, p), (xx, x))
@@ -569,8 +585,8 @@ class Encoder:
         return self._placeholder_terms
 
     def nacl_gate(self, own: Terms, egress: bool, remote: Any, p: Any, x: Any, services: ServiceSet | None) -> Any:
-        alts = [z3.And(cond, self.nacl_chain(n, egress, remote, p, x, services)) for n, cond in own.nacls]
-        return z3.Or(alts) if alts else self.F()
+        alts = [and_([cond, self.nacl_chain(n, egress, remote, p, x, services)]) for n, cond in own.nacls]
+        return or_(alts) if alts else self.F()
 
     def reply(self, p: Any, x: Any, sp: Any) -> tuple[Any, Any]:
         """(needs a reply, reply service value) for the request (p, x, sp); the parts that do not depend
@@ -625,28 +641,28 @@ class Encoder:
             for j in d.ctxs:
                 for (verdict, legs), runs in ro.to_eni(i, j).items():
                     if allowed_in(verdict, unknown_allows):
-                        cond = z3.And(s.ctx == i, d.ctx == j, self.in_runs(d.atom, runs))
+                        cond = and_([eq_(s.ctx, i), eq_(d.ctx, j), self.in_runs(d.atom, runs)])
                         (tgws[legs] if legs else direct).append(cond)
                 for (verdict, _legs), runs in ro.to_eni(j, i).items():
                     if allowed_in(verdict, unknown_allows):
-                        reply.append(z3.And(s.ctx == i, d.ctx == j, self.in_runs(s.atom, runs)))
+                        reply.append(and_([eq_(s.ctx, i), eq_(d.ctx, j), self.in_runs(s.atom, runs)]))
             if d_ext:
                 for (v0, v1, nat), runs in ro.to_external(i).items():
-                    base = z3.And(s.ctx == i, d.ext, self.in_runs(d.atom, runs))
+                    base = and_([eq_(s.ctx, i), d.ext, self.in_runs(d.atom, runs)])
                     if nat is not None:
                         if allowed_in(v0, unknown_allows) and allowed_in(nat[2], unknown_allows):
                             nats[(nat[0], nat[1])].append(base)
                     elif allowed_in(v0, unknown_allows):
                         direct.append(base)
                     elif allowed_in(v1, unknown_allows):
-                        direct.append(z3.And(base, s.mapped))
+                        direct.append(and_([base, s.mapped]))
         if s_ext:
             for j in d.ctxs:
                 for (v0, v1), runs in ro.inbound(j).items():
-                    at = [c for v, c in ((v0, z3.Not(d.pub)), (v1, d.pub)) if allowed_in(v, unknown_allows)]
+                    at = [c for v, c in ((v0, not_(d.pub)), (v1, d.pub)) if allowed_in(v, unknown_allows)]
                     if at:
-                        reply.append(z3.And(s.ext, d.ctx == j, self.in_runs(s.atom, runs), z3.Or(at)))
-        return direct, nats, tgws, (z3.Or(reply) if reply else self.F())
+                        reply.append(and_([s.ext, eq_(d.ctx, j), self.in_runs(s.atom, runs), or_(at)]))
+        return direct, nats, tgws, (or_(reply) if reply else self.F())
 
     def connection(self, s: Terms, d: Terms, p: Any, x: Any, services: ServiceSet, sports: list[Any],
                    nports: list[Any], unknown_allows: bool, s_gate: Any = None, d_gate: Any = None) -> Any:
@@ -654,56 +670,56 @@ class Encoder:
         NACLs on every leg. The reply needs one of `sports` (client ports) and, through a NAT gateway, one
         of `nports` (its source ports). `unknown_allows`: an unknown route counts as a route (deny/only).
         `s_gate`/`d_gate` replace a side's security-group gate (lint: "this one rule admits it")."""
-        cross = z3.Or(s.ext, d.ext, s.sub != d.sub)
+        cross = or_([s.ext, d.ext, s.sub != d.sub])
         s_out = self.nacl_gate(s, True, d.atom, p, x, services)
         d_in = self.nacl_gate(d, False, s.atom, p, x, services)
-        req_direct = z3.And(z3.Implies(z3.And(cross, z3.Not(s.ext)), s_out),
-                            z3.Implies(z3.And(cross, z3.Not(d.ext)), d_in))
+        req_direct = and_([implies_(and_([cross, not_(s.ext)]), s_out),
+                           implies_(and_([cross, not_(d.ext)]), d_in)])
         replies = [self.reply(p, x, sp) for sp in sports]
 
         def rep_direct(need: Any, rx: Any) -> Any:
-            return z3.And(
-                z3.Implies(z3.And(cross, need, z3.Not(d.ext)), self.nacl_gate(d, True, s.atom, p, rx, None)),
-                z3.Implies(z3.And(cross, need, z3.Not(s.ext)), self.nacl_gate(s, False, d.atom, p, rx, None)),
-            )
+            return and_([
+                implies_(and_([cross, need, not_(d.ext)]), self.nacl_gate(d, True, s.atom, p, rx, None)),
+                implies_(and_([cross, need, not_(s.ext)]), self.nacl_gate(s, False, d.atom, p, rx, None)),
+            ])
 
         direct, nats, tgws, reply_route = self.route_alternatives(s, d, unknown_allows)
         parts = []
         if direct:
-            parts.append(z3.And(z3.Or(direct), req_direct, z3.Or([rep_direct(n, rx) for n, rx in replies])))
+            parts.append(and_([or_(direct), req_direct, or_([rep_direct(n, rx) for n, rx in replies])]))
         ported = z3.Or(p == 6, p == 17)
         for (_nat_id, sn), conds in sorted(nats.items()):
-            in_sn = s.sub == self.subnet_idx[sn]
-            req = z3.And(
-                z3.Or([p == proto for proto in NAT_PROTOCOLS]),
-                z3.Implies(z3.Not(in_sn), z3.And(s_out, self.chain_at(sn, False, s.atom, p, x, services))),
+            in_sn = eq_(s.sub, self.subnet_idx[sn])
+            req = and_([
+                or_([eq_(p, proto) for proto in NAT_PROTOCOLS]),
+                implies_(not_(in_sn), and_([s_out, self.chain_at(sn, False, s.atom, p, x, services)])),
                 self.chain_at(sn, True, d.atom, p, x, services),
-            )
-            reps = [z3.Implies(z3.And(need, z3.Not(in_sn)), z3.And(
-                self.chain_at(sn, True, s.atom, p, rx, None), self.nacl_gate(s, False, d.atom, p, rx, None)))
+            ])
+            reps = [implies_(and_([need, not_(in_sn)]), and_([
+                self.chain_at(sn, True, s.atom, p, rx, None), self.nacl_gate(s, False, d.atom, p, rx, None)]))
                 for need, rx in replies]
             need0, rx0 = replies[0]
-            nat_reps = [z3.Implies(need0, self.chain_at(sn, False, d.atom, p, z3.If(ported, np, rx0), None))
+            nat_reps = [implies_(need0, self.chain_at(sn, False, d.atom, p, z3.If(ported, np, rx0), None))
                         for np in nports]
-            parts.append(z3.And(z3.Or(conds), req, z3.Or(reps), z3.Or(nat_reps)))
+            parts.append(and_([or_(conds), req, or_(reps), or_(nat_reps)]))
         for legs, conds in sorted(tgws.items(), key=lambda kv: (kv[0].sender_subnet, kv[0].receiver_subnet)):
             # AWS: towards the gateway the sender's subnet (out) and the attachment subnet (in) are both
             # evaluated, even as one subnet; from the gateway into the attachment's own subnet nothing is
             sa, sb = legs.sender_subnet, legs.receiver_subnet
-            not_sa, not_sb = s.sub != self.subnet_idx[sa], d.sub != self.subnet_idx[sb]
-            req = z3.And(s_out, self.chain_at(sa, False, s.atom, p, x, services),
-                         z3.Implies(not_sb, z3.And(self.chain_at(sb, True, d.atom, p, x, services), d_in)))
-            reps = [z3.Implies(need, z3.And(
+            not_sa, not_sb = ne_(s.sub, self.subnet_idx[sa]), ne_(d.sub, self.subnet_idx[sb])
+            req = and_([s_out, self.chain_at(sa, False, s.atom, p, x, services),
+                        implies_(not_sb, and_([self.chain_at(sb, True, d.atom, p, x, services), d_in]))])
+            reps = [implies_(need, and_([
                 self.nacl_gate(d, True, s.atom, p, rx, None), self.chain_at(sb, False, d.atom, p, rx, None),
-                z3.Implies(not_sa, z3.And(self.chain_at(sa, True, s.atom, p, rx, None),
-                                          self.nacl_gate(s, False, d.atom, p, rx, None)))))
+                implies_(not_sa, and_([self.chain_at(sa, True, s.atom, p, rx, None),
+                                       self.nacl_gate(s, False, d.atom, p, rx, None)]))]))
                 for need, rx in replies]
-            parts.append(z3.And(z3.Or(conds), req, z3.Or(reps)))
+            parts.append(and_([or_(conds), req, or_(reps)]))
         if not parts:
             return self.F()
         s_sg = self.sg_gate(s, d, p, x) if s_gate is None else s_gate
         d_sg = self.sg_gate(d, s, p, x) if d_gate is None else d_gate
-        return z3.And(s_sg, d_sg, reply_route, z3.Or(parts))
+        return and_([s_sg, d_sg, reply_route, or_(parts)])
 
     def nat_port(self, name: str = "nport") -> Any:
         return z3.Int(name, self.z)
@@ -782,24 +798,24 @@ class Encoder:
                 conds.append(eq_(ctx, ci))
             facts.append(implies_(self.in_runs(cls, _index_runs(ks)), and_(conds)))
         if side.has_ext:
-            facts.append(z3.Implies(ext, z3.And(sub == -1, ctx == -1, self.in_runs(atom, side.ext_atoms))))
+            facts.append(implies_(ext, and_([eq_(sub, -1), eq_(ctx, -1), self.in_runs(atom, side.ext_atoms)])))
         pub_conds = []
         for (priv, pub), ks in by_atoms.items():
             atom_c = self.in_runs(atom, _index_runs(priv))
             in_k = self.in_runs(cls, _index_runs(ks))
             if pub:
-                atom_c = z3.Or(atom_c, z3.And(other_ext, self.in_runs(atom, _index_runs(pub))))
-                pub_conds.append(z3.And(in_k, self.in_runs(atom, _index_runs(pub))))
+                atom_c = or_([atom_c, and_([other_ext, self.in_runs(atom, _index_runs(pub))])])
+                pub_conds.append(and_([in_k, self.in_runs(atom, _index_runs(pub))]))
             facts.append(implies_(in_k, atom_c))
         if facts:
             solver.add(*facts)
-        mapped = z3.Or([z3.And(self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, _index_runs(m)))
-                        for m, ks in by_mapped.items()]) if by_mapped else self.F()
+        mapped = or_([and_([self.in_runs(cls, _index_runs(ks)), self.in_runs(atom, _index_runs(m))])
+                      for m, ks in by_mapped.items()]) if by_mapped else self.F()
         mem = {g: self.in_runs(cls, _index_runs(by_group.get(g, []))) for g in sorted(relevant)}
         behs = [(block, self.in_runs(cls, _index_runs(ks))) for block, ks in by_block.values()]
         nacls = [(nid, self.in_runs(cls, _index_runs(ks))) for nid, ks in sorted(by_nacl.items())]
         return Terms(ext, sub, atom, mem, behs, self.in_runs(cls, _index_runs(unfiltered)), nacls, ctx, mapped,
-                     z3.Or(pub_conds) if pub_conds else self.F(), tuple(sorted(ctxs))), cls
+                     or_(pub_conds) if pub_conds else self.F(), tuple(sorted(ctxs))), cls
 
     def slot_terms(self, name: str, side: Side, relevant: set[str], solver: z3.Solver,
                    with_public: bool) -> tuple[list[Terms], list[Any], Any]:
@@ -842,15 +858,15 @@ class Encoder:
                 if a is None:  # the choice slot: somewhere in the class's unknown block
                     for k in ks:
                         c = side.classes[k]
-                        facts.append(z3.Implies(cls == k, self.in_runs(atom, _index_runs(c.unknown_atoms))))
+                        facts.append(implies_(eq_(cls, k), self.in_runs(atom, _index_runs(c.unknown_atoms))))
                 elif a == -1:  # a class with fewer slots whose first slot is the choice: repeat it
-                    facts.append(z3.Implies(self.in_runs(cls, runs), atom == first))
+                    facts.append(implies_(self.in_runs(cls, runs), atom == first))
                 else:
                     facts.append(implies_(self.in_runs(cls, runs), eq_(atom, a)))
             facts.append(pub == self.in_runs(cls, _index_runs(public)))
             solver.add(*facts)
             if side.has_ext:
-                solver.add(z3.Implies(base.ext, z3.And(atom == base.atom, z3.Not(pub))))
+                solver.add(implies_(base.ext, and_([atom == base.atom, not_(pub)])))
             mapped_j = self.in_runs(cls, normalize(mapped)) if mapped else self.F()
             slots.append(Terms(base.ext, base.sub, atom, base.mem, base.behs, base.unfiltered, base.nacls,
                                base.ctx, mapped_j, pub, base.ctxs))

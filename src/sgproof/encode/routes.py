@@ -90,7 +90,7 @@ class RouteOutcomes:
         self._ext_starts = [a for a, _ in self.ext_runs]
         self._to_eni: dict[tuple[int, int], dict[tuple[str, TgwLegs | None], Runs]] = {}
         self._to_ext: dict[int, dict[ExtKey, Runs]] = {}
-        self._inbound: dict[int, dict[tuple[str, str], Runs]] = {}
+        self._inbound: dict[tuple[str, str], dict[tuple[str, str], Runs]] = {}  # by (table id, VPC id)
 
     def _within(self, blocks: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
         """The elementary pieces inside the given blocks, per family."""
@@ -158,10 +158,11 @@ class RouteOutcomes:
 
     def inbound(self, j: int) -> dict[tuple[str, str], Runs]:
         """Context j's routes back to external sources: (verdict at a private or IPv6 address, verdict at
-        the public IPv4) -> atom runs of the source."""
-        got = self._inbound.get(j)
+        the public IPv4) -> atom runs of the source. Only the table and the VPC decide it: contexts that
+        differ in their zone alone share one answer."""
+        tj, vj, _ = self.contexts[j]
+        got = self._inbound.get((tj, vj))
         if got is None:
-            tj, vj, _ = self.contexts[j]
             table = self.net.routing.tables[tj]  # type: ignore[union-attr]
             keyed = []
             ext = [(f, lo, hi) for f, ivs in self.net.external.items() for lo, hi in ivs]
@@ -169,5 +170,5 @@ class RouteOutcomes:
                 d0 = self.router.inbound(table, vj, fam, lo, False)
                 d1 = self.router.inbound(table, vj, fam, lo, True) if fam == 4 else d0
                 keyed.append(((d0.verdict, d1.verdict), (fam, lo, hi)))
-            got = self._inbound[j] = self._closed(self._group(keyed))
+            got = self._inbound[(tj, vj)] = self._closed(self._group(keyed))
         return got
