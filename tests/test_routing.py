@@ -504,6 +504,15 @@ def test_peering_to_a_vpc_outside_the_snapshot_is_unknown() -> None:
     _unknown_both_ways(doc, "172.16.0.0/16")
 
 
+def test_behind_one_route_to_a_peering_its_blocks_decide_by_the_source() -> None:
+    """Everything to a peering whose far VPC (outside the snapshot) holds 172.16.0.0/16: a source there
+    may be answered over it (unknown), any other external source may not (one route, two outcomes)."""
+    doc = web_app(private_routes=[route("0.0.0.0/0", PCX)],
+                  VpcPeeringConnections=[peering(PCX, (VPC, "10.0.0.0/16"), ("vpc-0ffffffffffffffff", "172.16.0.0/16"))])
+    assert v(doc, "{from: {cidr: 172.16.0.0/16}, to: {eni: eni-app}, ports: tcp/443}") == "refuted"
+    assert v(doc, "{from: {cidr: 203.0.113.0/24}, to: {eni: eni-app}, ports: tcp/443}") == "proven"
+
+
 def _tgw(routes: list[dict[str, Any]] | None, vpc_attachments: bool = True, att_az: str = AZ1,
          assoc_c: str = "tgw-rtb-1") -> dict[str, Any]:
     """VPC (APP in SUB_B) and VPC2 (OTHER in SUB_C) joined by a transit gateway, plus a VPN attachment.
@@ -628,6 +637,17 @@ def test_tgw_attachment_subnet_nacls_apply() -> None:
 
 def test_tgw_to_vpn_is_unknown() -> None:
     _unknown_both_ways(_tgw(TGW_ROUTES), ONPREM)
+
+
+def test_behind_one_route_to_a_tgw_its_own_routes_decide_by_the_source() -> None:
+    """The app's table sends everything to the transit gateway, whose routes lead ONPREM to the VPN
+    (unknown) and no other external source anywhere: one route of the VPC's table, two outcomes back."""
+    doc = _tgw(TGW_ROUTES)
+    routes = doc["RouteTables"][1]["Routes"]
+    at = routes.index(route(ONPREM, TGW))
+    routes[at] = route("0.0.0.0/0", TGW)
+    assert v(doc, "{from: {cidr: " + ONPREM + "}, to: {eni: eni-app}, ports: tcp/443}") == "refuted"
+    assert v(doc, "{from: {cidr: 203.0.113.0/24}, to: {eni: eni-app}, ports: tcp/443}") == "proven"
 
 
 # ---- gateway endpoints ------------------------------------------------------------------------

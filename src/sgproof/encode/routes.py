@@ -60,6 +60,7 @@ class RouteOutcomes:
         self.net = net
         self.atoms = atoms
         self.router = Router(net)
+        self.share_inbound = not mapped_cuts  # the reference for tests asks the router at every piece
         rt = net.routing
         ctxs = sorted({(rt.subnet_table[s.id], s.vpc_id, s.az) for s in net.subnets.values()},
                       key=lambda c: (c[0], c[1], c[2] or ""))
@@ -90,6 +91,7 @@ class RouteOutcomes:
         self._ext_starts = [a for a, _ in self.ext_runs]
         self._to_eni: dict[tuple[int, int], dict[tuple[str, TgwLegs | None], Runs]] = {}
         self._to_ext: dict[int, dict[ExtKey, Runs]] = {}
+        self._ext_pieces: list[tuple[int, int, int]] | None = None
         self._inbound: dict[tuple[str, str], dict[tuple[str, str], Runs]] = {}  # by (table id, VPC id)
 
     def _within(self, blocks: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -100,6 +102,12 @@ class RouteOutcomes:
             for lo, hi in intersect(tuple(self.pieces[fam]), ivs):
                 out.append((fam, lo, hi))
         return out
+
+    def _external_pieces(self) -> list[tuple[int, int, int]]:
+        """The elementary pieces of the external address space (the same for every context)."""
+        if self._ext_pieces is None:
+            self._ext_pieces = self._within([(f, lo, hi) for f, ivs in self.net.external.items() for lo, hi in ivs])
+        return self._ext_pieces
 
     def _group(self, keyed: Sequence[tuple[K, tuple[int, int, int]]]) -> dict[K, Runs]:
         by: dict[K, list[tuple[int, int]]] = defaultdict(list)
@@ -147,8 +155,7 @@ class RouteOutcomes:
             ti, vi, zi = self.contexts[i]
             table = self.net.routing.tables[ti]  # type: ignore[union-attr]
             keyed = []
-            ext = [(f, lo, hi) for f, ivs in self.net.external.items() for lo, hi in ivs]
-            for fam, lo, hi in self._within(ext):
+            for fam, lo, hi in self._external_pieces():
                 d0, nat, _ = self.router.towards(table, vi, fam, lo, None, False, zi, None)
                 d1, _, _ = self.router.towards(table, vi, fam, lo, None, True, zi, None)
                 leg = (nat.nat_id, nat.subnet_id, nat.decision.verdict) if nat else None
@@ -165,10 +172,21 @@ class RouteOutcomes:
         if got is None:
             table = self.net.routing.tables[tj]  # type: ignore[union-attr]
             keyed = []
-            ext = [(f, lo, hi) for f, ivs in self.net.external.items() for lo, hi in ivs]
-            for fam, lo, hi in self._within(ext):
-                d0 = self.router.inbound(table, vj, fam, lo, False)
-                d1 = self.router.inbound(table, vj, fam, lo, True) if fam == 4 else d0
-                keyed.append(((d0.verdict, d1.verdict), (fam, lo, hi)))
+            # Router.inbound's verdict depends on the piece only through the table's winning route (and
+            # whether it ties), except where the route leads on to a transit gateway or a peering, whose
+            # own routes look at the address again: pieces under one such route are asked once
+            by_route: dict[tuple[int, object, bool], tuple[str, str]] = {}
+            for fam, lo, hi in self._external_pieces():
+                route, tie = self.router.lookup(table, fam, lo)
+                key = (fam, route, tie) if self.share_inbound and (route is None or route.kind not in ("tgw", "pcx")) \
+                    else None
+                verdicts = by_route.get(key) if key is not None else None
+                if verdicts is None:
+                    d0 = self.router.inbound(table, vj, fam, lo, False)
+                    d1 = self.router.inbound(table, vj, fam, lo, True) if fam == 4 else d0
+                    verdicts = (d0.verdict, d1.verdict)
+                    if key is not None:
+                        by_route[key] = verdicts
+                keyed.append((verdicts, (fam, lo, hi)))
             got = self._inbound[(tj, vj)] = self._closed(self._group(keyed))
         return got

@@ -310,7 +310,11 @@ class Router:
     # ---- the way back into an ENI from an external address -------------------------------------
     def inbound(self, table: RouteTable, vpc_id: str, family: int, address: int, at_public: bool) -> Decision:
         """The destination's table's route for the external source E decides whether E can arrive at the
-        ENI (and be answered); at_public: E aims at the ENI's public or Elastic IPv4."""
+        ENI (and be answered); at_public: E aims at the ENI's public or Elastic IPv4.
+
+        The verdict depends on the address only through the table's winning route, except behind a route
+        to a transit gateway or a peering (their own routes and blocks look at it again): the engine's
+        RouteOutcomes.inbound asks once per winning route on that ground, and must learn of any other."""
         forced = self._forced(table)
         if forced is not None:
             return forced
