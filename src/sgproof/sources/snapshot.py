@@ -145,6 +145,11 @@ def _shown(value: object) -> object:
     return value
 
 
+_CIDR_EXAMPLES = {4: "an IPv4 CIDR block such as 10.0.0.0/16", 6: "an IPv6 CIDR block such as 2001:db8::/56",
+                  None: "a CIDR block such as 10.0.0.0/16 or 2001:db8::/56"}
+_ADDRESS_EXPECTED = {4: "an IPv4 address", 6: "an IPv6 address", None: "an IP address"}
+
+
 class _Reader:
     """Typed access to one snapshot document, with JSON paths in every error: one accessor per shape."""
 
@@ -256,8 +261,7 @@ class _Reader:
 
     def cidr(self, text: object, place: str, family: int | None = None) -> tuple[int, int, int]:
         """A CIDR block; with `family`, only of that family (4 or 6)."""
-        example = {4: "an IPv4 CIDR block such as 10.0.0.0/16", 6: "an IPv6 CIDR block such as 2001:db8::/56",
-                   None: "a CIDR block such as 10.0.0.0/16 or 2001:db8::/56"}[family]
+        example = _CIDR_EXAMPLES[family]
         if not isinstance(text, str):
             raise self.fail(place, example, "missing" if text is None else text)
         try:
@@ -270,15 +274,14 @@ class _Reader:
         return out
 
     def address(self, text: object, place: str, family: int | None = None) -> tuple[int, int]:
-        expected = {4: "an IPv4 address", 6: "an IPv6 address", None: "an IP address"}[family]
         if not isinstance(text, str):
-            raise self.fail(place, expected, "missing" if text is None else text)
+            raise self.fail(place, _ADDRESS_EXPECTED[family], "missing" if text is None else text)
         try:
             out = parse_address(text)
         except ValueError:
-            raise self.fail(place, expected, text) from None
+            raise self.fail(place, _ADDRESS_EXPECTED[family], text) from None
         if family is not None and out[0] != family:
-            raise self.fail(place, expected, text)
+            raise self.fail(place, _ADDRESS_EXPECTED[family], text)
         return out
 
     def tags(self, item: dict[str, Any], key: str, place: str) -> tuple[tuple[str, str], ...]:
@@ -660,9 +663,11 @@ def _check_inside(r: _Reader, place: str, block: tuple[int, int, int],
                   outer: tuple[tuple[int, int, int], ...], what: str) -> None:
     """Refuse a block (or address) that lies outside every block of `outer` of its family."""
     fam, lo, hi = block
-    if not any(f == fam and olo <= lo and hi <= ohi for f, olo, ohi in outer):
-        shown = ", ".join(format_interval(f, a, b) for f, a, b in outer if f == fam) or f"no IPv{fam} block"
-        raise r.fail(place, f"addresses inside {what} ({shown})", format_interval(fam, lo, hi))
+    for f, olo, ohi in outer:
+        if f == fam and olo <= lo and hi <= ohi:
+            return
+    shown = ", ".join(format_interval(f, a, b) for f, a, b in outer if f == fam) or f"no IPv{fam} block"
+    raise r.fail(place, f"addresses inside {what} ({shown})", format_interval(fam, lo, hi))
 
 
 def _warn_overlapping_vpcs(r: _Reader, vpcs: dict[str, Vpc]) -> None:
