@@ -185,9 +185,7 @@ def eq_(v: Any, value: int) -> Any:
 
 def ne_(v: Any, value: int) -> Any:
     """v != value for an integer z3 term (z3's Distinct of the two, as the Python layer builds it)."""
-    ctx = v.ctx
-    args = (Ast * 2)(v.as_ast(), _int(ctx, value).as_ast())
-    return z3.BoolRef(z3.Z3_mk_distinct(ctx.ref(), 2, args), ctx)
+    return _nary(z3.Z3_mk_distinct, [v, _int(v.ctx, value)])
 
 
 def between_(v: Any, lo: int, hi: int) -> Any:

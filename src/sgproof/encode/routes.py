@@ -178,14 +178,14 @@ class RouteOutcomes:
             by_route: dict[tuple[int, object, bool], tuple[str, str]] = {}
             for fam, lo, hi in self._external_pieces():
                 route, tie = self.router.lookup(table, fam, lo)
-                key = (fam, route, tie) if self.share_inbound and (route is None or route.kind not in ("tgw", "pcx")) \
-                    else None
-                verdicts = by_route.get(key) if key is not None else None
+                key = (fam, route, tie)
+                shared = self.share_inbound and (route is None or route.kind not in ("tgw", "pcx"))
+                verdicts = by_route.get(key) if shared else None
                 if verdicts is None:
                     d0 = self.router.inbound(table, vj, fam, lo, False)
                     d1 = self.router.inbound(table, vj, fam, lo, True) if fam == 4 else d0
                     verdicts = (d0.verdict, d1.verdict)
-                    if key is not None:
+                    if shared:
                         by_route[key] = verdicts
                 keyed.append((verdicts, (fam, lo, hi)))
             got = self._inbound[(tj, vj)] = self._closed(self._group(keyed))
